@@ -1,0 +1,1 @@
+//! Shared helpers for flame's examples and their tests.
