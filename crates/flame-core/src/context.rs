@@ -1,0 +1,337 @@
+//! The request [`Context`]: the chain, the request-scoped injector, the request and response.
+
+use std::any::{Any, TypeId};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::response::Response;
+use flame_inject::{Injector, TypeMap};
+use http::request::Parts;
+use http::{HeaderMap, Method, StatusCode, Uri};
+use parking_lot::{Mutex, MutexGuard};
+use tracing::Span;
+
+use crate::handler::{BoxedHandler, Invocation};
+use crate::params::Params;
+use crate::request::Request;
+use crate::response_writer::{ResponseState, ResponseWriter};
+use crate::return_value::ReturnHandler;
+use crate::router::Captures;
+
+/// What every request of one app shares: the app injector and the settings.
+#[derive(Debug)]
+pub(crate) struct AppShared {
+    pub(crate) injector: Arc<Injector>,
+    pub(crate) return_handler: Option<ReturnHandler>,
+    pub(crate) body_limit: usize,
+    pub(crate) named_routes: std::collections::HashMap<String, Arc<str>>,
+}
+
+pub(crate) struct Inner {
+    app: Arc<AppShared>,
+    chain: Arc<[BoxedHandler]>,
+    index: AtomicUsize,
+    pub(crate) parts: Parts,
+    pub(crate) body: Mutex<Option<Body>>,
+    pub(crate) route: Arc<str>,
+    pub(crate) captures: Captures,
+    response: Mutex<ResponseState>,
+    scope: Mutex<TypeMap>,
+    scope_used: AtomicBool,
+    pub(crate) remote: Option<SocketAddr>,
+    span: Span,
+}
+
+/// Everything about the current request, as a cheap handle (one `Arc`).
+///
+/// A handler takes it as an argument like any other service. It runs the rest of the chain
+/// with [`next`](Context::next), maps request-scoped values with [`map`](Context::map), and
+/// gives access to the request, its route params and the response.
+///
+/// ```
+/// use flame_core::{Context, Flame};
+///
+/// let mut f = Flame::new();
+/// // Middleware: before and after logic around the rest of the chain.
+/// f.use_(|c: Context| async move {
+///     let started = std::time::Instant::now();
+///     c.next().await;
+///     tracing::info!(elapsed = ?started.elapsed(), status = %c.response_writer().status());
+/// });
+/// f.get("/hello/{name}", |c: Context| format!("Hello, {}!", c.param("name")));
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("method", &self.inner.parts.method)
+            .field("uri", &self.inner.parts.uri)
+            .field("route", &self.inner.route)
+            .field("index", &self.inner.index.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct NewContext {
+    pub(crate) app: Arc<AppShared>,
+    pub(crate) chain: Arc<[BoxedHandler]>,
+    pub(crate) parts: Parts,
+    pub(crate) body: Body,
+    pub(crate) route: Arc<str>,
+    pub(crate) captures: Captures,
+    pub(crate) remote: Option<SocketAddr>,
+    pub(crate) span: Span,
+}
+
+impl Context {
+    pub(crate) fn new(new: NewContext) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                app: new.app,
+                chain: new.chain,
+                index: AtomicUsize::new(0),
+                parts: new.parts,
+                body: Mutex::new(Some(new.body)),
+                route: new.route,
+                captures: new.captures,
+                response: Mutex::new(ResponseState::default()),
+                scope: Mutex::new(TypeMap::default()),
+                scope_used: AtomicBool::new(false),
+                remote: new.remote,
+                span: new.span,
+            }),
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, ResponseState> {
+        self.inner.response.lock()
+    }
+
+    /// Runs the rest of the chain, then returns: code after `c.next().await` runs once the
+    /// handlers after this one are done (or one of them wrote the response).
+    pub async fn next(&self) {
+        self.run().await;
+    }
+
+    pub(crate) async fn run(&self) {
+        loop {
+            let index = self.inner.index.fetch_add(1, Ordering::AcqRel);
+            let Some(handler) = self.inner.chain.get(index) else {
+                return;
+            };
+            if let Invocation::Pending(future) = handler.call(self, index) {
+                future.await;
+            }
+            if self.state().written {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn into_response(self) -> Response {
+        std::mem::take(&mut *self.state()).into_response()
+    }
+
+    /// Maps `value` for the rest of this request, shadowing any app-wide value of its type.
+    ///
+    /// ```
+    /// use flame_core::{Context, Flame};
+    ///
+    /// #[derive(Clone)]
+    /// struct RequestId(u64);
+    ///
+    /// let mut f = Flame::new();
+    /// f.use_(|c: Context| c.map(RequestId(42)));
+    /// f.get("/", |id: RequestId| format!("request {}", id.0));
+    /// ```
+    pub fn map<T: Send + Sync + 'static>(&self, value: T) {
+        self.inner.scope.lock().insert(value);
+        self.inner.scope_used.store(true, Ordering::Release);
+    }
+
+    /// Maps a shared value under the type `Arc<T>` (typically a trait object) for this request.
+    pub fn map_to<T: ?Sized + Send + Sync + 'static>(&self, value: Arc<T>) {
+        self.map(value);
+    }
+
+    /// A clone of the value of type `T`: a builtin (the context, request, response writer,
+    /// params, span), a request-scoped value, or an app-wide one.
+    pub fn get<T: Clone + 'static>(&self) -> Option<T> {
+        if let Some(value) = self.builtin::<T>() {
+            return Some(value);
+        }
+        if self.inner.scope_used.load(Ordering::Acquire) {
+            if let Some(value) = self.inner.scope.lock().get::<T>() {
+                return Some(value.clone());
+            }
+        }
+        self.inner.app.injector.get::<T>()
+    }
+
+    /// The shared value of type `T` (request scope first, then the app), without cloning `T`.
+    pub fn get_shared<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        if let Some(value) = self.builtin::<T>() {
+            return Some(Arc::new(value));
+        }
+        let id = TypeId::of::<T>();
+        let erased = if self.inner.scope_used.load(Ordering::Acquire) {
+            self.inner.scope.lock().get_erased(id).cloned()
+        } else {
+            None
+        };
+        let erased = match erased {
+            Some(erased) => erased,
+            None => self.inner.app.injector.get_erased(id)?.clone(),
+        };
+        erased.downcast::<T>().ok()
+    }
+
+    /// Whether a value of type `T` can be injected in this request.
+    pub fn contains<T: 'static>(&self) -> bool {
+        let id = TypeId::of::<T>();
+        crate::handler::is_builtin(id)
+            || (self.inner.scope_used.load(Ordering::Acquire)
+                && self.inner.scope.lock().contains(id))
+            || self.inner.app.injector.contains_type(id)
+    }
+
+    fn builtin<T: 'static>(&self) -> Option<T> {
+        fn cast<S: 'static, T: 'static>(value: S) -> Option<T> {
+            let mut slot = Some(value);
+            (&mut slot as &mut dyn Any)
+                .downcast_mut::<Option<T>>()
+                .and_then(Option::take)
+        }
+        let id = TypeId::of::<T>();
+        if id == TypeId::of::<Context>() {
+            cast(self.clone())
+        } else if id == TypeId::of::<Request>() {
+            cast(Request(self.clone()))
+        } else if id == TypeId::of::<ResponseWriter>() {
+            cast(ResponseWriter(self.clone()))
+        } else if id == TypeId::of::<Params>() {
+            cast(Params(self.clone()))
+        } else if id == TypeId::of::<Span>() {
+            cast(self.inner.span.clone())
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn return_handler(&self) -> Option<ReturnHandler> {
+        if self.inner.scope_used.load(Ordering::Acquire) {
+            if let Some(handler) = self.inner.scope.lock().get::<ReturnHandler>() {
+                return Some(handler.clone());
+            }
+        }
+        self.inner.app.return_handler.clone()
+    }
+
+    pub(crate) fn app(&self) -> &AppShared {
+        &self.inner.app
+    }
+
+    /// The request, as a handle.
+    pub fn request(&self) -> Request {
+        Request(self.clone())
+    }
+
+    /// The response being written.
+    pub fn response_writer(&self) -> ResponseWriter {
+        ResponseWriter(self.clone())
+    }
+
+    /// The route params, as a handle.
+    pub fn params(&self) -> Params {
+        Params(self.clone())
+    }
+
+    /// The request's tracing span: log with `parent: c.span()` or run code `in_scope`.
+    pub fn span(&self) -> &Span {
+        &self.inner.span
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.inner.parts.method
+    }
+
+    /// The request URI.
+    pub fn uri(&self) -> &Uri {
+        &self.inner.parts.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.parts.headers
+    }
+
+    /// The request's extensions (set by tower layers, e.g. axum's `ConnectInfo`).
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.inner.parts.extensions
+    }
+
+    /// The value of the route bind `name`, or `""` when there is none (as in Flamego).
+    pub fn param(&self, name: &str) -> &str {
+        self.inner.captures.get(name).unwrap_or_default()
+    }
+
+    /// The pattern of the matched route, e.g. `/users/{id}`; empty when no route matched.
+    pub fn route(&self) -> &str {
+        &self.inner.route
+    }
+
+    /// The peer's socket address, when known.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.inner.remote
+    }
+
+    /// Redirects to `location` with 302 Found.
+    pub fn redirect(&self, location: &str) {
+        self.redirect_with(location, StatusCode::FOUND);
+    }
+
+    /// Redirects to `location` with `status` (use a 3xx).
+    pub fn redirect_with(&self, location: &str, status: StatusCode) {
+        let writer = self.response_writer();
+        match http::HeaderValue::try_from(location) {
+            Ok(value) => {
+                writer.headers_mut().insert(http::header::LOCATION, value);
+                writer.write_header(status);
+            }
+            Err(_) => {
+                crate::Reply::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("invalid redirect location {location:?}"),
+                )
+                .write_to(self);
+            }
+        }
+    }
+
+    /// The path of the named route `name` with its binds filled from `pairs`.
+    ///
+    /// # Errors
+    ///
+    /// When no route has that name, or a bind has no value.
+    pub fn url_path(&self, name: &str, pairs: &[(&str, &str)]) -> Result<String, crate::HttpError> {
+        let pattern = self
+            .inner
+            .app
+            .named_routes
+            .get(name)
+            .ok_or_else(|| crate::HttpError::internal(format!("no route named {name:?}")))?;
+        crate::router::url_path(pattern, pairs)
+            .map_err(|err| crate::HttpError::internal(err.to_string()))
+    }
+}

@@ -1,0 +1,155 @@
+//! flame-core's errors: one for handlers to return, one for serving, one for the startup check.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+use crate::return_value::{Reply, ReturnError};
+
+/// An error with an HTTP status, for handlers to return.
+///
+/// ```
+/// use flame_core::{HttpError, ReturnError, StatusCode};
+///
+/// fn find(id: u64) -> Result<String, HttpError> {
+///     Err(HttpError::not_found(format!("no user {id}")))
+/// }
+///
+/// let err = find(3).unwrap_err();
+/// assert_eq!(err.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(err.to_string(), "no user 3");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HttpError {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl HttpError {
+    /// An error answering `status` with `message`.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 404 Not Found.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 500 Internal Server Error.
+    pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl ReturnError for HttpError {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn into_error_reply(self) -> Reply {
+        Reply::error(self.status, self.message)
+    }
+}
+
+impl crate::Return for HttpError {
+    fn into_reply(self) -> Reply {
+        self.into_error_reply()
+    }
+}
+
+/// Why serving stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// `FLAME_ADDR` (or the address given) is not a socket address.
+    #[error("invalid listen address {addr:?}: {reason}")]
+    InvalidAddress {
+        /// The address as given.
+        addr: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// Binding or accepting failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Io {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The startup check failed and the environment is `test`.
+    #[error("refusing to start in the test environment:\n{0}")]
+    Check(CheckReport),
+}
+
+/// One route whose chain needs a type that nothing provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingDependency {
+    /// The method and pattern, e.g. `GET /users/{id}`; `(not found)` for the not-found chain.
+    pub route: String,
+    /// The handler's name.
+    pub handler: String,
+    /// The handler's 0-based position in the chain.
+    pub ordinal: usize,
+    /// The missing type's name.
+    pub type_name: &'static str,
+}
+
+impl fmt::Display for MissingDependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: the {} handler [{}] needs {}, which nothing provides",
+            self.route,
+            flame_inject::ordinal(self.ordinal),
+            self.handler,
+            self.type_name
+        )
+    }
+}
+
+/// What [`Flame::check`](crate::Flame::check) found: every unmet dependency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Every route, handler and type that nothing provides.
+    pub missing: Vec<MissingDependency>,
+}
+
+impl CheckReport {
+    /// Whether every dependency is met.
+    pub fn is_ok(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.missing.is_empty() {
+            return f.write_str("every handler's dependencies are provided");
+        }
+        for (i, missing) in self.missing.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{missing}")?;
+        }
+        Ok(())
+    }
+}

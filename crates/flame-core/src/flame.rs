@@ -1,0 +1,630 @@
+//! [`Flame`]: an instance with its own injector, middleware and routes.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use flame_inject::Injector;
+use http::request::Parts;
+use http::{HeaderName, Method};
+use regex::Regex;
+
+use crate::context::AppShared;
+use crate::error::{CheckReport, MissingDependency};
+use crate::handler::{BoxedHandler, IntoHandlers, is_builtin};
+use crate::router::Tree;
+
+/// Every method a route can be registered for, in Flamego's order.
+pub const METHODS: [Method; 9] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::HEAD,
+    Method::CONNECT,
+    Method::TRACE,
+];
+
+pub(crate) fn method_index(method: &Method) -> Option<usize> {
+    METHODS.iter().position(|m| m == method)
+}
+
+/// A hook that runs before routing; returning a response stops the request with it.
+pub type BeforeHook = Arc<dyn Fn(&mut Parts) -> Option<axum::response::Response> + Send + Sync>;
+
+/// A predicate a request must satisfy for a route to match.
+pub type RoutePredicate = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
+
+/// The default limit on request bodies read through flame: 2 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+pub(crate) struct RouteDef {
+    pub(crate) method: Method,
+    pub(crate) pattern: Arc<str>,
+    pub(crate) handlers: Vec<BoxedHandler>,
+    pub(crate) headers: Vec<(HeaderName, Regex)>,
+    pub(crate) predicates: Vec<RoutePredicate>,
+}
+
+impl RouteDef {
+    pub(crate) fn accepts(&self, parts: &Parts) -> bool {
+        self.headers.iter().all(|(name, regex)| {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .any(|value| value.to_str().is_ok_and(|value| regex.is_match(value)))
+        }) && self.predicates.iter().all(|predicate| predicate(parts))
+    }
+}
+
+struct Group {
+    prefix: String,
+    handlers: Vec<BoxedHandler>,
+}
+
+/// A flame instance: its own injector, middleware, routes and settings.
+///
+/// Instances are independent: two in one process share nothing.
+///
+/// ```
+/// use flame_core::Flame;
+///
+/// let mut f1 = Flame::classic(); // Logger, Recovery, Static("public")
+/// let mut f2 = Flame::new();     // nothing
+/// f2.use_(flame_core::recovery());
+/// f1.get("/", || "one");
+/// f2.get("/", || "two");
+/// ```
+pub struct Flame {
+    injector: Injector,
+    middleware: Vec<BoxedHandler>,
+    pub(crate) routes: Vec<RouteDef>,
+    trees: HashMap<Method, Tree<usize>>,
+    groups: Vec<Group>,
+    not_found: Vec<BoxedHandler>,
+    action: Option<BoxedHandler>,
+    pub(crate) befores: Vec<BeforeHook>,
+    pub(crate) auto_head: bool,
+    body_limit: usize,
+    names: HashMap<String, usize>,
+}
+
+impl fmt::Debug for Flame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Flame")
+            .field(
+                "middleware",
+                &self
+                    .middleware
+                    .iter()
+                    .map(BoxedHandler::name)
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "routes",
+                &self
+                    .routes
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.pattern))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Flame {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Flame {
+    /// A bare instance: no middleware, no routes; every `#[service]` constructor mapped.
+    pub fn new() -> Self {
+        let mut injector = Injector::new();
+        flame_inject::service::register_all(&mut injector);
+        Self {
+            injector,
+            middleware: Vec::new(),
+            routes: Vec::new(),
+            trees: HashMap::new(),
+            groups: Vec::new(),
+            not_found: Vec::new(),
+            action: None,
+            befores: Vec::new(),
+            auto_head: false,
+            body_limit: DEFAULT_BODY_LIMIT,
+            names: HashMap::new(),
+        }
+    }
+
+    /// A classic instance: [`Logger`](crate::Logger), [`Recovery`](crate::Recovery) and
+    /// [`Static`](crate::Static) serving `public/`, in that order. It is exactly:
+    ///
+    /// ```
+    /// use flame_core::{Flame, StaticOptions};
+    ///
+    /// let mut f = Flame::new();
+    /// f.use_((flame_core::logger(), flame_core::recovery(), flame_core::static_files(StaticOptions::new("public"))));
+    /// ```
+    pub fn classic() -> Self {
+        let mut flame = Self::new();
+        flame.use_((
+            crate::logger(),
+            crate::recovery(),
+            crate::static_files(crate::StaticOptions::new("public")),
+        ));
+        flame
+    }
+
+    /// Adds global middleware, run for every request in registration order, even when no route
+    /// matches. (`use` is a Rust keyword, hence the underscore.)
+    pub fn use_<M>(&mut self, handlers: impl IntoHandlers<M>) -> &mut Self {
+        self.middleware.extend(handlers.into_handlers());
+        self
+    }
+
+    /// Replaces the whole global middleware stack.
+    pub fn handlers<M>(&mut self, handlers: impl IntoHandlers<M>) -> &mut Self {
+        self.middleware = handlers.into_handlers();
+        self
+    }
+
+    /// Sets a handler that runs after every route's handlers (when none of them wrote).
+    pub fn action<M>(&mut self, handler: impl crate::Handler<M>) -> &mut Self {
+        self.action = Some(handler.into_boxed());
+        self
+    }
+
+    /// Adds a hook that runs before routing, with the request head; it may rewrite it, and
+    /// returning a response stops the request there.
+    pub fn before(
+        &mut self,
+        hook: impl Fn(&mut Parts) -> Option<axum::response::Response> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.befores.push(Arc::new(hook));
+        self
+    }
+
+    /// Maps an app-wide service, available to every handler of this instance.
+    pub fn map<T: Send + Sync + 'static>(&mut self, value: T) -> &mut Self {
+        self.injector.map(value);
+        self
+    }
+
+    /// Maps a shared service under the type `Arc<T>`, typically a trait object.
+    pub fn map_to<T: ?Sized + Send + Sync + 'static>(&mut self, value: Arc<T>) -> &mut Self {
+        self.injector.map_to(value);
+        self
+    }
+
+    /// The app-wide injector.
+    pub fn injector(&self) -> &Injector {
+        &self.injector
+    }
+
+    /// Answers `HEAD` requests with the `GET` route when no `HEAD` route matches.
+    pub fn auto_head(&mut self, enabled: bool) -> &mut Self {
+        self.auto_head = enabled;
+        self
+    }
+
+    /// The largest request body [`Request::body_bytes`](crate::Request::body_bytes) reads.
+    pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Sets the handlers for requests no route matches (after the global middleware).
+    /// The default answers `404 page not found`.
+    pub fn not_found<M>(&mut self, handlers: impl IntoHandlers<M>) -> &mut Self {
+        self.not_found = handlers.into_handlers();
+        self
+    }
+
+    /// Registers `handlers` for `method` and `pattern`; the last handler is usually the route's,
+    /// those before it route-level middleware.
+    ///
+    /// # Panics
+    ///
+    /// When the pattern is invalid or already registered for that method.
+    #[track_caller]
+    pub fn route<M>(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        handlers: impl IntoHandlers<M>,
+    ) -> RouteRef<'_> {
+        let handlers = handlers.into_handlers();
+        self.add_route(method, pattern, handlers)
+    }
+
+    #[track_caller]
+    fn add_route(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        route_handlers: Vec<BoxedHandler>,
+    ) -> RouteRef<'_> {
+        let mut full = String::new();
+        let mut chain = Vec::new();
+        for group in &self.groups {
+            full = join_paths(&full, &group.prefix);
+            chain.extend(group.handlers.iter().cloned());
+        }
+        let full = join_paths(&full, pattern);
+        chain.extend(route_handlers);
+        if chain.is_empty() {
+            panic!("flame: cannot register {method} {full}: a route needs at least one handler");
+        }
+        let id = self.routes.len();
+        let tree = self.trees.entry(method.clone()).or_default();
+        if let Err(err) = tree.insert(&full, id) {
+            panic!("flame: cannot register {method} {full}: {err}");
+        }
+        self.routes.push(RouteDef {
+            method,
+            pattern: Arc::from(full),
+            handlers: chain,
+            headers: Vec::new(),
+            predicates: Vec::new(),
+        });
+        RouteRef {
+            flame: self,
+            ids: vec![id],
+        }
+    }
+
+    /// Registers a `GET` route.
+    #[track_caller]
+    pub fn get<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::GET, pattern, handlers)
+    }
+
+    /// Registers a `POST` route.
+    #[track_caller]
+    pub fn post<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::POST, pattern, handlers)
+    }
+
+    /// Registers a `PUT` route.
+    #[track_caller]
+    pub fn put<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::PUT, pattern, handlers)
+    }
+
+    /// Registers a `PATCH` route.
+    #[track_caller]
+    pub fn patch<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::PATCH, pattern, handlers)
+    }
+
+    /// Registers a `DELETE` route.
+    #[track_caller]
+    pub fn delete<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::DELETE, pattern, handlers)
+    }
+
+    /// Registers an `OPTIONS` route.
+    #[track_caller]
+    pub fn options<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::OPTIONS, pattern, handlers)
+    }
+
+    /// Registers a `HEAD` route.
+    #[track_caller]
+    pub fn head<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::HEAD, pattern, handlers)
+    }
+
+    /// Registers a `CONNECT` route.
+    #[track_caller]
+    pub fn connect<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::CONNECT, pattern, handlers)
+    }
+
+    /// Registers a `TRACE` route.
+    #[track_caller]
+    pub fn trace<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.route(Method::TRACE, pattern, handlers)
+    }
+
+    /// Registers the same handlers for all nine methods.
+    #[track_caller]
+    pub fn any<M>(&mut self, pattern: &str, handlers: impl IntoHandlers<M>) -> RouteRef<'_> {
+        self.routes_for(&METHODS, pattern, handlers.into_handlers())
+    }
+
+    /// Registers the same handlers for a comma-separated list of methods, e.g. `"GET,POST"`.
+    ///
+    /// # Panics
+    ///
+    /// On an unknown method name, and as [`Flame::route`] does.
+    #[track_caller]
+    pub fn routes<M>(
+        &mut self,
+        pattern: &str,
+        methods: &str,
+        handlers: impl IntoHandlers<M>,
+    ) -> RouteRef<'_> {
+        let methods: Vec<Method> = methods
+            .split(',')
+            .map(|name| {
+                let name = name.trim().to_ascii_uppercase();
+                METHODS
+                    .iter()
+                    .find(|m| m.as_str() == name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        panic!("flame: cannot register {pattern}: unknown method {name:?}")
+                    })
+            })
+            .collect();
+        self.routes_for(&methods, pattern, handlers.into_handlers())
+    }
+
+    #[track_caller]
+    fn routes_for(
+        &mut self,
+        methods: &[Method],
+        pattern: &str,
+        handlers: Vec<BoxedHandler>,
+    ) -> RouteRef<'_> {
+        let mut ids = Vec::with_capacity(methods.len());
+        for method in methods {
+            let id = self
+                .add_route(method.clone(), pattern, handlers.clone())
+                .ids[0];
+            ids.push(id);
+        }
+        RouteRef { flame: self, ids }
+    }
+
+    /// Registers several methods on one path: `f.combo("/p").get(h1).post(h2)`.
+    pub fn combo(&mut self, pattern: &str) -> Combo<'_> {
+        Combo {
+            flame: self,
+            pattern: pattern.to_owned(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Registers the routes added by `routes` under `prefix`, with `middleware` run before each
+    /// of their handlers (even though it is listed after them).
+    ///
+    /// ```
+    /// use flame_core::{Context, Flame};
+    ///
+    /// let mut f = Flame::new();
+    /// f.group("/api", |f| {
+    ///     f.get("/users", || "users");
+    ///     f.group("/v2", |f| { f.get("/users", || "v2 users"); }, ());
+    /// }, |c: Context| c.response_writer().headers_mut().insert("x-api", "1".parse().unwrap()));
+    /// ```
+    pub fn group<M>(
+        &mut self,
+        prefix: &str,
+        routes: impl FnOnce(&mut Flame),
+        middleware: impl IntoHandlers<M>,
+    ) -> &mut Self {
+        self.groups.push(Group {
+            prefix: prefix.to_owned(),
+            handlers: middleware.into_handlers(),
+        });
+        routes(self);
+        self.groups.pop();
+        self
+    }
+
+    /// Lists every route whose chain needs a type that nothing provides: not the app
+    /// injector, not a builtin, not a `provides` declaration earlier in the chain.
+    ///
+    /// ```
+    /// use flame_core::Flame;
+    ///
+    /// #[derive(Clone)]
+    /// struct Db;
+    ///
+    /// let mut f = Flame::new();
+    /// f.get("/", |_: Db| "ok");
+    /// let report = f.check();
+    /// assert_eq!(report.missing.len(), 1);
+    /// assert!(report.to_string().contains("GET /: the 0th handler"));
+    /// f.map(Db);
+    /// assert!(f.check().is_ok());
+    /// ```
+    pub fn check(&self) -> CheckReport {
+        let mut report = CheckReport::default();
+        for route in &self.routes {
+            let chain = self.chain(&route.handlers);
+            self.check_chain(
+                &format!("{} {}", route.method, route.pattern),
+                &chain,
+                &mut report,
+            );
+        }
+        let not_found = self.chain_without_action(&self.not_found);
+        self.check_chain("(not found)", &not_found, &mut report);
+        report
+    }
+
+    fn check_chain(&self, route: &str, chain: &[BoxedHandler], report: &mut CheckReport) {
+        let mut provided = HashSet::new();
+        for (ordinal, handler) in chain.iter().enumerate() {
+            for need in handler.needs() {
+                if !(is_builtin(need.id)
+                    || self.injector.contains_type(need.id)
+                    || provided.contains(&need.id))
+                {
+                    report.missing.push(MissingDependency {
+                        route: route.to_owned(),
+                        handler: handler.name().to_owned(),
+                        ordinal,
+                        type_name: need.name,
+                    });
+                }
+            }
+            provided.extend(handler.provided().iter().map(|d| d.id));
+        }
+    }
+
+    fn chain(&self, route_handlers: &[BoxedHandler]) -> Vec<BoxedHandler> {
+        let mut chain = self.middleware.clone();
+        chain.extend(route_handlers.iter().cloned());
+        chain.extend(self.action.clone());
+        chain
+    }
+
+    fn chain_without_action(&self, handlers: &[BoxedHandler]) -> Vec<BoxedHandler> {
+        let mut chain = self.middleware.clone();
+        chain.extend(handlers.iter().cloned());
+        chain
+    }
+
+    pub(crate) fn build(self) -> crate::server::App {
+        let not_found: Vec<BoxedHandler> = if self.not_found.is_empty() {
+            vec![BoxedHandler::new(|| {
+                crate::Reply::error(http::StatusCode::NOT_FOUND, "404 page not found")
+            })]
+        } else {
+            self.not_found.clone()
+        };
+        let not_found_chain: Arc<[BoxedHandler]> = self.chain_without_action(&not_found).into();
+        let chains: Vec<Arc<[BoxedHandler]>> = self
+            .routes
+            .iter()
+            .map(|route| self.chain(&route.handlers).into())
+            .collect();
+        let named_routes = self
+            .names
+            .iter()
+            .map(|(name, id)| (name.clone(), self.routes[*id].pattern.clone()))
+            .collect();
+        let shared = Arc::new(AppShared {
+            return_handler: self.injector.get::<crate::ReturnHandler>(),
+            injector: Arc::new(self.injector),
+            body_limit: self.body_limit,
+            named_routes,
+        });
+        let mut trees: [Option<Tree<usize>>; 9] = Default::default();
+        for (method, tree) in self.trees {
+            if let Some(index) = method_index(&method) {
+                trees[index] = Some(tree);
+            }
+        }
+        crate::server::App {
+            shared,
+            trees,
+            routes: self.routes,
+            chains,
+            not_found: not_found_chain,
+            befores: self.befores,
+            auto_head: self.auto_head,
+        }
+    }
+}
+
+fn join_paths(prefix: &str, path: &str) -> String {
+    match (prefix.ends_with('/'), path.starts_with('/')) {
+        (true, true) => format!("{prefix}{}", &path[1..]),
+        (false, false) if !prefix.is_empty() && !path.is_empty() => format!("{prefix}/{path}"),
+        _ => format!("{prefix}{path}"),
+    }
+}
+
+/// The route(s) just registered: name them or add matching constraints.
+#[derive(Debug)]
+pub struct RouteRef<'a> {
+    flame: &'a mut Flame,
+    ids: Vec<usize>,
+}
+
+impl RouteRef<'_> {
+    /// Names the route, for [`Context::url_path`](crate::Context::url_path).
+    ///
+    /// # Panics
+    ///
+    /// When another route already has that name.
+    #[track_caller]
+    pub fn name(self, name: &str) -> Self {
+        if let Some(id) = self.ids.first() {
+            if self.flame.names.insert(name.to_owned(), *id).is_some() {
+                panic!("flame: duplicated route name {name:?}");
+            }
+        }
+        self
+    }
+
+    /// Requires header `name` to match `pattern` (a regex); otherwise matching falls through
+    /// to the next candidate route.
+    ///
+    /// # Panics
+    ///
+    /// When the header name or the regex is invalid.
+    #[track_caller]
+    pub fn headers(self, name: &str, pattern: &str) -> Self {
+        let header = HeaderName::try_from(name)
+            .unwrap_or_else(|err| panic!("flame: invalid header name {name:?}: {err}"));
+        let regex = Regex::new(pattern)
+            .unwrap_or_else(|err| panic!("flame: invalid header regex {pattern:?}: {err}"));
+        for id in &self.ids {
+            self.flame.routes[*id]
+                .headers
+                .push((header.clone(), regex.clone()));
+        }
+        self
+    }
+
+    /// Requires `predicate` to hold for the request head; otherwise matching falls through to
+    /// the next candidate route.
+    pub fn matches(self, predicate: impl Fn(&Parts) -> bool + Send + Sync + 'static) -> Self {
+        let predicate: RoutePredicate = Arc::new(predicate);
+        for id in &self.ids {
+            self.flame.routes[*id].predicates.push(predicate.clone());
+        }
+        self
+    }
+}
+
+/// Several methods on one path: see [`Flame::combo`].
+#[derive(Debug)]
+pub struct Combo<'a> {
+    flame: &'a mut Flame,
+    pattern: String,
+    seen: HashSet<Method>,
+}
+
+macro_rules! combo_methods {
+    ($($name:ident => $method:ident),*) => {$(
+        #[doc = concat!("Registers `", stringify!($method), "` on the combo's path.")]
+        ///
+        /// # Panics
+        ///
+        /// When the method was already given for this combo.
+        #[track_caller]
+        pub fn $name<M>(mut self, handlers: impl IntoHandlers<M>) -> Self {
+            self.add(Method::$method, handlers.into_handlers());
+            self
+        }
+    )*};
+}
+
+impl Combo<'_> {
+    #[track_caller]
+    fn add(&mut self, method: Method, handlers: Vec<BoxedHandler>) {
+        if !self.seen.insert(method.clone()) {
+            panic!(
+                "flame: duplicated method {method} for combo route {}",
+                self.pattern
+            );
+        }
+        let pattern = self.pattern.clone();
+        self.flame.add_route(method, &pattern, handlers);
+    }
+
+    combo_methods!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE,
+        options => OPTIONS, head => HEAD, connect => CONNECT, trace => TRACE);
+}

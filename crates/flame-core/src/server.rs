@@ -1,0 +1,309 @@
+//! Serving: a frozen app as a tower `Service`, `run()`, `serve()` and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use http::Method;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+use crate::context::{AppShared, Context, NewContext};
+use crate::env::{Env, env};
+use crate::error::ServeError;
+use crate::flame::{BeforeHook, Flame, RouteDef, method_index};
+use crate::handler::BoxedHandler;
+use crate::router::{Captures, Tree};
+
+/// The environment variable holding the address `run()` listens on.
+pub const ADDR_VAR: &str = "FLAME_ADDR";
+
+/// The address `run()` listens on when `FLAME_ADDR` is not set.
+pub const DEFAULT_ADDR: &str = "0.0.0.0:2830";
+
+pub(crate) struct App {
+    pub(crate) shared: Arc<AppShared>,
+    pub(crate) trees: [Option<Tree<usize>>; 9],
+    pub(crate) routes: Vec<RouteDef>,
+    pub(crate) chains: Vec<Arc<[BoxedHandler]>>,
+    pub(crate) not_found: Arc<[BoxedHandler]>,
+    pub(crate) befores: Vec<BeforeHook>,
+    pub(crate) auto_head: bool,
+}
+
+impl App {
+    fn find(
+        &self,
+        method: &Method,
+        parts: &http::request::Parts,
+        captures: &mut Captures,
+    ) -> Option<usize> {
+        let tree = self.trees[method_index(method)?].as_ref()?;
+        tree.find(parts.uri.path(), captures, |id| {
+            self.routes[*id].accepts(parts)
+        })
+        .copied()
+    }
+
+    async fn dispatch(
+        self: Arc<Self>,
+        request: http::Request<Body>,
+        remote: Option<SocketAddr>,
+    ) -> Response {
+        let (mut parts, body) = request.into_parts();
+        for before in &self.befores {
+            if let Some(response) = before(&mut parts) {
+                return response;
+            }
+        }
+        let mut captures = Captures::new();
+        let mut found = self.find(&parts.method, &parts, &mut captures);
+        if found.is_none() && self.auto_head && parts.method == Method::HEAD {
+            captures.clear();
+            found = self.find(&Method::GET, &parts, &mut captures);
+        }
+        let (route, chain) = match found {
+            Some(id) => (self.routes[id].pattern.clone(), self.chains[id].clone()),
+            None => (Arc::from(""), self.not_found.clone()),
+        };
+        let remote = remote.or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0)
+        });
+        let span = tracing::info_span!(
+            "request",
+            method = %parts.method,
+            path = %parts.uri.path(),
+            route = %route,
+            actor.r#type = tracing::field::Empty,
+            actor.id = tracing::field::Empty,
+        );
+        let is_head = parts.method == Method::HEAD;
+        let ctx = Context::new(NewContext {
+            app: self.shared.clone(),
+            chain,
+            parts,
+            body,
+            route,
+            captures,
+            remote,
+            span: span.clone(),
+        });
+        ctx.run().instrument(span).await;
+        let mut response = ctx.into_response();
+        if is_head {
+            *response.body_mut() = Body::empty();
+        }
+        response
+    }
+}
+
+/// A flame app as a tower [`Service`](tower::Service): mount it in axum, serve it with hyper,
+/// or call it with `tower::ServiceExt::oneshot` in tests.
+///
+/// ```
+/// use flame_core::Flame;
+/// use tower::ServiceExt;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut f = Flame::new();
+/// f.get("/hello", || "Hello, world!");
+///
+/// // Mounted inside an axum app:
+/// let app = axum::Router::new().nest_service("/flame", f.into_service());
+/// let request = http::Request::get("/flame/hello").body(axum::body::Body::empty()).unwrap();
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct FlameService {
+    app: Arc<App>,
+    remote: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for FlameService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlameService")
+            .field("routes", &self.app.routes.len())
+            .field("remote", &self.remote)
+            .finish()
+    }
+}
+
+/// The future of a [`FlameService`] call.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<B> tower::Service<http::Request<B>> for FlameService
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let request = request.map(Body::new);
+        let app = self.app.clone();
+        let remote = self.remote;
+        Box::pin(async move { Ok(app.dispatch(request, remote).await) })
+    }
+}
+
+impl tower::Service<axum::serve::IncomingStream<'_, TcpListener>> for FlameService {
+    type Response = FlameService;
+    type Error = Infallible;
+    type Future = Ready<Result<FlameService, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self::Future {
+        let mut service = self.clone();
+        service.remote = Some(*stream.remote_addr());
+        ready(Ok(service))
+    }
+}
+
+impl Flame {
+    /// Freezes the app into a tower `Service`.
+    pub fn into_service(self) -> FlameService {
+        FlameService {
+            app: Arc::new(self.build()),
+            remote: None,
+        }
+    }
+
+    /// Freezes the app into an axum `Router` that sends every request to it, so axum routes
+    /// and layers can be added around it.
+    pub fn into_router(self) -> axum::Router {
+        axum::Router::new().fallback_service(self.into_service())
+    }
+
+    /// Runs the [startup check](Flame::check): refuses in `test`, warns otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Check`] in the test environment when a dependency is missing.
+    pub fn startup_check(&self) -> Result<(), ServeError> {
+        let report = self.check();
+        if report.is_ok() {
+            return Ok(());
+        }
+        if env() == Env::Test {
+            return Err(ServeError::Check(report));
+        }
+        for missing in &report.missing {
+            tracing::warn!(route = %missing.route, handler = %missing.handler, r#type = missing.type_name, "{missing}");
+        }
+        Ok(())
+    }
+
+    /// Serves on `listener` until SIGINT or SIGTERM, then shuts down gracefully.
+    ///
+    /// # Errors
+    ///
+    /// A failed startup check in `test`, or an I/O error from the listener.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), ServeError> {
+        self.serve_with_shutdown(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `signal` completes, then shuts down gracefully: in-flight
+    /// requests finish, new connections are refused.
+    ///
+    /// # Errors
+    ///
+    /// A failed startup check in `test`, or an I/O error from the listener.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        self.startup_check()?;
+        let addr = listener
+            .local_addr()
+            .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+        tracing::info!(%addr, env = %env(), "flame listening");
+        axum::serve(listener, self.into_service())
+            .with_graceful_shutdown(signal)
+            .await
+            .map_err(|source| ServeError::Io { addr, source })
+    }
+
+    /// Builds a tokio runtime, listens on `FLAME_ADDR` (default `0.0.0.0:2830`) and serves
+    /// until SIGINT or SIGTERM. Blocks.
+    ///
+    /// # Errors
+    ///
+    /// An invalid address, a failed bind, a failed startup check in `test`.
+    pub fn run(self) -> Result<(), ServeError> {
+        let addr = listen_addr();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| ServeError::Io {
+                addr: addr.clone(),
+                source,
+            })?;
+        runtime.block_on(async move {
+            let listener = TcpListener::bind(&addr)
+                .await
+                .map_err(|source| ServeError::Io {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            self.serve(listener).await
+        })
+    }
+}
+
+/// The address from `FLAME_ADDR`, or [`DEFAULT_ADDR`].
+pub fn listen_addr() -> String {
+    std::env::var(ADDR_VAR)
+        .ok()
+        .filter(|addr| !addr.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ADDR.to_owned())
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
