@@ -196,6 +196,8 @@ mod private {
     #[derive(Debug)]
     pub enum Single {}
     #[derive(Debug)]
+    pub enum Boxed {}
+    #[derive(Debug)]
     pub struct Many<T>(T);
 }
 
@@ -220,13 +222,10 @@ impl<I: Invocable> Handler<private::Custom> for I {
     }
 }
 
-impl Invocable for BoxedHandler {
-    fn name(&self) -> Cow<'static, str> {
-        self.name.clone()
-    }
-
-    fn call(&self, ctx: &Context, ordinal: usize) -> Invocation {
-        BoxedHandler::call(self, ctx, ordinal)
+/// A boxed handler is a handler as it is: boxing it again would lose what it needs and provides.
+impl Handler<private::Boxed> for BoxedHandler {
+    fn into_boxed(self) -> BoxedHandler {
+        self
     }
 }
 
