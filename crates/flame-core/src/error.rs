@@ -77,15 +77,7 @@ impl crate::Return for HttpError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
-    /// `FLAME_ADDR` (or the address given) is not a socket address.
-    #[error("invalid listen address {addr:?}: {reason}")]
-    InvalidAddress {
-        /// The address as given.
-        addr: String,
-        /// Why it does not parse.
-        reason: String,
-    },
-    /// Binding or accepting failed.
+    /// Resolving, binding or accepting failed.
     #[error("cannot listen on {addr}: {source}")]
     Io {
         /// The address.

@@ -251,7 +251,16 @@ impl Flame {
     ///
     /// An invalid address, a failed bind, a failed startup check in `test`.
     pub fn run(self) -> Result<(), ServeError> {
-        let addr = listen_addr();
+        self.run_on(&listen_addr())
+    }
+
+    /// Like [`Flame::run`], on `addr` instead of `FLAME_ADDR`.
+    ///
+    /// # Errors
+    ///
+    /// An invalid address, a failed bind, a failed startup check in `test`.
+    pub fn run_on(self, addr: &str) -> Result<(), ServeError> {
+        let addr = addr.to_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
