@@ -170,10 +170,10 @@ impl Context {
         if let Some(value) = self.builtin::<T>() {
             return Some(value);
         }
-        if self.inner.scope_used.load(Ordering::Acquire) {
-            if let Some(value) = self.inner.scope.lock().get::<T>() {
-                return Some(value.clone());
-            }
+        if self.inner.scope_used.load(Ordering::Acquire)
+            && let Some(value) = self.inner.scope.lock().get::<T>()
+        {
+            return Some(value.clone());
         }
         self.inner.app.injector.get::<T>()
     }
@@ -229,10 +229,10 @@ impl Context {
     }
 
     pub(crate) fn return_handler(&self) -> Option<ReturnHandler> {
-        if self.inner.scope_used.load(Ordering::Acquire) {
-            if let Some(handler) = self.inner.scope.lock().get::<ReturnHandler>() {
-                return Some(handler.clone());
-            }
+        if self.inner.scope_used.load(Ordering::Acquire)
+            && let Some(handler) = self.inner.scope.lock().get::<ReturnHandler>()
+        {
+            return Some(handler.clone());
         }
         self.inner.app.return_handler.clone()
     }

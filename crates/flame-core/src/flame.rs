@@ -550,10 +550,10 @@ impl RouteRef<'_> {
     /// When another route already has that name.
     #[track_caller]
     pub fn name(self, name: &str) -> Self {
-        if let Some(id) = self.ids.first() {
-            if self.flame.names.insert(name.to_owned(), *id).is_some() {
-                panic!("flame: duplicated route name {name:?}");
-            }
+        if let Some(id) = self.ids.first()
+            && self.flame.names.insert(name.to_owned(), *id).is_some()
+        {
+            panic!("flame: duplicated route name {name:?}");
         }
         self
     }

@@ -419,6 +419,12 @@ pub trait HandlerExt<M>: Handler<M> + Sized {
 impl<H: Handler<M>, M> HandlerExt<M> for H {}
 
 /// One handler or several: what route, group and `use_` registration accept.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a flame handler, nor a tuple of handlers",
+    label = "not a handler",
+    note = "a handler is a fn or closure, sync or async, whose arguments are `Clone + Send + Sync + 'static` and whose output implements `flame_core::Return`",
+    note = "use `#[flame_core::handler]` on a fn to get a precise error for each argument"
+)]
 ///
 /// A single handler, a tuple of up to 12 handlers `(mw1, mw2, handler)`, a
 /// `Vec<BoxedHandler>`, or `()` for none.

@@ -500,7 +500,9 @@ impl<T: IntoResponse> Return for Axum<T> {
 /// f.get("/", || Err::<(), _>("broken"));
 /// ```
 #[derive(Clone)]
-pub struct ReturnHandler(Arc<dyn Fn(&Context, Reply) + Send + Sync>);
+pub struct ReturnHandler(Arc<WriteReply>);
+
+type WriteReply = dyn Fn(&Context, Reply) + Send + Sync;
 
 impl ReturnHandler {
     /// A return handler that writes replies with `write`.

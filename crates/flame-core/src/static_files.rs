@@ -228,12 +228,11 @@ async fn serve(ctx: &Context, options: &StaticOptions, relative: PathBuf) {
         {
             headers.insert(LAST_MODIFIED, modified);
         }
-        if let Some(max_age) = options.max_age {
-            if let Ok(value) =
+        if let Some(max_age) = options.max_age
+            && let Ok(value) =
                 HeaderValue::try_from(format!("public, max-age={}", max_age.as_secs()))
-            {
-                headers.insert(CACHE_CONTROL, value);
-            }
+        {
+            headers.insert(CACHE_CONTROL, value);
         }
     }
     if not_modified {

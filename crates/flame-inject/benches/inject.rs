@@ -1,1 +1,3 @@
+//! Benchmarks of the injector (see benches/README.md).
+
 fn main() {}

@@ -92,7 +92,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
     };
-    let output_span = sig.output.span();
+    let output_span = match &sig.output {
+        ReturnType::Default => sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
     let write = quote_spanned! {output_span=>
         let __flame_output: #output_ty = __flame_output;
         #core::__private::write_return(&__flame_ctx, __flame_output);

@@ -1,0 +1,8 @@
+struct Report;
+
+#[flame_core::handler]
+fn index() -> Report {
+    Report
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[derive(Clone)]
+struct Db;
+
+#[flame_core::service]
+async fn db() -> Db {
+    Db
+}
+
+fn main() {}
