@@ -15,13 +15,23 @@ fn every_include_in_the_book_resolves() {
         let text = std::fs::read_to_string(&page).unwrap();
         for include in text.split("{{#include ").skip(1) {
             let target = include.split("}}").next().unwrap().trim();
-            let (file, anchor) = target.split_once(':').map_or((target, None), |(f, a)| (f, Some(a)));
+            let (file, anchor) = target
+                .split_once(':')
+                .map_or((target, None), |(f, a)| (f, Some(a)));
             let path = page.parent().unwrap().join(file);
             let source = std::fs::read_to_string(&path)
                 .unwrap_or_else(|err| panic!("{}: include {file}: {err}", page.display()));
             if let Some(anchor) = anchor {
-                assert!(source.contains(&format!("ANCHOR: {anchor}")), "{}: no anchor {anchor} in {file}", page.display());
-                assert!(source.contains(&format!("ANCHOR_END: {anchor}")), "{}: no end of {anchor} in {file}", page.display());
+                assert!(
+                    source.contains(&format!("ANCHOR: {anchor}")),
+                    "{}: no anchor {anchor} in {file}",
+                    page.display()
+                );
+                assert!(
+                    source.contains(&format!("ANCHOR_END: {anchor}")),
+                    "{}: no end of {anchor} in {file}",
+                    page.display()
+                );
             }
             checked += 1;
         }

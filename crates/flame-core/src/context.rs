@@ -223,6 +223,8 @@ impl Context {
             cast(Params(self.clone()))
         } else if id == TypeId::of::<Span>() {
             cast(self.inner.span.clone())
+        } else if id == TypeId::of::<crate::render::Render>() {
+            cast(crate::render::Render(self.clone()))
         } else {
             None
         }
@@ -286,6 +288,145 @@ impl Context {
         self.inner.captures.get(name).unwrap_or_default()
     }
 
+    /// The route bind `name` as an `i32`, or 0 when absent or not a number (as in Flamego).
+    pub fn param_int(&self, name: &str) -> i32 {
+        self.param(name).parse().unwrap_or(0)
+    }
+
+    /// The route bind `name` as an `i64`, or 0 when absent or not a number.
+    pub fn param_i64(&self, name: &str) -> i64 {
+        self.param(name).parse().unwrap_or(0)
+    }
+
+    /// Every value of the query parameter `name`, decoded once.
+    pub fn query_strings(&self, name: &str) -> Vec<String> {
+        let query = self.inner.parts.uri.query().unwrap_or_default();
+        form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key == name)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    }
+
+    fn query_first(&self, name: &str) -> Option<String> {
+        let query = self.inner.parts.uri.query()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The first value of the query parameter `name`, or `default` when it is absent or empty.
+    ///
+    /// ```
+    /// # use flame_core::{Context, Flame};
+    /// let mut f = Flame::new();
+    /// // GET /search?q=rust&page=2&exact=true
+    /// f.get("/search", |c: Context| {
+    ///     format!("{} p{} exact={}", c.query("q", "everything"), c.query_int("page", 1), c.query_bool("exact"))
+    /// });
+    /// ```
+    pub fn query(&self, name: &str, default: &str) -> String {
+        match self.query_first(name) {
+            Some(value) if !value.is_empty() => value,
+            _ => default.to_owned(),
+        }
+    }
+
+    /// The query parameter `name` with surrounding whitespace trimmed.
+    pub fn query_trim(&self, name: &str) -> String {
+        self.query(name, "").trim().to_owned()
+    }
+
+    /// The query parameter `name` unescaped once more (`+` as space, `%XX` decoded), or
+    /// `default` when it is empty or not valid escaping.
+    pub fn query_unescape(&self, name: &str, default: &str) -> String {
+        let value = self.query(name, "");
+        if value.is_empty() {
+            return default.to_owned();
+        }
+        let spaced = value.replace('+', " ");
+        match percent_encoding::percent_decode_str(&spaced).decode_utf8() {
+            Ok(decoded) if valid_escapes(&spaced) => decoded.into_owned(),
+            _ => default.to_owned(),
+        }
+    }
+
+    /// The query parameter `name` as a boolean: `1`, `t`, `T`, `true`, `TRUE`, `True` are true
+    /// (Go's `strconv.ParseBool`); anything else is false.
+    pub fn query_bool(&self, name: &str) -> bool {
+        matches!(
+            self.query(name, "").as_str(),
+            "1" | "t" | "T" | "true" | "TRUE" | "True"
+        )
+    }
+
+    /// The query parameter `name` as an `i32`, or `default` when absent or not a number.
+    pub fn query_int(&self, name: &str, default: i32) -> i32 {
+        self.query(name, "").trim().parse().unwrap_or(default)
+    }
+
+    /// The query parameter `name` as an `i64`, or `default` when absent or not a number.
+    pub fn query_i64(&self, name: &str, default: i64) -> i64 {
+        self.query(name, "").trim().parse().unwrap_or(default)
+    }
+
+    /// The query parameter `name` as an `f64`, or `default` when absent or not a number.
+    pub fn query_f64(&self, name: &str, default: f64) -> f64 {
+        self.query(name, "").trim().parse().unwrap_or(default)
+    }
+
+    /// The client's address: `X-Real-IP`, else the first `X-Forwarded-For` entry, else the
+    /// peer's IP without its port; empty when none is known.
+    ///
+    /// Only trust the headers behind a proxy that sets them.
+    pub fn remote_addr(&self) -> String {
+        let header = |name: &str| {
+            self.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or_default().trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        header("x-real-ip")
+            .or_else(|| header("x-forwarded-for"))
+            .or_else(|| self.peer_addr().map(|addr| addr.ip().to_string()))
+            .unwrap_or_default()
+    }
+
+    /// Adds a `Set-Cookie` header; the value is percent-encoded.
+    ///
+    /// ```
+    /// # use flame_core::{Context, Flame};
+    /// let mut f = Flame::new();
+    /// f.get("/login", |c: Context| {
+    ///     c.set_cookie(cookie::Cookie::build(("session", "a b;c")).path("/").http_only(true).build());
+    ///     "welcome"
+    /// });
+    /// f.get("/whoami", |c: Context| c.cookie("session"));
+    /// ```
+    pub fn set_cookie(&self, cookie: cookie::Cookie<'_>) {
+        match http::HeaderValue::try_from(cookie.encoded().to_string()) {
+            Ok(value) => {
+                self.response_writer()
+                    .headers_mut()
+                    .append(http::header::SET_COOKIE, value);
+            }
+            Err(err) => tracing::warn!(%err, "cookie is not a valid header value"),
+        }
+    }
+
+    /// The value of the request cookie `name`, percent-decoded; empty when absent.
+    pub fn cookie(&self, name: &str) -> String {
+        self.headers()
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| cookie::Cookie::split_parse_encoded(value.to_owned()))
+            .filter_map(Result::ok)
+            .find(|cookie| cookie.name() == name)
+            .map(|cookie| cookie.value().to_owned())
+            .unwrap_or_default()
+    }
+
     /// The pattern of the matched route, e.g. `/users/{id}`; empty when no route matched.
     pub fn route(&self) -> &str {
         &self.inner.route
@@ -334,4 +475,21 @@ impl Context {
         crate::router::url_path(pattern, pairs)
             .map_err(|err| crate::HttpError::internal(err.to_string()))
     }
+}
+
+/// Whether every `%` in `value` starts a valid `%XX` escape (Go's `QueryUnescape` refuses others).
+fn valid_escapes(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(a), Some(b)) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => i += 3,
+                _ => return false,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    true
 }

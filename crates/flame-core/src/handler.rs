@@ -57,13 +57,14 @@ impl Dependency {
 }
 
 /// Whether `id` is one of the values every request has (Context, Request, ResponseWriter,
-/// Params, the tracing Span).
+/// Params, the tracing Span, Render).
 pub fn is_builtin(id: TypeId) -> bool {
     id == TypeId::of::<Context>()
         || id == TypeId::of::<Request>()
         || id == TypeId::of::<ResponseWriter>()
         || id == TypeId::of::<Params>()
         || id == TypeId::of::<tracing::Span>()
+        || id == TypeId::of::<crate::render::Render>()
 }
 
 /// The lowest level of handler: called with the context and its position in the chain.

@@ -21,7 +21,8 @@
 //! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`.
 //! - [`router`]: the route parser and matching tree.
 //! - [`context`]: [`Context`], the request: the chain, request-scoped values, params.
-//! - [`request`], [`params`], [`response_writer`]: the builtin services every request has.
+//! - [`request`], [`params`], [`response_writer`], [`render`]: the builtin services every request has.
+//! - [`bind`]: typed JSON, form and query data through serde ([`Json`], [`Form`], [`Query`]).
 //! - [`handler`]: [`Handler`], any function as a handler; [`BoxedHandler`]; `provides`.
 //! - [`return_value`]: [`Return`], [`Reply`], [`ReturnError`], [`Json`], [`Axum`], [`ReturnHandler`].
 //! - [`logger`], [`recovery`], [`static_files`]: the classic middleware.
@@ -32,6 +33,7 @@
 //! [`Flame::new`]; `#[handler]` turns a `fn` into a handler that may also borrow (`&T`).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+pub mod bind;
 pub mod context;
 pub mod env;
 pub mod error;
@@ -40,6 +42,7 @@ pub mod handler;
 pub mod logger;
 pub mod params;
 pub mod recovery;
+pub mod render;
 pub mod request;
 pub mod response_writer;
 pub mod return_value;
@@ -47,6 +50,7 @@ pub mod router;
 pub mod server;
 pub mod static_files;
 
+pub use bind::{Form, Query};
 pub use context::Context;
 pub use env::{Env, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
@@ -58,6 +62,7 @@ pub use http::{HeaderMap, Method, StatusCode};
 pub use logger::{Logger, logger};
 pub use params::Params;
 pub use recovery::{Recovery, recovery};
+pub use render::Render;
 pub use request::Request;
 pub use response_writer::ResponseWriter;
 pub use return_value::{Axum, Json, Reply, Return, ReturnError, ReturnHandler};
