@@ -26,6 +26,7 @@
 //! - [`handler`]: [`Handler`], any function as a handler; [`BoxedHandler`]; `provides`.
 //! - [`return_value`]: [`Return`], [`Reply`], [`ReturnError`], [`Json`], [`Axum`], [`ReturnHandler`].
 //! - [`logger`], [`recovery`], [`static_files`]: the classic middleware.
+//! - [`websocket`]: upgrading a request to a WebSocket from a handler.
 //! - [`env`]: [`Env`], from `FLAME_ENV`.
 //! - [`error`]: [`HttpError`] for handlers, [`ServeError`], the [`CheckReport`].
 //!
@@ -49,6 +50,7 @@ pub mod return_value;
 pub mod router;
 pub mod server;
 pub mod static_files;
+pub mod websocket;
 
 pub use bind::{Form, Query};
 pub use context::Context;

@@ -1,0 +1,64 @@
+//! WebSocket upgrades from a flame handler, on axum's WebSocket support.
+//!
+//! [`Context::websocket_upgrade`] checks the handshake and gives axum's [`WebSocketUpgrade`];
+//! return its `on_upgrade(..)` response (through [`Axum`](crate::Axum)) and the socket arrives
+//! in your callback once the 101 has been sent. `flame-actor` builds its WebSocket endpoints,
+//! with identity, heartbeats and JSON messages, on top of this.
+//!
+//! ```
+//! use flame_core::websocket::Message;
+//! use flame_core::{Axum, Context, Flame, HttpError};
+//!
+//! let mut f = Flame::new();
+//! f.get("/echo", |c: Context| async move {
+//!     let upgrade = c.websocket_upgrade().await?;
+//!     Ok::<_, HttpError>(Axum(upgrade.max_message_size(64 * 1024).on_upgrade(|mut socket| async move {
+//!         while let Some(Ok(message)) = socket.recv().await {
+//!             if let Message::Text(text) = message {
+//!                 if socket.send(Message::Text(text)).await.is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         }
+//!     })))
+//! });
+//! ```
+
+use axum::extract::FromRequestParts;
+pub use axum::extract::ws::{
+    CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
+};
+use axum::response::IntoResponse;
+
+use crate::HttpError;
+use crate::context::Context;
+
+impl Context {
+    /// Checks that this request is a WebSocket handshake and prepares the upgrade.
+    ///
+    /// # Errors
+    ///
+    /// The handshake's problem with its status: 405 for a method other than GET, 400 for
+    /// missing or wrong upgrade headers, 426 when the connection cannot be upgraded.
+    pub async fn websocket_upgrade(&self) -> Result<WebSocketUpgrade, HttpError> {
+        let head = &self.inner().parts;
+        let mut request = http::Request::new(());
+        *request.method_mut() = head.method.clone();
+        *request.uri_mut() = head.uri.clone();
+        *request.version_mut() = head.version;
+        *request.headers_mut() = head.headers.clone();
+        if let Some(on_upgrade) = head.extensions.get::<hyper::upgrade::OnUpgrade>() {
+            request.extensions_mut().insert(on_upgrade.clone());
+        }
+        if let Some(protocol) = head.extensions.get::<hyper::ext::Protocol>() {
+            request.extensions_mut().insert(protocol.clone());
+        }
+        let (mut parts, ()) = request.into_parts();
+        WebSocketUpgrade::from_request_parts(&mut parts, &())
+            .await
+            .map_err(|rejection| {
+                let body = rejection.body_text();
+                HttpError::new(rejection.into_response().status(), body)
+            })
+    }
+}

@@ -1,0 +1,57 @@
+//! WebSocket upgrades from a handler, with a real WebSocket client on loopback.
+
+use flame_core::websocket::Message;
+use flame_core::{Axum, Context, Flame, HttpError};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite;
+
+#[tokio::test]
+async fn a_handler_upgrades_and_echoes() {
+    let mut f = Flame::new();
+    f.use_(|c: Context| c.map(String::from("mapped before the upgrade")));
+    f.get("/echo", |c: Context, note: String| async move {
+        let upgrade = c.websocket_upgrade().await?;
+        Ok::<_, HttpError>(Axum(upgrade.on_upgrade(move |mut socket| async move {
+            let _ = socket.send(Message::Text(note.into())).await;
+            while let Some(Ok(Message::Text(text))) = socket.recv().await {
+                if socket
+                    .send(Message::Text(format!("echo: {text}").into()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        })))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(f.serve_with_shutdown(listener, std::future::pending()));
+
+    let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/echo"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        tungstenite::Message::text("mapped before the upgrade")
+    );
+    socket.send(tungstenite::Message::text("hi")).await.unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        tungstenite::Message::text("echo: hi")
+    );
+    socket.close(None).await.unwrap();
+
+    // A plain GET to the same route is not a handshake: a clear 4xx, not a panic.
+    let response = reqwest::get(format!("http://{addr}/echo")).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Connection header did not include 'upgrade'")
+    );
+    server.abort();
+}
