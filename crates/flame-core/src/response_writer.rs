@@ -9,6 +9,7 @@ use std::mem;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use parking_lot::MappedMutexGuard;
 use smallvec::SmallVec;
@@ -154,6 +155,46 @@ impl ResponseWriter {
         }
         let body = body.into();
         let mut state = self.0.state();
+        if state.stream.is_some() {
+            tracing::warn!(
+                "response body is a stream; dropping {} appended bytes",
+                body.len()
+            );
+            return;
+        }
+        state.size += body.len();
+        if !body.is_empty() {
+            state.chunks.push(body);
+        }
+    }
+
+    /// Writes status, content type, extra headers and a body in one step: the common case of a
+    /// returned value, under one lock unless before-write hooks must run. If the status was
+    /// already written, only the body is appended.
+    pub(crate) fn write_full(
+        &self,
+        status: StatusCode,
+        content_type: HeaderValue,
+        extra: Option<Box<HeaderMap>>,
+        body: Bytes,
+    ) {
+        let mut state = self.0.state();
+        if !state.written {
+            state.headers.insert(CONTENT_TYPE, content_type);
+            if let Some(extra) = extra {
+                drop(state);
+                self.extend_headers(*extra);
+                state = self.0.state();
+            }
+            if !state.before.is_empty() {
+                drop(state);
+                self.write_header(status);
+                state = self.0.state();
+            } else {
+                state.status = status;
+                state.written = true;
+            }
+        }
         if state.stream.is_some() {
             tracing::warn!(
                 "response body is a stream; dropping {} appended bytes",

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, StatusCode};
 
 use crate::context::Context;
@@ -66,7 +66,8 @@ enum ReplyKind {
     Status(StatusCode),
     Body {
         status: Option<StatusCode>,
-        headers: HeaderMap,
+        content_type: HeaderValue,
+        headers: Option<Box<HeaderMap>>,
         body: Bytes,
     },
     Error {
@@ -110,12 +111,11 @@ impl Reply {
         if body.is_empty() {
             return Self::empty();
         }
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, content_type);
         Self {
             kind: ReplyKind::Body {
                 status: None,
-                headers,
+                content_type,
+                headers: None,
                 body,
             },
         }
@@ -152,8 +152,14 @@ impl Reply {
     pub fn with_status(mut self, new_status: StatusCode) -> Self {
         self.kind = match self.kind {
             ReplyKind::Empty | ReplyKind::Status(_) => ReplyKind::Status(new_status),
-            ReplyKind::Body { headers, body, .. } => ReplyKind::Body {
+            ReplyKind::Body {
+                content_type,
+                headers,
+                body,
+                ..
+            } => ReplyKind::Body {
                 status: Some(new_status),
+                content_type,
                 headers,
                 body,
             },
@@ -183,7 +189,7 @@ impl Reply {
         };
         match &mut self.kind {
             ReplyKind::Body { headers, .. } => {
-                headers.insert(name, value);
+                headers.get_or_insert_with(Box::default).insert(name, value);
             }
             ReplyKind::Response(response) => {
                 response.headers_mut().insert(name, value);
@@ -245,24 +251,20 @@ impl Reply {
             ReplyKind::Status(status) => writer.write_header(status),
             ReplyKind::Body {
                 status,
+                content_type,
                 headers,
                 body,
-            } => {
-                if !writer.written() {
-                    writer.extend_headers(headers);
-                    writer.write_header(status.unwrap_or(StatusCode::OK));
-                }
-                writer.write(body);
-            }
+            } => writer.write_full(
+                status.unwrap_or(StatusCode::OK),
+                content_type,
+                headers,
+                body,
+            ),
             ReplyKind::Error { status, message } => {
-                if !writer.written() {
-                    let mut headers = HeaderMap::new();
-                    headers.insert(CONTENT_TYPE, TEXT_PLAIN);
-                    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-                    writer.extend_headers(headers);
-                    writer.write_header(status);
-                }
-                writer.write(Bytes::from(format!("{message}\n")));
+                let mut headers = HeaderMap::new();
+                headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+                let body = Bytes::from(format!("{message}\n"));
+                writer.write_full(status, TEXT_PLAIN, Some(Box::new(headers)), body);
             }
             ReplyKind::Response(response) => writer.write_response(response),
         }
