@@ -410,6 +410,14 @@ impl JwtIssuer {
         }
     }
 
+    /// Signs once at construction, so that a wrong key (a public key, a key of another
+    /// type) is a startup error rather than a failed login.
+    fn checked(algorithm: JwtAlgorithm, key: EncodingKey, what: &str) -> Result<Self, AuthError> {
+        jsonwebtoken::crypto::sign(b"flame-auth key check", &key, algorithm.to_jsonwebtoken())
+            .map_err(|err| key_error(what, err))?;
+        Ok(Self::with_key(algorithm, key))
+    }
+
     /// An issuer of HS256 tokens signed with `secret`.
     ///
     /// # Errors
@@ -434,7 +442,8 @@ impl JwtIssuer {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Configuration`] when the PEM is not an RSA private key.
+    /// [`AuthError::Configuration`] when the PEM is not an RSA private key (the key is tried
+    /// once here).
     ///
     /// ```
     /// use flame_auth::jwt::JwtIssuer;
@@ -445,14 +454,15 @@ impl JwtIssuer {
     pub fn rs256_pem(private_key_pem: &[u8]) -> Result<Self, AuthError> {
         let key = EncodingKey::from_rsa_pem(private_key_pem)
             .map_err(|err| key_error("RSA private key", err))?;
-        Ok(Self::with_key(JwtAlgorithm::Rs256, key))
+        Self::checked(JwtAlgorithm::Rs256, key, "RSA private key")
     }
 
     /// An issuer of ES256 tokens, with a P-256 private key in PKCS#8 PEM.
     ///
     /// # Errors
     ///
-    /// [`AuthError::Configuration`] when the PEM is not an EC private key.
+    /// [`AuthError::Configuration`] when the PEM is not a P-256 private key (the key is tried
+    /// once here).
     ///
     /// ```
     /// use flame_auth::jwt::JwtIssuer;
@@ -462,7 +472,7 @@ impl JwtIssuer {
     pub fn es256_pem(private_key_pem: &[u8]) -> Result<Self, AuthError> {
         let key = EncodingKey::from_ec_pem(private_key_pem)
             .map_err(|err| key_error("EC private key", err))?;
-        Ok(Self::with_key(JwtAlgorithm::Es256, key))
+        Self::checked(JwtAlgorithm::Es256, key, "EC private key")
     }
 
     /// Sets the `iss` claim.
