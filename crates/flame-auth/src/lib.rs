@@ -1,1 +1,60 @@
-//! placeholder
+//! flame's auth plugin, after Flamigo's: who the user is, and what they may do.
+//!
+//! - [`user`](User): the signed-in [`User`], with permissions and further claims.
+//! - [`user_actor`](UserActor): the [`UserActor`] trait, the [`AuthenticatedUser`] actor, and
+//!   [`as_user_actor`], which also finds the user of an authenticated WebSocket connection
+//!   ([`WebSocketUserExt`]).
+//! - [`validators`](ActorClaimValidator): actor claim validators ([`is_authenticated`],
+//!   [`has_permission`], [`of_type`], ...).
+//! - [`claims`](require_actor_with_claims): Flamigo's `RequireActorWithClaims`, on anything
+//!   that is an [`ActorContext`](flame_actor::ActorContext).
+//! - [`token`](TokenVerifier): token verification, with [`jwt`] and [`session`] tokens.
+//! - [`authenticate`](Authenticator): finding a request's token and turning it into a user.
+//! - [`password`]: Argon2id password hashing for a login endpoint.
+//! - [`error`](AuthError): one error enum, with HTTP statuses and stable codes.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use flame_actor::{actor_scope, ActorScope};
+//! use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+//! use flame_auth::{has_permission, is_authenticated, require_user_actor_with_claims, User};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let secret = b"an example secret that is 32+ bytes long";
+//! let token = JwtIssuer::hs256(secret).unwrap().issue(&User::new("u1", "ada").with_permission("posts:write")).unwrap();
+//! let actor = JwtVerifier::hs256(secret).unwrap().verify_sync(&token).unwrap();
+//!
+//! actor_scope(Arc::new(actor), async {
+//!     let current = require_user_actor_with_claims(&ActorScope, &[&is_authenticated(), &has_permission("posts:write")]).unwrap();
+//!     assert_eq!(current.username, "ada");
+//! })
+//! .await;
+//! # }
+//! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
+
+mod authenticate;
+mod claims;
+mod error;
+pub mod password;
+mod token;
+mod user;
+mod user_actor;
+mod validators;
+
+pub use authenticate::{Authenticator, bearer_token};
+pub use claims::{
+    check_actor, require_actor_with_claims, require_user_actor_with_claims, verify_actor_claims,
+};
+pub use error::{AuthError, TokenRejection};
+pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, session};
+pub use user::{ADMIN_PERMISSION, User};
+pub use user_actor::{
+    AuthenticatedUser, CurrentUser, UserActor, WebSocketUserExt, as_user_actor,
+    register_user_actor, user_of,
+};
+pub use validators::{
+    ActorClaimValidator, has_permission, is_actor_of_type, is_admin, is_authenticated, is_backend,
+    is_not_websocket, is_unauthenticated, is_websocket, of_type,
+};

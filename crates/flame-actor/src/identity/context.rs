@@ -1,0 +1,108 @@
+//! [`ActorContext`]: anything that knows the current actor, and [`require_actor`].
+
+use std::sync::Arc;
+
+use crate::identity::{Actor, ActorError, CurrentActor};
+
+/// Anything that knows who is acting: a request context, an RPC context, the task-local
+/// [`ActorScope`](crate::identity::ActorScope), a [`CurrentActor`].
+///
+/// This is Flamigo's `Context.Actor()`. flame-core's request `Context` implements it by
+/// reading the actor mapped into the request (the default [`BackendActor`] when none was).
+///
+/// [`BackendActor`]: crate::BackendActor
+///
+/// ```
+/// use std::sync::Arc;
+/// use flame_actor::{Actor, ActorContext, BackendActor};
+///
+/// struct Job { actor: Arc<dyn Actor> }
+///
+/// impl ActorContext for Job {
+///     fn actor(&self) -> Arc<dyn Actor> { self.actor.clone() }
+/// }
+///
+/// let job = Job { actor: Arc::new(BackendActor::new("scheduler")) };
+/// assert_eq!(job.actor().actor_type(), "backend");
+/// ```
+pub trait ActorContext {
+    /// The actor executing the current piece of work.
+    fn actor(&self) -> Arc<dyn Actor>;
+}
+
+impl ActorContext for CurrentActor {
+    fn actor(&self) -> Arc<dyn Actor> {
+        self.0.clone()
+    }
+}
+
+impl ActorContext for Arc<dyn Actor> {
+    fn actor(&self) -> Arc<dyn Actor> {
+        self.clone()
+    }
+}
+
+impl<T: Actor> ActorContext for Arc<T> {
+    fn actor(&self) -> Arc<dyn Actor> {
+        self.clone()
+    }
+}
+
+impl<C: ActorContext + ?Sized> ActorContext for &C {
+    fn actor(&self) -> Arc<dyn Actor> {
+        (**self).actor()
+    }
+}
+
+/// The current actor of `source` as a `T`.
+///
+/// # Errors
+///
+/// [`ActorError::WrongType`], naming the expected and the actual type, when the actor is not
+/// a `T`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use flame_actor::{require_actor, Actor, BackendActor, WebSocketActor};
+///
+/// let actor: Arc<dyn Actor> = Arc::new(WebSocketActor::builder("c1").build());
+/// let conn: Arc<WebSocketActor> = require_actor(&actor).unwrap();
+/// assert_eq!(conn.connection_id(), "c1");
+/// assert!(require_actor::<BackendActor>(&actor).is_err());
+/// ```
+pub fn require_actor<T: Actor>(
+    source: &(impl ActorContext + ?Sized),
+) -> Result<Arc<T>, ActorError> {
+    source
+        .actor()
+        .downcast_arc::<T>()
+        .map_err(|actor| wrong_type::<T>(&*actor))
+}
+
+/// `actor` as a `&T`, for when you hold a borrowed actor.
+///
+/// # Errors
+///
+/// [`ActorError::WrongType`] when the actor is not a `T`.
+///
+/// ```
+/// use flame_actor::{require_actor_ref, Actor, BackendActor, WebSocketActor};
+///
+/// let actor: &dyn Actor = &BackendActor::new("startup");
+/// assert_eq!(require_actor_ref::<BackendActor>(actor).unwrap().name(), "startup");
+/// let err = require_actor_ref::<WebSocketActor>(actor).unwrap_err();
+/// assert!(err.to_string().contains("actor type \"backend\""));
+/// ```
+pub fn require_actor_ref<T: Actor>(actor: &dyn Actor) -> Result<&T, ActorError> {
+    actor
+        .downcast_ref::<T>()
+        .ok_or_else(|| wrong_type::<T>(actor))
+}
+
+fn wrong_type<T: Actor>(actual: &dyn Actor) -> ActorError {
+    ActorError::WrongType {
+        expected: std::any::type_name::<T>(),
+        actual: actual.rust_type_name(),
+        actual_type: actual.actor_type().to_owned(),
+    }
+}
