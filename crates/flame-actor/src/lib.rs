@@ -1,8 +1,22 @@
 //! flame's actors.
 //!
 //! - [`identity`]: actors as identity, in the manner of Flamigo: [`Actor`], [`CurrentActor`].
+//! - [`stateful`]: stateful, durable actors, in the manner of Rivet: [`stateful::StatefulActor`],
+//!   [`stateful::ActorSystem`].
+//! - [`store`]: where stateful actors keep their state: [`store::ActorStore`], redb, memory.
+//! - [`protocol`]: the versioned JSON messages between clients and actors, and the error codes.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+// Lets `#[actions]` name this crate as `::flame_actor` from inside it too.
+#[allow(unused_extern_crates)]
+extern crate self as flame_actor;
+
 pub mod identity;
+pub mod protocol;
+pub mod stateful;
+pub mod store;
 
 pub use identity::{Actor, CurrentActor};
+
+#[doc(hidden)]
+pub use stateful::rpc::__private;
