@@ -293,13 +293,22 @@ impl ClientMessage {
             Ok(env) if env.v == PROTOCOL_VERSION => Ok(env.body),
             Ok(env) => Err(ProtocolError {
                 code: ErrorCode::UnsupportedVersion,
-                message: format!("protocol version {} is not supported, use {PROTOCOL_VERSION}", env.v),
+                message: format!(
+                    "protocol version {} is not supported, use {PROTOCOL_VERSION}",
+                    env.v
+                ),
                 id: rpc_id(&env.body),
             }),
             Err(e) => {
                 let value: Option<Value> = serde_json::from_str(text).ok();
-                let id = value.as_ref().and_then(|v| v.get("id")).and_then(Value::as_u64);
-                let version = value.as_ref().and_then(|v| v.get("v")).and_then(Value::as_u64);
+                let id = value
+                    .as_ref()
+                    .and_then(|v| v.get("id"))
+                    .and_then(Value::as_u64);
+                let version = value
+                    .as_ref()
+                    .and_then(|v| v.get("v"))
+                    .and_then(Value::as_u64);
                 let (code, message) = match version {
                     Some(v) if v != u64::from(PROTOCOL_VERSION) => (
                         ErrorCode::UnsupportedVersion,
@@ -342,7 +351,9 @@ fn encode<M: Serialize>(body: &M) -> String {
             // Only a map with non-string keys inside a payload can get here, and payloads are
             // `serde_json::Value`s, whose keys are strings.
             tracing::error!(error = %e, "could not encode a protocol message");
-            String::from(r#"{"v":1,"type":"error","code":"internal_error","message":"internal error"}"#)
+            String::from(
+                r#"{"v":1,"type":"error","code":"internal_error","message":"internal error"}"#,
+            )
         }
     }
 }
@@ -475,8 +486,8 @@ mod tests {
 
     #[test]
     fn wrong_version_is_reported() {
-        let err = ClientMessage::decode(r#"{"v":2,"type":"rpc","id":4,"method":"m"}"#, 1024)
-            .unwrap_err();
+        let err =
+            ClientMessage::decode(r#"{"v":2,"type":"rpc","id":4,"method":"m"}"#, 1024).unwrap_err();
         assert_eq!(err.code, ErrorCode::UnsupportedVersion);
         assert_eq!(err.id, Some(4));
         let err = ClientMessage::decode(r#"{"v":9,"type":"hello"}"#, 1024).unwrap_err();

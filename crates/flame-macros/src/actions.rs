@@ -56,11 +56,7 @@ fn take_options(attrs: &mut Vec<syn::Attribute>) -> syn::Result<ActionOptions> {
 fn mentions_rpc(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => mentions_rpc(&r.elem),
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Rpc"),
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Rpc"),
         _ => false,
     }
 }
@@ -69,11 +65,7 @@ fn returns_result(output: &ReturnType) -> bool {
     match output {
         ReturnType::Default => false,
         ReturnType::Type(_, ty) => match &**ty {
-            Type::Path(p) => p
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "Result"),
+            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
             _ => false,
         },
     }
@@ -81,7 +73,10 @@ fn returns_result(output: &ReturnType) -> bool {
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if !attr.is_empty() {
-        return Err(syn::Error::new_spanned(attr, "#[actions] takes no arguments"));
+        return Err(syn::Error::new_spanned(
+            attr,
+            "#[actions] takes no arguments",
+        ));
     }
     let mut block: ItemImpl = syn::parse2(item)?;
     if let Some((_, path, _)) = &block.trait_ {

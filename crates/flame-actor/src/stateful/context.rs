@@ -18,14 +18,8 @@ use crate::store::{ActorId, Alarm};
 /// Something to send once the changes made so far are committed.
 #[derive(Debug)]
 pub(crate) enum Effect {
-    Broadcast {
-        event: String,
-        payload: Value,
-    },
-    Send {
-        conn: ConnId,
-        msg: ServerMessage,
-    },
+    Broadcast { event: String, payload: Value },
+    Send { conn: ConnId, msg: ServerMessage },
 }
 
 /// The effects of the message being handled, shared by the context and its connections (so

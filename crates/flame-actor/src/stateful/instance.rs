@@ -87,7 +87,10 @@ impl Msg {
             Msg::Connect { reply, .. } => {
                 let _ = reply.send(Err(error.clone()));
             }
-            Msg::Disconnect { done: Some(done), .. } | Msg::Stop { done: Some(done) } => {
+            Msg::Disconnect {
+                done: Some(done), ..
+            }
+            | Msg::Stop { done: Some(done) } => {
                 let _ = done.send(());
             }
             Msg::Destroy { done } => {
@@ -225,12 +228,26 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
         Ok(stored) => stored,
         Err(e) => {
             tracing::error!(actor = %id, error = %e, "could not load the actor");
-            fail_start(&kind, &id.key, generation, &mut rx, &unavailable("the actor could not be loaded"), false);
+            fail_start(
+                &kind,
+                &id.key,
+                generation,
+                &mut rx,
+                &unavailable("the actor could not be loaded"),
+                false,
+            );
             return;
         }
     };
     if stored.destroyed {
-        fail_start(&kind, &id.key, generation, &mut rx, &destroyed_error(&id), true);
+        fail_start(
+            &kind,
+            &id.key,
+            generation,
+            &mut rx,
+            &destroyed_error(&id),
+            true,
+        );
         return;
     }
 
@@ -240,7 +257,14 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
             Ok(state) => (state, bytes),
             Err(e) => {
                 tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
-                fail_start(&kind, &id.key, generation, &mut rx, &unavailable("the actor's state could not be read"), false);
+                fail_start(
+                    &kind,
+                    &id.key,
+                    generation,
+                    &mut rx,
+                    &unavailable("the actor's state could not be read"),
+                    false,
+                );
                 return;
             }
         },
@@ -251,7 +275,14 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                 Outcome::Done(Ok(state)) => state,
                 outcome => {
                     tracing::error!(actor = %id, outcome = ?outcome.describe(), "on_initialize failed");
-                    fail_start(&kind, &id.key, generation, &mut rx, &unavailable("the actor could not be initialized"), false);
+                    fail_start(
+                        &kind,
+                        &id.key,
+                        generation,
+                        &mut rx,
+                        &unavailable("the actor could not be initialized"),
+                        false,
+                    );
                     return;
                 }
             };
@@ -259,7 +290,14 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                 Ok(bytes) => bytes.into(),
                 Err(e) => {
                     tracing::error!(actor = %id, error = %e, "the initial state does not serialize");
-                    fail_start(&kind, &id.key, generation, &mut rx, &unavailable("the actor could not be initialized"), false);
+                    fail_start(
+                        &kind,
+                        &id.key,
+                        generation,
+                        &mut rx,
+                        &unavailable("the actor could not be initialized"),
+                        false,
+                    );
                     return;
                 }
             };
@@ -267,7 +305,14 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
             write.state = Some(bytes.clone());
             if let Err(e) = commit_now(&shared, write).await {
                 tracing::error!(actor = %id, error = %e, "could not commit the initial state");
-                fail_start(&kind, &id.key, generation, &mut rx, &unavailable("the actor could not be initialized"), false);
+                fail_start(
+                    &kind,
+                    &id.key,
+                    generation,
+                    &mut rx,
+                    &unavailable("the actor could not be initialized"),
+                    false,
+                );
                 return;
             }
             tracing::debug!(actor = %id, "initialized");
@@ -379,7 +424,8 @@ impl<A: Actions> Instance<A> {
 
     fn staged_mut(&mut self) -> &mut ActorWrite {
         let id = &self.rpc.ctx.id;
-        self.staged.get_or_insert_with(|| ActorWrite::new(id.clone()))
+        self.staged
+            .get_or_insert_with(|| ActorWrite::new(id.clone()))
     }
 
     /// Stages what the context changed. Returns whether the state changed.
@@ -506,7 +552,12 @@ impl<A: Actions> Instance<A> {
                 self.send_to(conn, msg);
             }
             Release::Connected { conn, reply } => {
-                self.send_to(conn, ServerMessage::Init { conn_id: conn.get() });
+                self.send_to(
+                    conn,
+                    ServerMessage::Init {
+                        conn_id: conn.get(),
+                    },
+                );
                 if reply.send(Ok(())).is_err() {
                     // The caller gave up waiting: nobody holds the other end.
                     self.broken.push(conn);
@@ -620,7 +671,9 @@ impl<A: Actions> Instance<A> {
             let Some(in_flight) = self.in_flight.as_mut() else {
                 return;
             };
-            let result = (&mut in_flight.ack).await.unwrap_or(Err(StoreError::Closed));
+            let result = (&mut in_flight.ack)
+                .await
+                .unwrap_or(Err(StoreError::Closed));
             self.on_ack(result).await;
         }
     }
@@ -702,7 +755,11 @@ impl<A: Actions> Instance<A> {
             conn_id: conn,
         };
         let limit = self.shared.config.connect_timeout;
-        let outcome = guarded(limit, self.actor.on_before_connect(&mut self.rpc.ctx, &opts)).await;
+        let outcome = guarded(
+            limit,
+            self.actor.on_before_connect(&mut self.rpc.ctx, &opts),
+        )
+        .await;
         let refused = |e: &ActorError| {
             if e.is_public() {
                 e.to_wire()
@@ -924,7 +981,9 @@ impl<A: Actions> Instance<A> {
         {
             return false;
         }
-        let unloaded = self.kind.retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx);
+        let unloaded = self
+            .kind
+            .retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx);
         if unloaded {
             tracing::debug!(actor = %self.id(), "unloaded (idle)");
         }
@@ -936,7 +995,9 @@ impl<A: Actions> Instance<A> {
         let conns: Vec<u64> = self.rpc.ctx.connections.keys().copied().collect();
         for conn in conns {
             if let Some(connection) = self.rpc.ctx.connections.remove(&conn) {
-                let _ = connection.outbound.try_send(ServerMessage::close(code, reason));
+                let _ = connection
+                    .outbound
+                    .try_send(ServerMessage::close(code, reason));
                 self.on_disconnect(connection).await;
             }
         }
@@ -953,10 +1014,15 @@ impl<A: Actions> Instance<A> {
                 let mut write = ActorWrite::new(id.clone());
                 write.destroy = true;
                 let result = commit_now(&self.shared, write).await;
-                let _ = self.shared.scheduler.send(SchedulerCmd::RemoveActor(id.clone()));
+                let _ = self
+                    .shared
+                    .scheduler
+                    .send(SchedulerCmd::RemoveActor(id.clone()));
                 match &result {
                     Ok(()) => tracing::info!(actor = %id, "destroyed"),
-                    Err(e) => tracing::error!(actor = %id, error = %e, "could not write the tombstone"),
+                    Err(e) => {
+                        tracing::error!(actor = %id, error = %e, "could not write the tombstone")
+                    }
                 }
                 self.close_all(ErrorCode::ActorDestroyed, "the actor was destroyed")
                     .await;

@@ -53,7 +53,10 @@ mod tests {
     #[tokio::test]
     async fn ready_pending_panicking_and_slow() {
         let limit = Duration::from_millis(50);
-        assert!(matches!(guarded(limit, async { 1 }).await, Outcome::Done(1)));
+        assert!(matches!(
+            guarded(limit, async { 1 }).await,
+            Outcome::Done(1)
+        ));
         let yielding = async {
             tokio::task::yield_now().await;
             2

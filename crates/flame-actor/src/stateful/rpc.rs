@@ -153,7 +153,11 @@ pub mod __private {
 
     impl Args {
         /// Checks the count (missing trailing arguments read as `null`, for `Option`s).
-        pub fn new(method: &'static str, args: Vec<Value>, expected: usize) -> Result<Self, ActorError> {
+        pub fn new(
+            method: &'static str,
+            args: Vec<Value>,
+            expected: usize,
+        ) -> Result<Self, ActorError> {
             let got = args.len();
             if got > expected {
                 return Err(count_error(method, expected, got));
@@ -197,7 +201,9 @@ pub mod __private {
     }
 
     /// An action's `Result`, as JSON or an [`ActorError`].
-    pub fn result<T: Serialize, E: Into<ActorError>>(value: Result<T, E>) -> Result<Value, ActorError> {
+    pub fn result<T: Serialize, E: Into<ActorError>>(
+        value: Result<T, E>,
+    ) -> Result<Value, ActorError> {
         match value {
             Ok(value) => output(value),
             Err(e) => Err(e.into()),
@@ -206,6 +212,9 @@ pub mod __private {
 
     /// `action_not_found`.
     pub fn not_found(method: &str) -> ActorError {
-        ActorError::with_code(ErrorCode::ActionNotFound, format!("no action named `{method}`"))
+        ActorError::with_code(
+            ErrorCode::ActionNotFound,
+            format!("no action named `{method}`"),
+        )
     }
 }

@@ -82,7 +82,11 @@ impl Kind {
     /// Leaves the registry (if this generation is still the live one).
     pub(crate) fn retire(&self, key: &str, generation: u64, destroyed: bool) {
         let mut slots = self.slots.lock();
-        if slots.live.get(key).is_some_and(|s| s.generation == generation) {
+        if slots
+            .live
+            .get(key)
+            .is_some_and(|s| s.generation == generation)
+        {
             slots.live.remove(key);
         }
         if destroyed {
@@ -237,7 +241,10 @@ impl fmt::Debug for ActorSystemBuilder {
         f.debug_struct("ActorSystemBuilder")
             .field("config", &self.config)
             .field("store", &self.store)
-            .field("kinds", &self.kinds.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "kinds",
+                &self.kinds.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -346,7 +353,11 @@ impl ActorSystemBuilder {
         for (actor, alarm) in alarms {
             let _ = scheduler.send(SchedulerCmd::Add(actor, alarm));
         }
-        tracing::info!(kinds = inner.kinds.len(), pending_alarms = pending, "actor system started");
+        tracing::info!(
+            kinds = inner.kinds.len(),
+            pending_alarms = pending,
+            "actor system started"
+        );
         Ok(ActorSystem { inner })
     }
 }
@@ -653,7 +664,10 @@ impl ActorSystem {
 }
 
 fn lost() -> WireError {
-    WireError::new(ErrorCode::Unavailable, "the actor stopped before it answered")
+    WireError::new(
+        ErrorCode::Unavailable,
+        "the actor stopped before it answered",
+    )
 }
 
 /// A handle to one instance; calls through it come from the caller it was made with.

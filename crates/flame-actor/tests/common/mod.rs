@@ -10,7 +10,9 @@ use flame_actor::stateful::{
     ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, ConnectionHandle,
     InitCtx, Rpc, StatefulActor, actions,
 };
-use flame_actor::store::{ActorStore, MemoryStore};
+use flame_actor::store::{
+    ActorId, ActorStore, ActorWrite, Alarm, MemoryStore, StoreError, StoredActor,
+};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +28,11 @@ impl Log {
         self.0.lock().clone()
     }
     pub fn count(&self, prefix: &str) -> usize {
-        self.0.lock().iter().filter(|e| e.starts_with(prefix)).count()
+        self.0
+            .lock()
+            .iter()
+            .filter(|e| e.starts_with(prefix))
+            .count()
     }
     pub fn clear(&self) {
         self.0.lock().clear();
@@ -91,7 +97,8 @@ impl StatefulActor for Counter {
         _ctx: &mut ActorCtx<Self>,
         opts: &ConnectOptions<Params>,
     ) -> Result<ConnState, ActorError> {
-        self.log.push(format!("before_connect:{}", opts.params.token));
+        self.log
+            .push(format!("before_connect:{}", opts.params.token));
         if opts.params.token == "bad" {
             return Err(ActorError::unauthorized("invalid auth token"));
         }
@@ -137,7 +144,10 @@ impl Counter {
 
     async fn fail_after_increment(&self, rpc: &mut Rpc<Self>, by: i64) -> Result<i64, ActorError> {
         rpc.state_mut().count += by;
-        Err(ActorError::new("test.failed", "this action fails on purpose"))
+        Err(ActorError::new(
+            "test.failed",
+            "this action fails on purpose",
+        ))
     }
 
     async fn internal_failure(&self) -> anyhow::Result<()> {
@@ -243,7 +253,12 @@ pub async fn connect(system: &ActorSystem, key: &str, token: &str) -> Connection
         .connect("counter", key, &params, caller())
         .await
         .expect("connects");
-    assert_eq!(next(&mut conn).await, Some(ServerMessage::Init { conn_id: conn.id().get() }));
+    assert_eq!(
+        next(&mut conn).await,
+        Some(ServerMessage::Init {
+            conn_id: conn.id().get()
+        })
+    );
     assert_eq!(
         next(&mut conn).await,
         Some(ServerMessage::Event {
@@ -252,4 +267,40 @@ pub async fn connect(system: &ActorSystem, key: &str, token: &str) -> Connection
         })
     );
     conn
+}
+
+/// A store whose commits take `delay`, counting them.
+#[derive(Debug, Clone)]
+pub struct SlowStore {
+    inner: MemoryStore,
+    commits: Arc<Mutex<u32>>,
+    delay: Duration,
+}
+
+impl SlowStore {
+    pub fn new(inner: MemoryStore, commits: Arc<Mutex<u32>>, delay: Duration) -> Self {
+        Self {
+            inner,
+            commits,
+            delay,
+        }
+    }
+}
+
+type StoreFuture<'a, T> = futures_util::future::BoxFuture<'a, Result<T, StoreError>>;
+
+impl ActorStore for SlowStore {
+    fn load<'a>(&'a self, actor: &'a ActorId) -> StoreFuture<'a, StoredActor> {
+        self.inner.load(actor)
+    }
+    fn commit(&self, writes: Vec<ActorWrite>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            *self.commits.lock() += 1;
+            self.inner.commit(writes).await
+        })
+    }
+    fn load_alarms(&self) -> StoreFuture<'_, Vec<(ActorId, Alarm)>> {
+        self.inner.load_alarms()
+    }
 }
