@@ -107,11 +107,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         let method = &f.sig.ident;
         let mut inputs = f.sig.inputs.iter().skip(1).peekable();
         let mut call_args = Vec::new();
-        if let Some(FnArg::Typed(first)) = inputs.peek() {
-            if mentions_rpc(&first.ty) {
-                call_args.push(quote!(rpc));
-                inputs.next();
-            }
+        if let Some(FnArg::Typed(first)) = inputs.peek()
+            && mentions_rpc(&first.ty)
+        {
+            call_args.push(quote!(rpc));
+            inputs.next();
         }
         let mut lets = Vec::new();
         for (i, input) in inputs.enumerate() {

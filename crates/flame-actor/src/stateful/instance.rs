@@ -486,10 +486,8 @@ impl<A: Actions> Instance<A> {
             self.release(Release::Effect(effect));
         }
         if let Some(mut release) = last {
-            if stage_failed {
-                if let Release::Reply(_, result) = &mut release {
-                    *result = Err(WireError::internal());
-                }
+            if stage_failed && let Release::Reply(_, result) = &mut release {
+                *result = Err(WireError::internal());
             }
             self.release(release);
         }
