@@ -8,6 +8,9 @@
 //!
 //! Budgets (DESIGN.md): >= 1M RPC/s in-process, >= 20k RPC/s durable.
 
+// `criterion_group!` makes an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,7 +134,8 @@ fn in_process(c: &mut Criterion) {
     group.throughput(Throughput::Elements((clients * per_client) as u64));
 
     for actors in [1usize, 4] {
-        let servers: Vec<_> = rt.block_on(async { (0..actors).map(|_| mpsc_server(1024)).collect() });
+        let servers: Vec<_> =
+            rt.block_on(async { (0..actors).map(|_| mpsc_server(1024)).collect() });
         let servers = Arc::new(servers);
         group.bench_function(BenchmarkId::new("baseline_mpsc_round_trip", actors), |b| {
             b.to_async(&rt).iter(|| {
@@ -155,21 +159,28 @@ fn in_process(c: &mut Criterion) {
         });
         for method in ["increment", "get"] {
             let actor_refs = actor_refs.clone();
-            group.bench_function(BenchmarkId::new(format!("actor_{method}_memory"), actors), |b| {
-                b.to_async(&rt).iter(|| {
-                    let actor_refs = actor_refs.clone();
-                    drive(clients, per_client, move |c| {
+            group.bench_function(
+                BenchmarkId::new(format!("actor_{method}_memory"), actors),
+                |b| {
+                    b.to_async(&rt).iter(|| {
                         let actor_refs = actor_refs.clone();
-                        async move {
-                            let args = if method == "get" { vec![] } else { vec![json!(1)] };
-                            actor_refs[c % actor_refs.len()]
-                                .call(method, args)
-                                .await
-                                .expect("answered");
-                        }
-                    })
-                });
-            });
+                        drive(clients, per_client, move |c| {
+                            let actor_refs = actor_refs.clone();
+                            async move {
+                                let args = if method == "get" {
+                                    vec![]
+                                } else {
+                                    vec![json!(1)]
+                                };
+                                actor_refs[c % actor_refs.len()]
+                                    .call(method, args)
+                                    .await
+                                    .expect("answered");
+                            }
+                        })
+                    });
+                },
+            );
         }
         rt.block_on(system.shutdown());
     }
