@@ -3,11 +3,25 @@
 //! - [`identity`]: actors as identity, in the manner of Flamigo: [`Actor`], [`CurrentActor`],
 //!   [`BackendActor`], [`WebSocketActor`], [`ActorContext`], [`require_actor`], the task-local
 //!   [`actor_scope`].
+//! - [`stateful`]: stateful, durable actors, in the manner of Rivet: [`stateful::StatefulActor`],
+//!   [`stateful::ActorSystem`].
+//! - [`store`]: where stateful actors keep their state: [`store::ActorStore`], redb, memory.
+//! - [`protocol`]: the versioned JSON messages between clients and actors, and the error codes.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+// Lets `#[actions]` name this crate as `::flame_actor` from inside it too.
+#[allow(unused_extern_crates)]
+extern crate self as flame_actor;
+
 pub mod identity;
+pub mod protocol;
+pub mod stateful;
+pub mod store;
 
 pub use identity::{
     Actor, ActorContext, ActorError, ActorScope, BackendActor, CurrentActor, WebSocketActor,
     actor_scope, current_actor, require_actor, require_actor_ref, spawn_as,
 };
+
+#[doc(hidden)]
+pub use stateful::rpc::__private;

@@ -2,11 +2,13 @@
 //!
 //! - [`macro@handler`]: a `fn` as a named flame handler (borrowed `&T` arguments, precise errors).
 //! - [`macro@service`]: a constructor registered at link time, mapped by `Flame::new()`.
+//! - [`macro@actions`]: the RPC dispatch table of a stateful actor.
 //!
 //! Use them through `flame_core` (`#[flame_core::handler]`), which re-exports them.
 
 use proc_macro::TokenStream;
 
+mod actions;
 mod crate_path;
 mod handler;
 mod service;
@@ -50,6 +52,20 @@ pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns an inherent impl block of a stateful actor into its `Actions` dispatch table:
+/// action name -> arguments from JSON -> call -> result to JSON.
+///
+/// Documented, with examples, as `flame_actor::stateful::actions`.
+#[proc_macro_attribute]
+pub fn actions(
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    actions::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

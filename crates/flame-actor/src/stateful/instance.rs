@@ -1,0 +1,1054 @@
+//! One actor instance: a tokio task that owns the actor, its state and its connections, and
+//! handles the messages of its bounded mailbox one at a time (so the state needs no lock).
+//!
+//! The durability rule lives here. After each message, a changed state is serialized (the
+//! *snapshot*) and staged; staged changes go to the committer as one write when no other
+//! write of this instance is in flight. Every reply and event is tagged with the version of
+//! the state it depends on and released only once that version is committed. A panic
+//! restores the last snapshot (what the store has, or is about to have) and runs `on_start`
+//! again; the connections stay.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::actor::{ConnectOptions, InitCtx};
+use super::commit::{CommitMsg, CommitRequest};
+use super::connection::{ConnId, Connection};
+use super::context::{ActorCtx, Effect};
+use super::error::{ActorError, SystemError};
+use super::lifecycle::{Outcome, guarded};
+use super::rpc::{Actions, Rpc};
+use super::schedule::SchedulerCmd;
+use super::system::{Kind, Shared};
+use crate::identity::Actor;
+use crate::protocol::{ErrorCode, ServerMessage, WireError};
+use crate::store::{ActorId, ActorWrite, Alarm, StoreError};
+
+/// A message in an instance's mailbox.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    Call {
+        method: String,
+        args: Vec<Value>,
+        /// `None`: the connection's caller (or the scheduler's).
+        caller: Option<Arc<dyn Actor>>,
+        conn: Option<ConnId>,
+        reply: Reply,
+    },
+    Connect {
+        conn: ConnId,
+        params: String,
+        caller: Arc<dyn Actor>,
+        outbound: mpsc::Sender<ServerMessage>,
+        reply: oneshot::Sender<Result<(), WireError>>,
+    },
+    Subscribe {
+        conn: ConnId,
+        event: String,
+    },
+    Unsubscribe {
+        conn: ConnId,
+        event: String,
+    },
+    Disconnect {
+        conn: ConnId,
+        done: Option<oneshot::Sender<()>>,
+    },
+    Alarm(Alarm),
+    Destroy {
+        done: oneshot::Sender<Result<(), SystemError>>,
+    },
+    Stop {
+        done: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// Where the answer of a call goes.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Direct(oneshot::Sender<Result<Value, WireError>>),
+    Conn { conn: ConnId, id: u64 },
+}
+
+impl Msg {
+    /// Answers a message that will not be handled.
+    pub(crate) fn fail(self, error: &WireError) {
+        match self {
+            Msg::Call {
+                reply: Reply::Direct(tx),
+                ..
+            } => {
+                let _ = tx.send(Err(error.clone()));
+            }
+            Msg::Connect { reply, .. } => {
+                let _ = reply.send(Err(error.clone()));
+            }
+            Msg::Disconnect {
+                done: Some(done), ..
+            }
+            | Msg::Stop { done: Some(done) } => {
+                let _ = done.send(());
+            }
+            Msg::Destroy { done } => {
+                let result = if error.is(ErrorCode::ActorDestroyed) {
+                    Ok(())
+                } else {
+                    Err(SystemError::Unavailable(error.message.clone()))
+                };
+                let _ = done.send(result);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Something to do once a version of the state is committed.
+#[derive(Debug)]
+enum Release {
+    Effect(Effect),
+    Reply(Reply, Result<Value, WireError>),
+    Connected {
+        conn: ConnId,
+        reply: oneshot::Sender<Result<(), WireError>>,
+    },
+    Done(oneshot::Sender<()>),
+}
+
+#[derive(Debug)]
+struct InFlight {
+    version: u64,
+    ack: oneshot::Receiver<Result<(), StoreError>>,
+    alarms: Vec<Alarm>,
+}
+
+/// Why the main loop ended.
+enum Exit {
+    /// Idle: already retired.
+    Unloaded,
+    Destroy(Option<oneshot::Sender<Result<(), SystemError>>>),
+    Stop(Option<oneshot::Sender<()>>),
+    Failed(String),
+}
+
+pub(crate) type Factory<A> = Arc<dyn Fn(&ActorId) -> A + Send + Sync>;
+
+/// What the registry hands a new instance.
+#[derive(Debug)]
+pub(crate) struct Spawn {
+    pub(crate) kind: Arc<Kind>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) key: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) rx: mpsc::Receiver<Msg>,
+}
+
+struct Instance<A: Actions> {
+    actor: A,
+    factory: Factory<A>,
+    rpc: Rpc<A>,
+    shared: Arc<Shared>,
+    kind: Arc<Kind>,
+    generation: u64,
+    /// The latest serialized state: committed, or handed to the committer, or staged.
+    snapshot: Arc<[u8]>,
+    /// Bumped whenever a change is staged.
+    version: u64,
+    committed: u64,
+    staged: Option<ActorWrite>,
+    in_flight: Option<InFlight>,
+    outbox: VecDeque<(u64, Release)>,
+    /// Connections to disconnect (their client is gone or too slow).
+    broken: Vec<ConnId>,
+    /// Serializing the state failed while handling the current message.
+    stage_failed: bool,
+    failed: Option<String>,
+    active: bool,
+    quiet_ticks: u8,
+}
+
+fn unavailable(message: &str) -> WireError {
+    WireError::new(ErrorCode::Unavailable, message)
+}
+
+fn destroyed_error(id: &ActorId) -> WireError {
+    WireError::new(
+        ErrorCode::ActorDestroyed,
+        format!("the actor {id} was destroyed"),
+    )
+}
+
+/// Fails every message still in a (closed) mailbox.
+fn drain(rx: &mut mpsc::Receiver<Msg>, error: &WireError) {
+    rx.close();
+    while let Ok(msg) = rx.try_recv() {
+        msg.fail(error);
+    }
+}
+
+async fn commit_now(shared: &Shared, write: ActorWrite) -> Result<(), StoreError> {
+    let (ack, rx) = oneshot::channel();
+    shared
+        .committer
+        .send(CommitMsg::Write(CommitRequest { write, ack }))
+        .map_err(|_| StoreError::Closed)?;
+    rx.await.map_err(|_| StoreError::Closed)?
+}
+
+/// Gives up on starting: leaves the registry and fails whatever is queued.
+fn fail_start(
+    kind: &Kind,
+    key: &str,
+    generation: u64,
+    rx: &mut mpsc::Receiver<Msg>,
+    error: &WireError,
+    destroyed: bool,
+) {
+    kind.retire(key, generation, destroyed);
+    drain(rx, error);
+}
+
+/// The instance's task.
+pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
+    let Spawn {
+        kind,
+        shared,
+        key,
+        generation,
+        mut rx,
+    } = spawn;
+    let id = ActorId {
+        name: kind.name.clone(),
+        key,
+    };
+    let stored = match shared.load(&id).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(actor = %id, error = %e, "could not load the actor");
+            fail_start(
+                &kind,
+                &id.key,
+                generation,
+                &mut rx,
+                &unavailable("the actor could not be loaded"),
+                false,
+            );
+            return;
+        }
+    };
+    if stored.destroyed {
+        fail_start(
+            &kind,
+            &id.key,
+            generation,
+            &mut rx,
+            &destroyed_error(&id),
+            true,
+        );
+        return;
+    }
+
+    let actor = factory(&id);
+    let (state, snapshot) = match stored.state {
+        Some(bytes) => match serde_json::from_slice::<A::State>(&bytes) {
+            Ok(state) => (state, bytes),
+            Err(e) => {
+                tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
+                fail_start(
+                    &kind,
+                    &id.key,
+                    generation,
+                    &mut rx,
+                    &unavailable("the actor's state could not be read"),
+                    false,
+                );
+                return;
+            }
+        },
+        None => {
+            let init = InitCtx::new(id.clone());
+            let state = match guarded(shared.config.hook_timeout, actor.on_initialize(&init)).await
+            {
+                Outcome::Done(Ok(state)) => state,
+                outcome => {
+                    tracing::error!(actor = %id, outcome = ?outcome.describe(), "on_initialize failed");
+                    fail_start(
+                        &kind,
+                        &id.key,
+                        generation,
+                        &mut rx,
+                        &unavailable("the actor could not be initialized"),
+                        false,
+                    );
+                    return;
+                }
+            };
+            let bytes: Arc<[u8]> = match serde_json::to_vec(&state) {
+                Ok(bytes) => bytes.into(),
+                Err(e) => {
+                    tracing::error!(actor = %id, error = %e, "the initial state does not serialize");
+                    fail_start(
+                        &kind,
+                        &id.key,
+                        generation,
+                        &mut rx,
+                        &unavailable("the actor could not be initialized"),
+                        false,
+                    );
+                    return;
+                }
+            };
+            let mut write = ActorWrite::new(id.clone());
+            write.state = Some(bytes.clone());
+            if let Err(e) = commit_now(&shared, write).await {
+                tracing::error!(actor = %id, error = %e, "could not commit the initial state");
+                fail_start(
+                    &kind,
+                    &id.key,
+                    generation,
+                    &mut rx,
+                    &unavailable("the actor could not be initialized"),
+                    false,
+                );
+                return;
+            }
+            tracing::debug!(actor = %id, "initialized");
+            (state, bytes)
+        }
+    };
+
+    let mut instance = Instance {
+        actor,
+        factory,
+        rpc: Rpc {
+            ctx: ActorCtx::new(id, state),
+            caller: shared.scheduler_caller.clone(),
+            conn: None,
+        },
+        shared,
+        kind,
+        generation,
+        snapshot,
+        version: 0,
+        committed: 0,
+        staged: None,
+        in_flight: None,
+        outbox: VecDeque::new(),
+        broken: Vec::new(),
+        stage_failed: false,
+        failed: None,
+        active: true,
+        quiet_ticks: 0,
+    };
+    if let Err(reason) = instance.start().await {
+        tracing::error!(actor = %instance.id(), reason, "on_start failed");
+        instance.settle(None, None).await;
+        instance.drain_commits().await;
+        let id = instance.id().clone();
+        fail_start(
+            &instance.kind,
+            &id.key,
+            generation,
+            &mut rx,
+            &unavailable("the actor could not be started"),
+            false,
+        );
+        return;
+    }
+    instance.settle(None, None).await;
+    instance.flush();
+    tracing::debug!(actor = %instance.id(), "started");
+    instance.main_loop(rx).await;
+}
+
+impl<T> Outcome<Result<T, ActorError>> {
+    fn describe(&self) -> String {
+        match self {
+            Outcome::Done(Ok(_)) => String::from("ok"),
+            Outcome::Done(Err(e)) => e.to_string(),
+            Outcome::Panicked(msg) => format!("panicked: {msg}"),
+            Outcome::TimedOut => String::from("timed out"),
+        }
+    }
+}
+
+impl<A: Actions> Instance<A> {
+    fn id(&self) -> &ActorId {
+        &self.rpc.ctx.id
+    }
+
+    async fn start(&mut self) -> Result<(), String> {
+        let limit = self.shared.config.hook_timeout;
+        match guarded(limit, self.actor.on_start(&mut self.rpc.ctx)).await {
+            Outcome::Done(Ok(())) => Ok(()),
+            outcome => {
+                self.discard_changes();
+                Err(outcome.describe())
+            }
+        }
+    }
+
+    /// Forgets what the current message changed: the state goes back to the snapshot.
+    fn discard_changes(&mut self) {
+        let ctx = &mut self.rpc.ctx;
+        ctx.effects.lock().clear();
+        ctx.new_alarms.clear();
+        ctx.shutdown = false;
+        if ctx.dirty {
+            ctx.dirty = false;
+            match serde_json::from_slice::<A::State>(&self.snapshot) {
+                Ok(state) => ctx.state = state,
+                Err(e) => {
+                    tracing::error!(actor = %ctx.id, error = %e, "could not restore the state");
+                    self.failed = Some(String::from("the state could not be restored"));
+                }
+            }
+        }
+    }
+
+    /// A hook or action panicked: restore the last snapshot, make a new actor, run `on_start`.
+    async fn crash(&mut self, what: &str, message: &str) {
+        tracing::error!(actor = %self.id(), what, panic = message, "the actor panicked; restarting it from its last committed state");
+        // Panics leave `dirty` as it was; restore unconditionally.
+        self.rpc.ctx.dirty = true;
+        self.discard_changes();
+        self.actor = (self.factory)(self.id());
+        if let Err(reason) = self.start().await {
+            tracing::error!(actor = %self.id(), reason, "on_start failed after a crash");
+            self.failed = Some(String::from("the actor could not be restarted"));
+        }
+    }
+
+    fn staged_mut(&mut self) -> &mut ActorWrite {
+        let id = &self.rpc.ctx.id;
+        self.staged
+            .get_or_insert_with(|| ActorWrite::new(id.clone()))
+    }
+
+    /// Stages what the context changed. Returns whether the state changed.
+    fn stage(&mut self) -> bool {
+        let mut state_changed = false;
+        let mut staged_any = false;
+        if self.rpc.ctx.dirty {
+            self.rpc.ctx.dirty = false;
+            match serde_json::to_vec(&self.rpc.ctx.state) {
+                Ok(bytes) => {
+                    self.snapshot = bytes.into();
+                    let snapshot = self.snapshot.clone();
+                    self.staged_mut().state = Some(snapshot);
+                    state_changed = true;
+                    staged_any = true;
+                }
+                Err(e) => {
+                    tracing::error!(actor = %self.id(), error = %e, "the state does not serialize; the change is discarded");
+                    self.rpc.ctx.dirty = true;
+                    self.discard_changes();
+                    self.stage_failed = true;
+                    return false;
+                }
+            }
+        }
+        if !self.rpc.ctx.new_alarms.is_empty() {
+            let alarms = std::mem::take(&mut self.rpc.ctx.new_alarms);
+            self.staged_mut().put_alarms.extend(alarms);
+            staged_any = true;
+        }
+        if staged_any {
+            self.version += 1;
+        }
+        state_changed
+    }
+
+    /// After a message: stage the changes, run `on_state_change`, queue the effects.
+    /// `first` goes before the effects, `last` after them.
+    async fn settle(&mut self, first: Option<Release>, last: Option<Release>) {
+        if self.stage() {
+            let limit = self.shared.config.hook_timeout;
+            match guarded(limit, self.actor.on_state_change(&mut self.rpc.ctx)).await {
+                Outcome::Done(()) => {}
+                Outcome::Panicked(msg) => self.crash("on_state_change", &msg).await,
+                Outcome::TimedOut => {
+                    tracing::warn!(actor = %self.id(), "on_state_change timed out");
+                    self.discard_changes();
+                }
+            }
+            self.stage();
+        }
+        let stage_failed = std::mem::take(&mut self.stage_failed);
+        if let Some(release) = first {
+            self.release(release);
+        }
+        let effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
+        for effect in effects {
+            self.release(Release::Effect(effect));
+        }
+        if let Some(mut release) = last {
+            if stage_failed && let Release::Reply(_, result) = &mut release {
+                *result = Err(WireError::internal());
+            }
+            self.release(release);
+        }
+    }
+
+    fn release(&mut self, release: Release) {
+        if self.committed >= self.version && self.outbox.is_empty() {
+            self.deliver(release);
+        } else {
+            self.outbox.push_back((self.version, release));
+        }
+    }
+
+    fn send_to(&mut self, conn: ConnId, msg: ServerMessage) {
+        let Some(c) = self.rpc.ctx.connections.get(&conn.get()) else {
+            return;
+        };
+        match c.outbound.try_send(msg) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(actor = %self.rpc.ctx.id, conn = %conn, "the client does not keep up; closing its connection");
+                self.broken.push(conn);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.broken.push(conn),
+        }
+    }
+
+    fn deliver(&mut self, release: Release) {
+        match release {
+            Release::Effect(Effect::Broadcast { event, payload }) => {
+                let targets: Vec<ConnId> = self
+                    .rpc
+                    .ctx
+                    .connections
+                    .values()
+                    .filter(|c| c.is_subscribed(&event))
+                    .map(Connection::id)
+                    .collect();
+                for conn in targets {
+                    let msg = ServerMessage::Event {
+                        event: event.clone(),
+                        payload: payload.clone(),
+                    };
+                    self.send_to(conn, msg);
+                }
+            }
+            Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
+            Release::Reply(Reply::Direct(tx), result) => {
+                let _ = tx.send(result);
+            }
+            Release::Reply(Reply::Conn { conn, id }, result) => {
+                let msg = match result {
+                    Ok(output) => ServerMessage::RpcOk { id, output },
+                    Err(e) => ServerMessage::RpcError {
+                        id,
+                        code: e.code,
+                        message: e.message,
+                    },
+                };
+                self.send_to(conn, msg);
+            }
+            Release::Connected { conn, reply } => {
+                self.send_to(
+                    conn,
+                    ServerMessage::Init {
+                        conn_id: conn.get(),
+                    },
+                );
+                if reply.send(Ok(())).is_err() {
+                    // The caller gave up waiting: nobody holds the other end.
+                    self.broken.push(conn);
+                }
+            }
+            Release::Done(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Hands the staged changes to the committer, unless a write is already in flight.
+    fn flush(&mut self) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let Some(write) = self.staged.take() else {
+            return;
+        };
+        let alarms = write.put_alarms.clone();
+        let (ack, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
+            .shared
+            .committer
+            .send(CommitMsg::Write(CommitRequest { write, ack }))
+        {
+            let _ = request.ack.send(Err(StoreError::Closed));
+        }
+        self.in_flight = Some(InFlight {
+            version: self.version,
+            ack: rx,
+            alarms,
+        });
+    }
+
+    async fn on_ack(&mut self, result: Result<(), StoreError>) {
+        let Some(in_flight) = self.in_flight.take() else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                self.committed = in_flight.version;
+                for alarm in in_flight.alarms {
+                    let _ = self
+                        .shared
+                        .scheduler
+                        .send(SchedulerCmd::Add(self.rpc.ctx.id.clone(), alarm));
+                }
+                while let Some((version, _)) = self.outbox.front() {
+                    if *version > self.committed {
+                        break;
+                    }
+                    if let Some((_, release)) = self.outbox.pop_front() {
+                        self.deliver(release);
+                    }
+                }
+                self.flush();
+            }
+            Err(e) => {
+                tracing::error!(actor = %self.id(), error = %e, "a commit failed; answering with internal_error and reloading the last committed state");
+                self.staged = None;
+                for (_, release) in std::mem::take(&mut self.outbox) {
+                    match release {
+                        Release::Reply(reply, _) => {
+                            self.deliver(Release::Reply(reply, Err(WireError::internal())));
+                        }
+                        Release::Connected { conn, reply } => {
+                            let _ = reply.send(Err(WireError::internal()));
+                            self.broken.push(conn);
+                        }
+                        Release::Done(done) => {
+                            let _ = done.send(());
+                        }
+                        Release::Effect(_) => {}
+                    }
+                }
+                self.committed = self.version;
+                self.reload().await;
+            }
+        }
+    }
+
+    /// Reloads the state from the store after a failed commit, and restarts the actor.
+    async fn reload(&mut self) {
+        let stored = match self.shared.load(&self.rpc.ctx.id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(actor = %self.id(), error = %e, "could not reload the actor");
+                self.failed = Some(String::from("the actor could not be reloaded"));
+                return;
+            }
+        };
+        let Some(bytes) = stored.state else {
+            self.failed = Some(String::from("the actor's state is gone"));
+            return;
+        };
+        self.snapshot = bytes;
+        self.rpc.ctx.dirty = true;
+        self.discard_changes();
+        self.actor = (self.factory)(self.id());
+        if let Err(reason) = self.start().await {
+            tracing::error!(actor = %self.id(), reason, "on_start failed after a reload");
+            self.failed = Some(String::from("the actor could not be restarted"));
+        }
+    }
+
+    /// Sends everything staged and waits until all of it is committed.
+    async fn drain_commits(&mut self) {
+        loop {
+            self.flush();
+            let Some(in_flight) = self.in_flight.as_mut() else {
+                return;
+            };
+            let result = (&mut in_flight.ack)
+                .await
+                .unwrap_or(Err(StoreError::Closed));
+            self.on_ack(result).await;
+        }
+    }
+
+    async fn call(
+        &mut self,
+        method: &str,
+        args: Vec<Value>,
+        caller: Arc<dyn Actor>,
+        conn: Option<ConnId>,
+    ) -> Result<Value, WireError> {
+        self.rpc.caller = caller;
+        self.rpc.conn = conn;
+        let limit = self.shared.config.rpc_timeout;
+        let outcome = guarded(limit, self.actor.dispatch(&mut self.rpc, method, args)).await;
+        self.rpc.conn = None;
+        match outcome {
+            Outcome::Done(Ok(output)) => Ok(output),
+            Outcome::Done(Err(e)) => {
+                if !e.is_public() {
+                    tracing::error!(actor = %self.id(), method, error = %e, "an action failed");
+                }
+                Err(e.to_wire())
+            }
+            Outcome::Panicked(message) => {
+                self.crash(method, &message).await;
+                Err(WireError::internal())
+            }
+            Outcome::TimedOut => {
+                tracing::warn!(actor = %self.id(), method, "an action timed out; its changes are discarded");
+                self.rpc.ctx.dirty = true;
+                self.discard_changes();
+                Err(WireError::new(
+                    ErrorCode::RpcTimeout,
+                    format!("`{method}` did not finish in {limit:?}"),
+                ))
+            }
+        }
+    }
+
+    async fn on_disconnect(&mut self, conn: Connection<A>) {
+        let limit = self.shared.config.hook_timeout;
+        match guarded(limit, self.actor.on_disconnect(&mut self.rpc.ctx, &conn)).await {
+            Outcome::Done(()) => {}
+            Outcome::Panicked(message) => self.crash("on_disconnect", &message).await,
+            Outcome::TimedOut => {
+                tracing::warn!(actor = %self.id(), conn = %conn.id(), "on_disconnect timed out");
+            }
+        }
+        tracing::debug!(actor = %self.id(), conn = %conn.id(), "disconnected");
+    }
+
+    async fn connect(
+        &mut self,
+        conn: ConnId,
+        params: String,
+        caller: Arc<dyn Actor>,
+        outbound: mpsc::Sender<ServerMessage>,
+        reply: oneshot::Sender<Result<(), WireError>>,
+    ) {
+        let text = if params.trim().is_empty() {
+            "null"
+        } else {
+            params.as_str()
+        };
+        let params: A::ConnParams = match serde_json::from_str(text) {
+            Ok(params) => params,
+            Err(e) => {
+                let _ = reply.send(Err(WireError::new(
+                    ErrorCode::InvalidParams,
+                    format!("invalid connection params: {e}"),
+                )));
+                return;
+            }
+        };
+        let opts = ConnectOptions {
+            params,
+            caller,
+            conn_id: conn,
+        };
+        let limit = self.shared.config.connect_timeout;
+        let outcome = guarded(
+            limit,
+            self.actor.on_before_connect(&mut self.rpc.ctx, &opts),
+        )
+        .await;
+        let refused = |e: &ActorError| {
+            if e.is_public() {
+                e.to_wire()
+            } else {
+                WireError::new(ErrorCode::ConnectionRejected, "the connection was rejected")
+            }
+        };
+        let conn_state = match outcome {
+            Outcome::Done(Ok(state)) => state,
+            Outcome::Done(Err(e)) => {
+                tracing::debug!(actor = %self.id(), conn = %conn, error = %e, "on_before_connect refused a connection");
+                self.settle(None, None).await;
+                let _ = reply.send(Err(refused(&e)));
+                return;
+            }
+            Outcome::Panicked(message) => {
+                self.crash("on_before_connect", &message).await;
+                let _ = reply.send(Err(WireError::internal()));
+                return;
+            }
+            Outcome::TimedOut => {
+                self.rpc.ctx.dirty = true;
+                self.discard_changes();
+                let _ = reply.send(Err(WireError::new(
+                    ErrorCode::ConnectionRejected,
+                    "on_before_connect timed out",
+                )));
+                return;
+            }
+        };
+        let ConnectOptions { params, caller, .. } = opts;
+        let effects = self.rpc.ctx.effects.clone();
+        let connection = Connection::new(conn, params, conn_state, caller, outbound, effects);
+        let outcome = guarded(limit, self.actor.on_connect(&mut self.rpc.ctx, &connection)).await;
+        let error = match outcome {
+            Outcome::Done(Ok(())) => None,
+            Outcome::Done(Err(e)) => Some(refused(&e)),
+            Outcome::Panicked(message) => {
+                self.crash("on_connect", &message).await;
+                Some(WireError::internal())
+            }
+            Outcome::TimedOut => Some(WireError::new(
+                ErrorCode::ConnectionRejected,
+                "on_connect timed out",
+            )),
+        };
+        match error {
+            None => {
+                tracing::debug!(actor = %self.id(), conn = %conn, "connected");
+                self.rpc.ctx.connections.insert(conn.get(), connection);
+                // settle stages on_connect's changes before it queues `Connected`, so the
+                // answer waits for them to commit, and `init` goes out before any event
+                self.settle(Some(Release::Connected { conn, reply }), None)
+                    .await;
+            }
+            Some(error) => {
+                self.on_disconnect(connection).await;
+                self.settle(None, None).await;
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+
+    async fn disconnect_broken(&mut self) {
+        while let Some(conn) = self.broken.pop() {
+            if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
+                self.on_disconnect(connection).await;
+                self.settle(None, None).await;
+            }
+        }
+    }
+
+    /// Handles one message; `Some` ends the main loop.
+    async fn handle(&mut self, msg: Msg) -> Option<Exit> {
+        match msg {
+            Msg::Call {
+                method,
+                args,
+                caller,
+                conn,
+                reply,
+            } => {
+                let caller = match (caller, conn) {
+                    (Some(caller), _) => caller,
+                    (None, Some(conn)) => match self.rpc.ctx.connections.get(&conn.get()) {
+                        Some(c) => c.caller().clone(),
+                        None => {
+                            if let Reply::Direct(tx) = reply {
+                                let _ = tx.send(Err(WireError::new(
+                                    ErrorCode::ConnectionClosed,
+                                    "the connection is closed",
+                                )));
+                            }
+                            return None;
+                        }
+                    },
+                    (None, None) => self.shared.scheduler_caller.clone(),
+                };
+                let result = self.call(&method, args, caller, conn).await;
+                self.settle(None, Some(Release::Reply(reply, result))).await;
+            }
+            Msg::Alarm(alarm) => {
+                let caller = self.shared.scheduler_caller.clone();
+                if let Err(e) = self.call(&alarm.method, alarm.args, caller, None).await {
+                    tracing::warn!(actor = %self.id(), method = alarm.method, error = %e, "a scheduled call failed");
+                }
+                self.staged_mut().delete_alarms.push(alarm.id);
+                self.version += 1;
+                self.settle(None, None).await;
+            }
+            Msg::Connect {
+                conn,
+                params,
+                caller,
+                outbound,
+                reply,
+            } => self.connect(conn, params, caller, outbound, reply).await,
+            Msg::Subscribe { conn, event } => {
+                if let Some(c) = self.rpc.ctx.connections.get_mut(&conn.get()) {
+                    c.subscribe(event);
+                }
+            }
+            Msg::Unsubscribe { conn, event } => {
+                if let Some(c) = self.rpc.ctx.connections.get_mut(&conn.get()) {
+                    c.unsubscribe(&event);
+                }
+            }
+            Msg::Disconnect { conn, done } => {
+                if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
+                    self.on_disconnect(connection).await;
+                }
+                self.settle(None, done.map(Release::Done)).await;
+            }
+            Msg::Destroy { done } => return Some(Exit::Destroy(Some(done))),
+            Msg::Stop { done } => return Some(Exit::Stop(done)),
+        }
+        if self.rpc.ctx.shutdown {
+            return Some(Exit::Destroy(None));
+        }
+        self.failed.take().map(Exit::Failed)
+    }
+
+    async fn main_loop(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let period = (self.shared.config.idle_timeout / 2).max(Duration::from_millis(5));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let max_batch = self.shared.config.max_batch.max(1);
+        let exit = loop {
+            enum Event {
+                Ack(Result<(), StoreError>),
+                Msg(Option<Msg>),
+                Tick,
+            }
+            let waiting = self.in_flight.is_some();
+            let event = tokio::select! {
+                biased;
+                result = async {
+                    match self.in_flight.as_mut() {
+                        Some(in_flight) => (&mut in_flight.ack).await,
+                        None => std::future::pending().await,
+                    }
+                }, if waiting => Event::Ack(result.unwrap_or(Err(StoreError::Closed))),
+                msg = rx.recv() => Event::Msg(msg),
+                _ = tick.tick() => Event::Tick,
+            };
+            match event {
+                Event::Ack(result) => self.on_ack(result).await,
+                Event::Msg(None) => break Exit::Stop(None),
+                Event::Msg(Some(msg)) => {
+                    self.active = true;
+                    let mut next = Some(msg);
+                    let mut exit = None;
+                    let mut handled = 0;
+                    while let Some(msg) = next.take() {
+                        exit = self.handle(msg).await;
+                        handled += 1;
+                        if exit.is_some() || handled >= max_batch {
+                            break;
+                        }
+                        next = rx.try_recv().ok();
+                    }
+                    self.disconnect_broken().await;
+                    self.flush();
+                    if let Some(exit) = exit {
+                        break exit;
+                    }
+                }
+                Event::Tick => {
+                    for c in self.rpc.ctx.connections.values() {
+                        if c.outbound.is_closed() {
+                            self.broken.push(c.id());
+                        }
+                    }
+                    self.disconnect_broken().await;
+                    self.flush();
+                    if self.idle_check(&rx) {
+                        break Exit::Unloaded;
+                    }
+                }
+            }
+            if let Some(reason) = self.failed.take() {
+                break Exit::Failed(reason);
+            }
+        };
+        self.exit(exit, rx).await;
+    }
+
+    fn idle_check(&mut self, rx: &mpsc::Receiver<Msg>) -> bool {
+        if std::mem::take(&mut self.active) {
+            self.quiet_ticks = 0;
+            return false;
+        }
+        self.quiet_ticks = self.quiet_ticks.saturating_add(1);
+        if self.quiet_ticks < 2
+            || !self.rpc.ctx.connections.is_empty()
+            || self.in_flight.is_some()
+            || self.staged.is_some()
+            || !self.outbox.is_empty()
+        {
+            return false;
+        }
+        let unloaded = self
+            .kind
+            .retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx);
+        if unloaded {
+            tracing::debug!(actor = %self.id(), "unloaded (idle)");
+        }
+        unloaded
+    }
+
+    /// Closes every connection (after `on_disconnect`) with `code` and `reason`.
+    async fn close_all(&mut self, code: ErrorCode, reason: &str) {
+        let conns: Vec<u64> = self.rpc.ctx.connections.keys().copied().collect();
+        for conn in conns {
+            if let Some(connection) = self.rpc.ctx.connections.remove(&conn) {
+                let _ = connection
+                    .outbound
+                    .try_send(ServerMessage::close(code, reason));
+                self.on_disconnect(connection).await;
+            }
+        }
+    }
+
+    async fn exit(mut self, exit: Exit, mut rx: mpsc::Receiver<Msg>) {
+        let id = self.rpc.ctx.id.clone();
+        match exit {
+            Exit::Unloaded => drain(&mut rx, &unavailable("the actor was unloaded")),
+            Exit::Destroy(done) => {
+                self.kind.retire(&id.key, self.generation, true);
+                rx.close();
+                self.drain_commits().await;
+                let mut write = ActorWrite::new(id.clone());
+                write.destroy = true;
+                let result = commit_now(&self.shared, write).await;
+                let _ = self
+                    .shared
+                    .scheduler
+                    .send(SchedulerCmd::RemoveActor(id.clone()));
+                match &result {
+                    Ok(()) => tracing::info!(actor = %id, "destroyed"),
+                    Err(e) => {
+                        tracing::error!(actor = %id, error = %e, "could not write the tombstone")
+                    }
+                }
+                self.close_all(ErrorCode::ActorDestroyed, "the actor was destroyed")
+                    .await;
+                drain(&mut rx, &destroyed_error(&id));
+                if let Some(done) = done {
+                    let _ = done.send(result.map_err(SystemError::from));
+                }
+            }
+            Exit::Stop(done) => {
+                self.kind.retire(&id.key, self.generation, false);
+                drain(&mut rx, &unavailable("the actor system is shutting down"));
+                self.close_all(ErrorCode::Unavailable, "the actor system is shutting down")
+                    .await;
+                self.settle(None, None).await;
+                self.drain_commits().await;
+                tracing::debug!(actor = %id, "stopped");
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            }
+            Exit::Failed(reason) => {
+                self.kind.retire(&id.key, self.generation, false);
+                drain(&mut rx, &unavailable(&reason));
+                self.close_all(ErrorCode::InternalError, &reason).await;
+                self.settle(None, None).await;
+                self.drain_commits().await;
+                tracing::error!(actor = %id, reason, "the actor stopped after a failure");
+            }
+        }
+    }
+}
