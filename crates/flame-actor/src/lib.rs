@@ -19,8 +19,9 @@ pub mod stateful;
 pub mod store;
 
 pub use identity::{
-    Actor, ActorContext, ActorError, ActorScope, BackendActor, CurrentActor, WebSocketActor,
-    actor_scope, current_actor, require_actor, require_actor_ref, spawn_as,
+    Actor, ActorContext, ActorError, ActorScope, BackendActor, ContextActorExt, CurrentActor,
+    WebSocketActor, WebSocketIdentity, actor_scope, current_actor, require_actor,
+    require_actor_ref, spawn_as,
 };
 
 #[doc(hidden)]

@@ -42,7 +42,12 @@ pub(crate) struct Inner {
     scope_used: AtomicBool,
     pub(crate) remote: Option<SocketAddr>,
     span: Span,
+    actor: Mutex<Option<(String, Option<String>)>>,
 }
+
+/// The actor type recorded for a request when no middleware recorded another: the system
+/// itself, as Flamigo's `BackendActor`.
+pub const DEFAULT_ACTOR_TYPE: &str = "backend";
 
 /// Everything about the current request, as a cheap handle (one `Arc`).
 ///
@@ -105,6 +110,7 @@ impl Context {
                 scope_used: AtomicBool::new(false),
                 remote: new.remote,
                 span: new.span,
+                actor: Mutex::new(None),
             }),
         }
     }
@@ -261,6 +267,32 @@ impl Context {
     /// The request's tracing span: log with `parent: c.span()` or run code `in_scope`.
     pub fn span(&self) -> &Span {
         &self.inner.span
+    }
+
+    /// Records who is executing this request (its actor's type and id) on the request's span
+    /// as `actor.type` and `actor.id`, and for the Logger. Identity middleware (flame-actor,
+    /// flame-auth) calls this; requests nobody records are `backend`.
+    pub fn record_actor(&self, actor_type: &str, actor_id: Option<&str>) {
+        self.inner.span.record("actor.type", actor_type);
+        if let Some(id) = actor_id {
+            self.inner.span.record("actor.id", id);
+        }
+        *self.inner.actor.lock() = Some((actor_type.to_owned(), actor_id.map(str::to_owned)));
+    }
+
+    /// The recorded actor type and id of this request: `("backend", None)` unless recorded.
+    pub fn recorded_actor(&self) -> (String, Option<String>) {
+        self.inner
+            .actor
+            .lock()
+            .clone()
+            .unwrap_or_else(|| (DEFAULT_ACTOR_TYPE.to_owned(), None))
+    }
+
+    pub(crate) fn record_default_actor(&self) {
+        if self.inner.actor.lock().is_none() {
+            self.inner.span.record("actor.type", DEFAULT_ACTOR_TYPE);
+        }
     }
 
     /// The request method.

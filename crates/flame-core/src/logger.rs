@@ -7,7 +7,8 @@ use crate::context::Context;
 use crate::handler::{Invocable, Invocation};
 
 /// Middleware that emits one `tracing` event per request, after the rest of the chain:
-/// method, path, status, duration (µs) and the peer address, inside the request's span.
+/// method, path, status, duration (µs), the peer address and the actor (type and id), inside
+/// the request's span.
 ///
 /// ```
 /// let mut f = flame_core::Flame::new();
@@ -33,6 +34,7 @@ impl Invocable for Logger {
             ctx.next().await;
             let status = ctx.response_writer().status();
             let elapsed = started.elapsed();
+            let (actor_type, actor_id) = ctx.recorded_actor();
             tracing::info!(
                 parent: ctx.span(),
                 method = %ctx.method(),
@@ -40,6 +42,8 @@ impl Invocable for Logger {
                 status = status.as_u16(),
                 duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 remote = ?ctx.peer_addr(),
+                actor.r#type = %actor_type,
+                actor.id = actor_id.as_deref().unwrap_or(""),
                 "{} {} -> {} in {:?}",
                 ctx.method(),
                 ctx.uri().path(),

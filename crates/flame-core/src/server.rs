@@ -98,6 +98,7 @@ impl App {
             span: span.clone(),
         });
         ctx.run().instrument(span).await;
+        ctx.record_default_actor();
         let mut response = ctx.into_response();
         if is_head {
             *response.body_mut() = Body::empty();

@@ -106,3 +106,55 @@ fn wrong_type<T: Actor>(actual: &dyn Actor) -> ActorError {
         actual_type: actual.actor_type().to_owned(),
     }
 }
+
+/// A request's actor: the one a middleware set with [`ContextActorExt::set_actor`] (or mapped
+/// as a [`CurrentActor`]), else the task-local scope's, else the default
+/// [`BackendActor`](crate::BackendActor).
+///
+/// ```
+/// use flame_actor::{ActorContext, ContextActorExt};
+/// use flame_core::{Context, Flame};
+///
+/// let mut f = Flame::new();
+/// f.get("/whoami", |c: Context| c.actor().actor_type().to_owned()); // "backend"
+/// ```
+impl ActorContext for flame_core::Context {
+    fn actor(&self) -> Arc<dyn Actor> {
+        match self.get::<CurrentActor>() {
+            Some(current) => current.0,
+            None => crate::identity::current_actor(),
+        }
+    }
+}
+
+/// Setting the actor of a request.
+pub trait ContextActorExt {
+    /// Makes `actor` the actor of the rest of this request: mapped as [`CurrentActor`] (so
+    /// handlers can take it as an argument) and recorded on the request's span as
+    /// `actor.type` / `actor.id`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use flame_actor::{Actor, ActorContext, ContextActorExt, CurrentActor};
+    /// use flame_core::{Context, Flame, HandlerExt};
+    ///
+    /// #[derive(Debug)]
+    /// struct ApiToken(String);
+    /// impl Actor for ApiToken {
+    ///     fn actor_type(&self) -> &str { "api_token" }
+    ///     fn actor_id(&self) -> Option<String> { Some(self.0.clone()) }
+    /// }
+    ///
+    /// let mut f = Flame::new();
+    /// f.use_((|c: Context| c.set_actor(Arc::new(ApiToken("ci".into())))).provides::<CurrentActor>());
+    /// f.get("/", |actor: CurrentActor| actor.actor_type().to_owned()); // "api_token"
+    /// ```
+    fn set_actor(&self, actor: Arc<dyn Actor>);
+}
+
+impl ContextActorExt for flame_core::Context {
+    fn set_actor(&self, actor: Arc<dyn Actor>) {
+        self.record_actor(actor.actor_type(), actor.actor_id().as_deref());
+        self.map(CurrentActor(actor));
+    }
+}

@@ -21,10 +21,10 @@ mod websocket;
 
 pub use actor::{Actor, CurrentActor};
 pub use backend::BackendActor;
-pub use context::{ActorContext, require_actor, require_actor_ref};
+pub use context::{ActorContext, ContextActorExt, require_actor, require_actor_ref};
 pub use error::ActorError;
 pub use scope::{
     ActorScope, actor_scope, actor_span, current_actor, default_actor, spawn_as,
     spawn_with_current_actor, try_current_actor, with_actor,
 };
-pub use websocket::{WebSocketActor, WebSocketActorBuilder};
+pub use websocket::{WebSocketActor, WebSocketActorBuilder, WebSocketIdentity};

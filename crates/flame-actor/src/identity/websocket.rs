@@ -293,3 +293,42 @@ impl WebSocketActorBuilder {
         self.actor
     }
 }
+
+/// Turns a new connection's bare [`WebSocketActor`] into the identity it acts with.
+///
+/// Every WebSocket endpoint of flame (plain `websocket` routes and stateful actor connections)
+/// applies the `WebSocketIdentity` found in the upgrade request, if any. Auth middleware maps
+/// one, so that a connection opened by an authenticated request carries its user, without
+/// flame-actor knowing anything about users.
+///
+/// ```
+/// use flame_actor::{WebSocketActor, WebSocketIdentity};
+///
+/// let identity = WebSocketIdentity::new(|actor: WebSocketActor| {
+///     actor.to_builder().metadata("tenant", "acme").build()
+/// });
+/// let actor = identity.apply(WebSocketActor::builder("conn-1").build());
+/// assert_eq!(actor.metadata("tenant"), Some("acme"));
+/// ```
+#[derive(Clone)]
+pub struct WebSocketIdentity(std::sync::Arc<IdentityFn>);
+
+type IdentityFn = dyn Fn(WebSocketActor) -> WebSocketActor + Send + Sync;
+
+impl WebSocketIdentity {
+    /// An identity hook that rewrites the connection's actor with `apply`.
+    pub fn new(apply: impl Fn(WebSocketActor) -> WebSocketActor + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(apply))
+    }
+
+    /// Applies the hook.
+    pub fn apply(&self, actor: WebSocketActor) -> WebSocketActor {
+        (self.0)(actor)
+    }
+}
+
+impl fmt::Debug for WebSocketIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebSocketIdentity")
+    }
+}
