@@ -1,1 +1,3 @@
-//! placeholder
+//! flame's web core: Flamego-style handlers, injection, middleware and routing on axum.
+
+pub mod router;
