@@ -9,7 +9,9 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use regex::Regex;
@@ -75,6 +77,8 @@ pub enum RouteError {
 /// ```
 #[derive(Clone, Default)]
 pub struct Captures {
+    /// `names[..spans.len()]` are the live names; the rest are kept from
+    /// earlier matches so that reusing a `Captures` rarely touches a refcount.
     names: SmallVec<[Arc<str>; 4]>,
     spans: SmallVec<[(usize, usize); 4]>,
     buf: String,
@@ -103,7 +107,7 @@ impl Captures {
     /// assert_eq!(caps.get("id"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.names.iter().position(|n| **n == *name)?;
+        let i = self.names[..self.spans.len()].iter().position(|n| **n == *name)?;
         let (s, e) = self.spans[i];
         self.buf.get(s..e)
     }
@@ -133,7 +137,7 @@ impl Captures {
     /// assert_eq!(caps.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.spans.len()
     }
 
     /// Whether nothing was captured.
@@ -147,7 +151,7 @@ impl Captures {
     /// assert!(caps.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.spans.is_empty()
     }
 
     /// Removes all captures, keeping the allocated buffer.
@@ -162,22 +166,27 @@ impl Captures {
     /// assert!(caps.is_empty());
     /// ```
     pub fn clear(&mut self) {
-        self.names.clear();
         self.spans.clear();
         self.buf.clear();
     }
 
+    #[inline]
     fn push(&mut self, name: &Arc<str>, value: &str) {
+        let i = self.spans.len();
+        match self.names.get_mut(i) {
+            Some(slot) if Arc::ptr_eq(slot, name) => {}
+            Some(slot) => *slot = Arc::clone(name),
+            None => self.names.push(Arc::clone(name)),
+        }
         let start = self.buf.len();
         self.buf.push_str(value);
-        self.names.push(Arc::clone(name));
         self.spans.push((start, self.buf.len()));
     }
 
+    #[inline]
     fn truncate(&mut self, len: usize) {
-        if len < self.names.len() {
-            self.buf.truncate(self.spans[len].0);
-            self.names.truncate(len);
+        if let Some(&(start, _)) = self.spans.get(len) {
+            self.buf.truncate(start);
             self.spans.truncate(len);
         }
     }
@@ -228,14 +237,14 @@ impl<'a> Iterator for CapturesIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let name = self.caps.names.get(self.i)?;
-        let (s, e) = self.caps.spans[self.i];
+        let (s, e) = *self.caps.spans.get(self.i)?;
+        let name = &self.caps.names[self.i];
         self.i += 1;
         Some((name, self.caps.buf.get(s..e).unwrap_or("")))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.caps.names.len().saturating_sub(self.i);
+        let n = self.caps.spans.len().saturating_sub(self.i);
         (n, Some(n))
     }
 }
@@ -293,6 +302,8 @@ impl<T> Copy for Matched<'_, T> {}
 pub struct Tree<T> {
     root: Node,
     routes: Vec<Route<T>>,
+    /// Fully static routes without `%`, by path without its leading `/`.
+    statics: HashMap<Box<str>, u32, BuildHasherDefault<FastHasher>>,
 }
 
 struct Route<T> {
@@ -325,6 +336,7 @@ impl<T> Tree<T> {
         Self {
             root: Node::default(),
             routes: Vec::new(),
+            statics: HashMap::default(),
         }
     }
 
@@ -419,6 +431,16 @@ impl<T> Tree<T> {
 
         let id = u32::try_from(self.routes.len()).unwrap_or(u32::MAX);
         for (segs, _) in places {
+            let texts: Option<Vec<&str>> = segs
+                .iter()
+                .map(|s| match s {
+                    Compiled::Static(t) if !t.contains('%') => Some(&**t),
+                    _ => None,
+                })
+                .collect();
+            if let Some(texts) = texts {
+                self.statics.entry(texts.join("/").into()).or_insert(id);
+            }
             self.root.insert(segs, id);
         }
         self.routes.push(Route {
@@ -481,15 +503,24 @@ impl<T> Tree<T> {
     ) -> Option<Matched<'t, T>> {
         captures.clear();
         let rest = path.trim_start_matches('/');
-        let encoded = rest.as_bytes().contains(&b'%');
-        if encoded && decode(rest).is_none() {
-            return None;
+        // Flamego's fast path for fully static routes: such a route is always
+        // the first candidate for its path.
+        let mut skip = None;
+        if let Some(&id) = self.statics.get(rest) {
+            let route = &self.routes[id as usize];
+            if accept(&route.value) {
+                return Some(Matched {
+                    value: &route.value,
+                    pattern: &route.pattern,
+                });
+            }
+            skip = Some(id);
         }
         let mut search = Search {
             routes: &self.routes,
             caps: captures,
             accept: &mut accept,
-            encoded,
+            skip,
         };
         let id = search.walk(&self.root, rest, Filter::All);
         match id {
@@ -665,9 +696,38 @@ struct Node {
 
 #[derive(Debug)]
 struct StaticEdge {
+    key: SegKey,
     text: Box<str>,
     node: Option<Box<Node>>,
     leaf: Option<u32>,
+}
+
+/// A segment's length and first 8 bytes: static edges are sorted and found by
+/// comparing these integers, touching the text only to confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SegKey {
+    len: usize,
+    prefix: u64,
+}
+
+impl SegKey {
+    #[inline]
+    fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        let prefix = match b.get(..8) {
+            Some(head) => {
+                let mut a = [0; 8];
+                a.copy_from_slice(head);
+                u64::from_be_bytes(a)
+            }
+            None => {
+                let v = b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x));
+                // Left-align; an empty segment (shift by 64) is 0.
+                v.checked_shl(8 * (8 - b.len() as u32)).unwrap_or(0)
+            }
+        };
+        Self { len: b.len(), prefix }
+    }
 }
 
 #[derive(Debug)]
@@ -698,20 +758,30 @@ struct GlobLeaf {
     leaf: u32,
 }
 
-fn cmp_static(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+fn cmp_static(e: &StaticEdge, key: SegKey, seg: &str) -> Ordering {
+    e.key.cmp(&key).then_with(|| {
+        if key.len > 8 {
+            e.text.as_bytes()[8..].cmp(&seg.as_bytes()[8..])
+        } else {
+            Ordering::Equal
+        }
+    })
 }
 
 impl Node {
     #[inline]
     fn find_static(&self, seg: &str) -> Option<&StaticEdge> {
+        if self.statics.is_empty() {
+            return None;
+        }
+        let key = SegKey::of(seg);
         if self.statics.len() <= 8 {
             self.statics
                 .iter()
-                .find(|e| e.text.len() == seg.len() && e.text.as_bytes() == seg.as_bytes())
+                .find(|e| e.key == key && (key.len <= 8 || e.text.as_bytes()[8..] == seg.as_bytes()[8..]))
         } else {
             self.statics
-                .binary_search_by(|e| cmp_static(&e.text, seg))
+                .binary_search_by(|e| cmp_static(e, key, seg))
                 .ok()
                 .map(|i| &self.statics[i])
         }
@@ -815,12 +885,14 @@ impl Node {
     }
 
     fn static_edge(&mut self, text: Box<str>) -> &mut StaticEdge {
-        let i = match self.statics.binary_search_by(|e| cmp_static(&e.text, &text)) {
+        let key = SegKey::of(&text);
+        let i = match self.statics.binary_search_by(|e| cmp_static(e, key, &text)) {
             Ok(i) => i,
             Err(i) => {
                 self.statics.insert(
                     i,
                     StaticEdge {
+                        key,
                         text,
                         node: None,
                         leaf: None,
@@ -914,36 +986,32 @@ struct Search<'t, 'c, T, F> {
     routes: &'t [Route<T>],
     caps: &'c mut Captures,
     accept: &'c mut F,
-    /// Whether the path has `%` escapes to decode.
-    encoded: bool,
+    /// A route already refused by `accept` (on the static fast path).
+    skip: Option<u32>,
 }
 
 impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
     #[inline]
-    fn decode<'p>(&self, raw: &'p str) -> Option<Cow<'p, str>> {
-        if self.encoded {
-            decode(raw)
-        } else {
-            Some(Cow::Borrowed(raw))
-        }
-    }
-
-    #[inline]
     fn accept(&mut self, id: u32) -> bool {
-        (self.accept)(&self.routes[id as usize].value)
+        self.skip != Some(id) && (self.accept)(&self.routes[id as usize].value)
     }
 
     /// Matches `rest` (the path from the current segment on) below `node`.
     fn walk(&mut self, node: &Node, rest: &str, filter: Filter) -> Option<u32> {
-        match rest.find('/') {
-            None => self.leaf(node, rest, filter),
-            Some(i) => self.subtree(node, rest, i, filter),
+        // One pass finds the end of the segment and whether it has escapes.
+        let mut escaped = false;
+        for (i, &b) in rest.as_bytes().iter().enumerate() {
+            if b == b'/' {
+                return self.subtree(node, rest, i, escaped, filter);
+            }
+            escaped |= b == b'%';
         }
+        self.leaf(node, rest, escaped, filter)
     }
 
     /// `raw` is the last segment: try the leaves.
-    fn leaf(&mut self, node: &Node, raw: &str, filter: Filter) -> Option<u32> {
-        let seg = self.decode(raw)?;
+    fn leaf(&mut self, node: &Node, raw: &str, escaped: bool, filter: Filter) -> Option<u32> {
+        let seg = if escaped { decode(raw)? } else { Cow::Borrowed(raw) };
         let mark = self.caps.len();
         if filter.specific() {
             if let Some(id) = node.find_static(&seg).and_then(|e| e.leaf) {
@@ -979,12 +1047,12 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
 
     /// `rest[..i]` is a segment followed by more: try the edges, then the
     /// glob leaf over all of `rest`.
-    fn subtree(&mut self, node: &Node, rest: &str, i: usize, filter: Filter) -> Option<u32> {
+    fn subtree(&mut self, node: &Node, rest: &str, i: usize, escaped: bool, filter: Filter) -> Option<u32> {
         let raw = &rest[..i];
         let tail = &rest[i + 1..];
         let mark = self.caps.len();
         if filter.specific() {
-            let seg = self.decode(raw)?;
+            let seg = if escaped { decode(raw)? } else { Cow::Borrowed(raw) };
             if let Some(child) = node.find_static(&seg).and_then(|e| e.node.as_deref()) {
                 if let Some(id) = self.walk(child, tail, Filter::All) {
                     return Some(id);
@@ -1014,7 +1082,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
             }
             if let Some(g) = &node.leaf_glob {
                 if g.capture == 0 || segment_count(rest, g.capture) <= g.capture {
-                    let value = self.decode(rest)?;
+                    let value = decode(rest)?;
                     self.caps.push(&g.name, &value);
                     if self.accept(g.leaf) {
                         return Some(g.leaf);
@@ -1036,7 +1104,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
     fn glob(&mut self, g: &GlobEdge, rest: &str) -> Option<u32> {
         let mark = self.caps.len();
         let try_at = |this: &mut Self, end: usize, filter: Filter| -> Option<u32> {
-            let value = this.decode(&rest[..end])?;
+            let value = decode(&rest[..end])?;
             this.caps.push(&g.name, &value);
             if let Some(id) = this.walk(&g.node, &rest[end + 1..], filter) {
                 return Some(id);
@@ -1046,8 +1114,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
         };
         if g.capture == 0 {
             let mut from = 0;
-            while let Some(j) = rest[from..].find('/') {
-                let end = from + j;
+            while let Some(end) = find_slash(rest, from) {
                 if let Some(id) = try_at(self, end, Filter::All) {
                     return Some(id);
                 }
@@ -1058,10 +1125,10 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
         let mut ends: SmallVec<[usize; 8]> = SmallVec::new();
         let mut from = 0;
         while ends.len() < g.capture as usize {
-            match rest[from..].find('/') {
-                Some(j) => {
-                    ends.push(from + j);
-                    from += j + 1;
+            match find_slash(rest, from) {
+                Some(end) => {
+                    ends.push(end);
+                    from = end + 1;
                 }
                 None => break,
             }
@@ -1078,6 +1145,13 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
         }
         None
     }
+}
+
+/// The position of the first `/` in `s` at or after `from`.
+#[inline]
+fn find_slash(s: &str, from: usize) -> Option<usize> {
+    let bytes = s.as_bytes().get(from..)?;
+    bytes.iter().position(|&b| b == b'/').map(|j| from + j)
 }
 
 /// The number of segments in `rest`, counting no further than `limit + 1`.
@@ -1126,4 +1200,46 @@ pub(crate) fn decode(raw: &str) -> Option<Cow<'_, str>> {
         }
     }
     String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// A small multiplicative hash (FxHash's scheme) for the static route map: the
+/// keys are route patterns, not attacker-chosen, and lookups never insert.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut a = [0; 8];
+            a.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(a));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut a = [0; 8];
+            a[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(a));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
