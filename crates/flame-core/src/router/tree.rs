@@ -77,11 +77,24 @@ pub enum RouteError {
 /// ```
 #[derive(Clone, Default)]
 pub struct Captures {
-    /// `names[..spans.len()]` are the live names; the rest are kept from
-    /// earlier matches so that reusing a `Captures` rarely touches a refcount.
-    names: SmallVec<[Arc<str>; 4]>,
-    spans: SmallVec<[(usize, usize); 4]>,
+    /// The bind names of the tree that matched (shared, not copied).
+    names: Option<Arc<NameTable>>,
+    spans: SmallVec<[Span; 4]>,
     buf: String,
+}
+
+/// Bind parameter names, interned per tree: captures refer to them by index.
+type NameTable = Vec<Box<str>>;
+
+/// Index of a bind name in a tree's [`NameTable`].
+type NameId = u32;
+
+/// One capture: its name and where its value is in `Captures::buf`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    name: NameId,
+    start: usize,
+    end: usize,
 }
 
 impl Captures {
@@ -107,9 +120,7 @@ impl Captures {
     /// assert_eq!(caps.get("id"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.names[..self.spans.len()].iter().position(|n| **n == *name)?;
-        let (s, e) = self.spans[i];
-        self.buf.get(s..e)
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The `(name, value)` pairs, in path order.
@@ -171,21 +182,19 @@ impl Captures {
     }
 
     #[inline]
-    fn push(&mut self, name: &Arc<str>, value: &str) {
-        let i = self.spans.len();
-        match self.names.get_mut(i) {
-            Some(slot) if Arc::ptr_eq(slot, name) => {}
-            Some(slot) => *slot = Arc::clone(name),
-            None => self.names.push(Arc::clone(name)),
-        }
+    fn push(&mut self, name: NameId, value: &str) {
         let start = self.buf.len();
         self.buf.push_str(value);
-        self.spans.push((start, self.buf.len()));
+        self.spans.push(Span {
+            name,
+            start,
+            end: self.buf.len(),
+        });
     }
 
     #[inline]
     fn truncate(&mut self, len: usize) {
-        if let Some(&(start, _)) = self.spans.get(len) {
+        if let Some(&Span { start, .. }) = self.spans.get(len) {
             self.buf.truncate(start);
             self.spans.truncate(len);
         }
@@ -237,10 +246,15 @@ impl<'a> Iterator for CapturesIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (s, e) = *self.caps.spans.get(self.i)?;
-        let name = &self.caps.names[self.i];
+        let span = *self.caps.spans.get(self.i)?;
         self.i += 1;
-        Some((name, self.caps.buf.get(s..e).unwrap_or("")))
+        let name = self
+            .caps
+            .names
+            .as_ref()
+            .and_then(|t| t.get(span.name as usize))
+            .map_or("", |n| &**n);
+        Some((name, self.caps.buf.get(span.start..span.end).unwrap_or("")))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -304,6 +318,7 @@ pub struct Tree<T> {
     routes: Vec<Route<T>>,
     /// Fully static routes without `%`, by path without its leading `/`.
     statics: HashMap<Box<str>, u32, BuildHasherDefault<FastHasher>>,
+    names: Arc<NameTable>,
 }
 
 struct Route<T> {
@@ -337,6 +352,7 @@ impl<T> Tree<T> {
             root: Node::default(),
             routes: Vec::new(),
             statics: HashMap::default(),
+            names: Arc::default(),
         }
     }
 
@@ -392,7 +408,7 @@ impl<T> Tree<T> {
     /// ```
     pub fn insert(&mut self, pattern: &str, value: T) -> Result<(), RouteError> {
         let parsed = RoutePattern::parse(pattern)?;
-        let mut main = compile(&parsed)?;
+        let mut main = compile(&parsed, &mut self.names)?;
         let mut places = Vec::with_capacity(2);
         if parsed.is_optional() {
             // The route without its optional segment; `/?x` falls back to `/`.
@@ -525,6 +541,9 @@ impl<T> Tree<T> {
         let id = search.walk(&self.root, rest, Filter::All);
         match id {
             Some(id) => {
+                if !captures.is_empty() && !captures.names.as_ref().is_some_and(|t| Arc::ptr_eq(t, &self.names)) {
+                    captures.names = Some(Arc::clone(&self.names));
+                }
                 let route = &self.routes[id as usize];
                 Some(Matched {
                     value: &route.value,
@@ -543,9 +562,9 @@ impl<T> Tree<T> {
 #[derive(Debug, Clone)]
 enum Compiled {
     Static(Box<str>),
-    Placeholder(Arc<str>),
+    Placeholder(NameId),
     Glob {
-        name: Arc<str>,
+        name: NameId,
         capture: u32,
         key: Box<str>,
     },
@@ -564,16 +583,16 @@ struct SegRegex {
     key: Box<str>,
     re: Regex,
     /// Bind names and their capture group index in `re`.
-    binds: Box<[(Arc<str>, usize)]>,
+    binds: Box<[(NameId, usize)]>,
     /// Set when the segment is one regex bind: the value is the whole segment
     /// and `is_match` is enough.
-    whole: Option<Arc<str>>,
+    whole: Option<NameId>,
 }
 
 impl SegRegex {
     /// Matches `seg`, pushing the binds on success.
     fn capture(&self, seg: &str, caps: &mut Captures) -> bool {
-        if let Some(name) = &self.whole {
+        if let Some(name) = self.whole {
             if self.re.is_match(seg) {
                 caps.push(name, seg);
                 return true;
@@ -589,7 +608,7 @@ impl SegRegex {
                 .get(*group)
                 .and_then(|(s, e)| seg.get(s..e))
                 .unwrap_or("");
-            caps.push(name, value);
+            caps.push(*name, value);
         }
         true
     }
@@ -607,23 +626,38 @@ fn regex_error(err: &regex::Error) -> String {
     }
 }
 
-/// Compiles the segments of a parsed route.
-fn compile(route: &RoutePattern) -> Result<Vec<Compiled>, ParseError> {
+/// Compiles the segments of a parsed route, interning its bind names.
+fn compile(route: &RoutePattern, names: &mut Arc<NameTable>) -> Result<Vec<Compiled>, ParseError> {
     let src = route.as_str();
+    let mut intern = |name: &str| -> NameId {
+        let i = match names.iter().position(|n| **n == *name) {
+            Some(i) => i,
+            None => {
+                let table = Arc::make_mut(names);
+                table.push(name.into());
+                table.len() - 1
+            }
+        };
+        NameId::try_from(i).unwrap_or(NameId::MAX)
+    };
     route
         .segments
         .iter()
-        .map(|seg| compile_segment(src, seg))
+        .map(|seg| compile_segment(src, seg, &mut intern))
         .collect()
 }
 
-fn compile_segment(src: &str, seg: &Segment) -> Result<Compiled, ParseError> {
+fn compile_segment(
+    src: &str,
+    seg: &Segment,
+    intern: &mut impl FnMut(&str) -> NameId,
+) -> Result<Compiled, ParseError> {
     let elements = match &seg.kind {
         SegmentKind::Static(s) => return Ok(Compiled::Static(s.clone())),
-        SegmentKind::Placeholder(b) => return Ok(Compiled::Placeholder(b.name.clone())),
+        SegmentKind::Placeholder(b) => return Ok(Compiled::Placeholder(intern(&b.name))),
         SegmentKind::Glob { bind, capture } => {
             return Ok(Compiled::Glob {
-                name: bind.name.clone(),
+                name: intern(&bind.name),
                 capture: *capture,
                 key: seg.key.clone(),
             });
@@ -638,7 +672,7 @@ fn compile_segment(src: &str, seg: &Segment) -> Result<Compiled, ParseError> {
             Element::Literal(l) => pattern.push_str(&regex::escape(l)),
             Element::Placeholder(b) => {
                 pattern.push_str("((?s:.+))");
-                binds.push((b.name.clone(), group));
+                binds.push((intern(&b.name), group));
                 group += 1;
             }
             Element::Regex {
@@ -654,14 +688,14 @@ fn compile_segment(src: &str, seg: &Segment) -> Result<Compiled, ParseError> {
                 pattern.push('(');
                 pattern.push_str(regex);
                 pattern.push(')');
-                binds.push((bind.name.clone(), group));
+                binds.push((intern(&bind.name), group));
                 group += inner.captures_len();
             }
         }
     }
     pattern.push('$');
     let whole = match (&elements[..], &binds[..]) {
-        ([Element::Regex { .. }], [(name, _)]) => Some(name.clone()),
+        ([Element::Regex { .. }], [(name, _)]) => Some(*name),
         _ => None,
     };
     let re = Regex::new(&pattern).map_err(|err| {
@@ -688,7 +722,7 @@ struct Node {
     placeholders: Vec<PlaceholderEdge>,
     glob: Option<Box<GlobEdge>>,
     leaf_regexes: Vec<(Arc<SegRegex>, u32)>,
-    leaf_placeholders: Vec<(Arc<str>, u32)>,
+    leaf_placeholders: Vec<(NameId, u32)>,
     leaf_glob: Option<GlobLeaf>,
     /// Any route below this node (for conflict messages).
     some_route: u32,
@@ -738,13 +772,13 @@ struct RegexEdge {
 
 #[derive(Debug)]
 struct PlaceholderEdge {
-    name: Arc<str>,
+    name: NameId,
     node: Node,
 }
 
 #[derive(Debug)]
 struct GlobEdge {
-    name: Arc<str>,
+    name: NameId,
     capture: u32,
     key: Box<str>,
     node: Node,
@@ -752,12 +786,13 @@ struct GlobEdge {
 
 #[derive(Debug)]
 struct GlobLeaf {
-    name: Arc<str>,
+    name: NameId,
     capture: u32,
     key: Box<str>,
     leaf: u32,
 }
 
+#[inline(always)]
 fn cmp_static(e: &StaticEdge, key: SegKey, seg: &str) -> Ordering {
     e.key.cmp(&key).then_with(|| {
         if key.len > 8 {
@@ -1026,7 +1061,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
                 self.caps.truncate(mark);
             }
             for (name, id) in &node.leaf_placeholders {
-                self.caps.push(name, &seg);
+                self.caps.push(*name, &seg);
                 if self.accept(*id) {
                     return Some(*id);
                 }
@@ -1035,7 +1070,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
         }
         if filter.glob() {
             if let Some(g) = &node.leaf_glob {
-                self.caps.push(&g.name, &seg);
+                self.caps.push(g.name, &seg);
                 if self.accept(g.leaf) {
                     return Some(g.leaf);
                 }
@@ -1067,7 +1102,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
                 self.caps.truncate(mark);
             }
             for e in &node.placeholders {
-                self.caps.push(&e.name, &seg);
+                self.caps.push(e.name, &seg);
                 if let Some(id) = self.walk(&e.node, tail, Filter::All) {
                     return Some(id);
                 }
@@ -1083,7 +1118,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
             if let Some(g) = &node.leaf_glob {
                 if g.capture == 0 || segment_count(rest, g.capture) <= g.capture {
                     let value = decode(rest)?;
-                    self.caps.push(&g.name, &value);
+                    self.caps.push(g.name, &value);
                     if self.accept(g.leaf) {
                         return Some(g.leaf);
                     }
@@ -1105,7 +1140,7 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
         let mark = self.caps.len();
         let try_at = |this: &mut Self, end: usize, filter: Filter| -> Option<u32> {
             let value = decode(&rest[..end])?;
-            this.caps.push(&g.name, &value);
+            this.caps.push(g.name, &value);
             if let Some(id) = this.walk(&g.node, &rest[end + 1..], filter) {
                 return Some(id);
             }
