@@ -73,3 +73,28 @@ fn segment_keys_are_canonical() {
     let keys = |p: &RoutePattern| p.segments.iter().map(|s| s.key.to_string()).collect::<Vec<_>>();
     assert_eq!(keys(&a), keys(&b));
 }
+
+#[test]
+fn many_statics_in_one_node() {
+    let mut tree = Tree::new();
+    let words: Vec<String> = (0..300)
+        .map(|i| match i % 3 {
+            0 => format!("w{i}"),
+            1 => format!("collaborators_{i}"),
+            _ => format!("{i}collaborators"),
+        })
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        tree.insert(&format!("/x/{w}"), i).unwrap();
+        tree.insert(&format!("/x/{w}/"), i + 1000).unwrap();
+    }
+    let mut caps = Captures::new();
+    for (i, w) in words.iter().enumerate() {
+        assert_eq!(tree.find(&format!("/x/{w}"), &mut caps, |_| true), Some(&i));
+        assert_eq!(tree.find(&format!("/x/{w}/"), &mut caps, |_| true), Some(&(i + 1000)));
+        assert_eq!(tree.find(&format!("/x/{w}z"), &mut caps, |_| true), None);
+        assert_eq!(tree.find(&format!("/x/z{w}"), &mut caps, |_| true), None);
+    }
+    assert_eq!(tree.find("/x/", &mut caps, |_| true), None);
+    assert_eq!(tree.find("/x/collaborators_", &mut caps, |_| true), None);
+}

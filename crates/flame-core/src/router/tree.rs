@@ -8,10 +8,7 @@
 //! each node in priority order and backtracking on failure.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use regex::Regex;
@@ -147,6 +144,7 @@ impl Captures {
     /// tree.find("/x-y", &mut caps, |_| true).unwrap();
     /// assert_eq!(caps.len(), 2);
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.spans.len()
     }
@@ -161,6 +159,7 @@ impl Captures {
     /// tree.find("/static", &mut caps, |_| true).unwrap();
     /// assert!(caps.is_empty());
     /// ```
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
@@ -316,8 +315,6 @@ impl<T> Copy for Matched<'_, T> {}
 pub struct Tree<T> {
     root: Node,
     routes: Vec<Route<T>>,
-    /// Fully static routes without `%`, by path without its leading `/`.
-    statics: HashMap<Box<str>, u32, BuildHasherDefault<FastHasher>>,
     names: Arc<NameTable>,
 }
 
@@ -351,7 +348,6 @@ impl<T> Tree<T> {
         Self {
             root: Node::default(),
             routes: Vec::new(),
-            statics: HashMap::default(),
             names: Arc::default(),
         }
     }
@@ -447,16 +443,6 @@ impl<T> Tree<T> {
 
         let id = u32::try_from(self.routes.len()).unwrap_or(u32::MAX);
         for (segs, _) in places {
-            let texts: Option<Vec<&str>> = segs
-                .iter()
-                .map(|s| match s {
-                    Compiled::Static(t) if !t.contains('%') => Some(&**t),
-                    _ => None,
-                })
-                .collect();
-            if let Some(texts) = texts {
-                self.statics.entry(texts.join("/").into()).or_insert(id);
-            }
             self.root.insert(segs, id);
         }
         self.routes.push(Route {
@@ -519,24 +505,10 @@ impl<T> Tree<T> {
     ) -> Option<Matched<'t, T>> {
         captures.clear();
         let rest = path.trim_start_matches('/');
-        // Flamego's fast path for fully static routes: such a route is always
-        // the first candidate for its path.
-        let mut skip = None;
-        if let Some(&id) = self.statics.get(rest) {
-            let route = &self.routes[id as usize];
-            if accept(&route.value) {
-                return Some(Matched {
-                    value: &route.value,
-                    pattern: &route.pattern,
-                });
-            }
-            skip = Some(id);
-        }
         let mut search = Search {
             routes: &self.routes,
             caps: captures,
             accept: &mut accept,
-            skip,
         };
         let id = search.walk(&self.root, rest, Filter::All);
         match id {
@@ -716,8 +688,11 @@ enum Conflict {
 
 #[derive(Debug, Default)]
 struct Node {
-    /// Sorted by length, then bytes.
+    /// In insertion order; found through `static_index` when there are many.
     statics: Vec<StaticEdge>,
+    /// Open-addressing table of `statics` positions + 1 (0: empty), sized a
+    /// power of two at least twice the number of statics.
+    static_index: Box<[u32]>,
     regexes: Vec<RegexEdge>,
     placeholders: Vec<PlaceholderEdge>,
     glob: Option<Box<GlobEdge>>,
@@ -738,7 +713,7 @@ struct StaticEdge {
 
 /// A segment's length and first 8 bytes: static edges are sorted and found by
 /// comparing these integers, touching the text only to confirm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SegKey {
     len: usize,
     prefix: u64,
@@ -761,6 +736,12 @@ impl SegKey {
             }
         };
         Self { len: b.len(), prefix }
+    }
+
+    #[inline(always)]
+    fn hash(self) -> usize {
+        let h = (self.prefix ^ (self.len as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 40) as usize
     }
 }
 
@@ -792,16 +773,15 @@ struct GlobLeaf {
     leaf: u32,
 }
 
-#[inline(always)]
-fn cmp_static(e: &StaticEdge, key: SegKey, seg: &str) -> Ordering {
-    e.key.cmp(&key).then_with(|| {
-        if key.len > 8 {
-            e.text.as_bytes()[8..].cmp(&seg.as_bytes()[8..])
-        } else {
-            Ordering::Equal
-        }
-    })
+impl StaticEdge {
+    #[inline(always)]
+    fn is(&self, key: SegKey, seg: &str) -> bool {
+        self.key == key && (key.len <= 8 || self.text.as_bytes().get(8..) == seg.as_bytes().get(8..))
+    }
 }
+
+/// Number of statics up to which a node scans them instead of hashing.
+const LINEAR_STATICS: usize = 4;
 
 impl Node {
     #[inline]
@@ -810,16 +790,36 @@ impl Node {
             return None;
         }
         let key = SegKey::of(seg);
-        if self.statics.len() <= 8 {
-            self.statics
-                .iter()
-                .find(|e| e.key == key && (key.len <= 8 || e.text.as_bytes()[8..] == seg.as_bytes()[8..]))
-        } else {
-            self.statics
-                .binary_search_by(|e| cmp_static(e, key, seg))
-                .ok()
-                .map(|i| &self.statics[i])
+        if self.statics.len() <= LINEAR_STATICS {
+            return self.statics.iter().find(|e| e.is(key, seg));
         }
+        let mask = self.static_index.len() - 1;
+        let mut h = key.hash() & mask;
+        loop {
+            let slot = *self.static_index.get(h)? as usize;
+            let e = self.statics.get(slot.checked_sub(1)?)?;
+            if e.is(key, seg) {
+                return Some(e);
+            }
+            h = (h + 1) & mask;
+        }
+    }
+
+    /// Rebuilds `static_index` after a static edge was added.
+    fn index_statics(&mut self) {
+        if self.statics.len() <= LINEAR_STATICS {
+            return;
+        }
+        let size = (self.statics.len() * 2).next_power_of_two();
+        let mut index = vec![0u32; size].into_boxed_slice();
+        for (i, e) in self.statics.iter().enumerate() {
+            let mut h = e.key.hash() & (size - 1);
+            while index[h] != 0 {
+                h = (h + 1) & (size - 1);
+            }
+            index[h] = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        }
+        self.static_index = index;
     }
 
     /// The child reached through `seg` (must be an existing edge).
@@ -921,19 +921,17 @@ impl Node {
 
     fn static_edge(&mut self, text: Box<str>) -> &mut StaticEdge {
         let key = SegKey::of(&text);
-        let i = match self.statics.binary_search_by(|e| cmp_static(e, key, &text)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.statics.insert(
-                    i,
-                    StaticEdge {
-                        key,
-                        text,
-                        node: None,
-                        leaf: None,
-                    },
-                );
-                i
+        let i = match self.statics.iter().position(|e| e.is(key, &text)) {
+            Some(i) => i,
+            None => {
+                self.statics.push(StaticEdge {
+                    key,
+                    text,
+                    node: None,
+                    leaf: None,
+                });
+                self.index_statics();
+                self.statics.len() - 1
             }
         };
         &mut self.statics[i]
@@ -1021,14 +1019,12 @@ struct Search<'t, 'c, T, F> {
     routes: &'t [Route<T>],
     caps: &'c mut Captures,
     accept: &'c mut F,
-    /// A route already refused by `accept` (on the static fast path).
-    skip: Option<u32>,
 }
 
 impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
     #[inline]
     fn accept(&mut self, id: u32) -> bool {
-        self.skip != Some(id) && (self.accept)(&self.routes[id as usize].value)
+        (self.accept)(&self.routes[id as usize].value)
     }
 
     /// Matches `rest` (the path from the current segment on) below `node`.
@@ -1237,44 +1233,3 @@ pub(crate) fn decode(raw: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-/// A small multiplicative hash (FxHash's scheme) for the static route map: the
-/// keys are route patterns, not attacker-chosen, and lookups never insert.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FastHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut a = [0; 8];
-            a.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(a));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut a = [0; 8];
-            a[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(a));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
