@@ -422,7 +422,11 @@ fn to_flame(route: &str) -> String {
 }
 
 fn github_routes() -> Vec<&'static str> {
-    GITHUB.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+    GITHUB
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 const GITHUB_STATIC: &[&str] = &[

@@ -34,12 +34,16 @@ fn seg() -> impl Strategy<Value = Seg> {
         value().prop_map(Seg::Placeholder),
         "[0-9]{1,4}".prop_map(Seg::Digits),
         ("[0-9]{1,4}", "[a-z]{1,4}").prop_map(|(a, b)| Seg::Mixed(a, b)),
-        (prop::option::of(1u32..4), prop::collection::vec(piece(), 1..4)).prop_map(|(cap, mut pieces)| {
-            if let Some(cap) = cap {
-                pieces.truncate(cap as usize);
-            }
-            Seg::Glob(cap, pieces)
-        }),
+        (
+            prop::option::of(1u32..4),
+            prop::collection::vec(piece(), 1..4)
+        )
+            .prop_map(|(cap, mut pieces)| {
+                if let Some(cap) = cap {
+                    pieces.truncate(cap as usize);
+                }
+                Seg::Glob(cap, pieces)
+            }),
     ]
 }
 
@@ -47,23 +51,33 @@ fn seg() -> impl Strategy<Value = Seg> {
 /// static or regex segment), which makes the route valid and its split of any
 /// generated path unique. The last segment may be optional.
 fn route() -> impl Strategy<Value = (Vec<Seg>, bool, bool)> {
-    (prop::collection::vec(seg(), 1..7), any::<bool>(), any::<bool>()).prop_map(|(segs, optional, include)| {
-        let mut out: Vec<Seg> = Vec::new();
-        for s in segs {
-            if let Some(Seg::Glob(..)) = out.last() {
-                if !matches!(s, Seg::Static(_) | Seg::Digits(_) | Seg::Mixed(..)) {
+    (
+        prop::collection::vec(seg(), 1..7),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(segs, optional, include)| {
+            let mut out: Vec<Seg> = Vec::new();
+            for s in segs {
+                if let Some(Seg::Glob(..)) = out.last()
+                    && !matches!(s, Seg::Static(_) | Seg::Digits(_) | Seg::Mixed(..))
+                {
                     continue;
                 }
+                out.push(s);
             }
-            out.push(s);
-        }
-        let optional = optional && matches!(out.last(), Some(Seg::Static(_) | Seg::Placeholder(_)));
-        (out, optional, include || !optional)
-    })
+            let optional =
+                optional && matches!(out.last(), Some(Seg::Static(_) | Seg::Placeholder(_)));
+            (out, optional, include || !optional)
+        })
 }
 
 /// The pattern, a path for it, and the captures that path must give.
-fn render(segs: &[Seg], optional: bool, include_last: bool) -> (String, String, Vec<(String, String)>) {
+fn render(
+    segs: &[Seg],
+    optional: bool,
+    include_last: bool,
+) -> (String, String, Vec<(String, String)>) {
     let mut pattern = String::new();
     let mut path = String::new();
     let mut caps = Vec::new();
@@ -74,7 +88,7 @@ fn render(segs: &[Seg], optional: bool, include_last: bool) -> (String, String, 
         if last && optional {
             pattern.push('?');
         }
-        let in_path = !(last && !include_last);
+        let in_path = !last || include_last;
         let mut p = String::new();
         let mut seg_caps = Vec::new();
         match s {
@@ -122,7 +136,11 @@ fn render(segs: &[Seg], optional: bool, include_last: bool) -> (String, String, 
 fn find(tree: &Tree<()>, path: &str) -> Option<Vec<(String, String)>> {
     let mut caps = Captures::new();
     tree.find(path, &mut caps, |_| true)?;
-    Some(caps.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    Some(
+        caps.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+    )
 }
 
 proptest! {

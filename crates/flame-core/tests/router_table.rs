@@ -171,10 +171,16 @@ fn cases() -> Vec<Case> {
         none!(FLAMEGO, "/webapi/articles/social/year-05-03.json"),
         none!(FLAMEGO, "/webapi/articles/social/2021-05.json"),
         none!(FLAMEGO, "/webapi/groups/flamego/flamego/flamego"),
-        none!(FLAMEGO, "/webapi/projects/flamego/hashes/src/lib/main.c/blob/15"),
+        none!(
+            FLAMEGO,
+            "/webapi/projects/flamego/hashes/src/lib/main.c/blob/15"
+        ),
         none!(FLAMEGO, "/webapi/anchored/x/y/z"),
         none!(FLAMEGO, "/webapi/strict/x/y/z/w"),
-        none!(FLAMEGO, "/api/v1/42/repos/a/b/c/blob/main/article_7-hello-world.html/files/x"),
+        none!(
+            FLAMEGO,
+            "/api/v1/42/repos/a/b/c/blob/main/article_7-hello-world.html/files/x"
+        ),
         // Invalid percent-encoding never matches (Flamego keeps it raw).
         none!(FLAMEGO, "/webapi/special/%_"),
         none!(FLAMEGO, "/webapi/users/%zz"),
@@ -305,13 +311,25 @@ fn build(set: &[&'static str]) -> Tree<&'static str> {
     tree
 }
 
-fn run(tree: &Tree<&'static str>, path: &str, reject: &[&str]) -> Option<(&'static str, Vec<(String, String)>)> {
+fn run(
+    tree: &Tree<&'static str>,
+    path: &str,
+    reject: &[&str],
+) -> Option<(&'static str, Vec<(String, String)>)> {
     let mut caps = Captures::new();
     let found = tree.find(path, &mut caps, |v| !reject.contains(v)).copied();
     match found {
-        Some(route) => Some((route, caps.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())),
+        Some(route) => Some((
+            route,
+            caps.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )),
         None => {
-            assert!(caps.is_empty(), "captures left after a failed match of {path:?}");
+            assert!(
+                caps.is_empty(),
+                "captures left after a failed match of {path:?}"
+            );
             None
         }
     }
@@ -325,32 +343,58 @@ fn match_table() {
     for case in &cases {
         let tree = build(case.set);
         let got = run(&tree, case.path, case.reject);
-        let want = case
-            .want
-            .map(|(route, pairs)| (route, pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()));
+        let want = case.want.map(|(route, pairs)| {
+            (
+                route,
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        });
         if got != want {
-            failures.push(format!("line {}: {:?}: got {got:?}, want {want:?}", case.line, case.path));
+            failures.push(format!(
+                "line {}: {:?}: got {got:?}, want {want:?}",
+                case.line, case.path
+            ));
             continue;
         }
         // The URL built from the match leads back to the same route and captures.
         if let Some((route, pairs)) = &got {
-            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let url = url_path(route, &pairs).expect("url_path");
             let again = run(&tree, &url, case.reject);
             if again != got {
-                failures.push(format!("line {}: url {url:?} from {:?}: got {again:?}", case.line, case.path));
+                failures.push(format!(
+                    "line {}: url {url:?} from {:?}: got {again:?}",
+                    case.line, case.path
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn find_route_reports_pattern() {
     let tree = build(OPTIONAL);
     let mut caps = Captures::new();
-    let m = tree.find_route("/user", &mut caps, |_| true).expect("match");
-    assert_eq!((m.value, m.pattern), (&"/user/?settings", "/user/?settings"));
+    let m = tree
+        .find_route("/user", &mut caps, |_| true)
+        .expect("match");
+    assert_eq!(
+        (m.value, m.pattern),
+        (&"/user/?settings", "/user/?settings")
+    );
 }
 
 #[test]
@@ -393,32 +437,96 @@ struct ErrCase {
 fn err_cases() -> Vec<ErrCase> {
     use ParseErrorKind as K;
     use Want::*;
-    let e = |before, route, want| ErrCase { before, route, want };
+    let e = |before, route, want| ErrCase {
+        before,
+        route,
+        want,
+    };
     vec![
         e(&["/users"], "/users", Duplicate("/users")),
-        e(&["/webapi/users"], "/webapi/users/?events", Duplicate("/webapi/users")),
-        e(&["/user/settings"], "/user/?settings", Duplicate("/user/settings")),
+        e(
+            &["/webapi/users"],
+            "/webapi/users/?events",
+            Duplicate("/webapi/users"),
+        ),
+        e(
+            &["/user/settings"],
+            "/user/?settings",
+            Duplicate("/user/settings"),
+        ),
         e(&["/user/?settings"], "/user", Duplicate("/user/?settings")),
         e(&["/u/{id}"], "/u/{id}", Duplicate("/u/{id}")),
         e(&["/r/{a:/x/}"], "/r/{a: /x/}", Duplicate("/r/{a:/x/}")),
         e(&["/u/{id}"], "/u/{name}", Ok),
         e(&["/g/{**}"], "/g/{**: **}", Duplicate("/g/{**}")),
-        e(&[], "/webapi/{name}/{name}", Parse(16, K::DuplicateBind("name".into()))),
-        e(&[], "/webapi/{name}/{name: /regexp/}", Parse(16, K::DuplicateBind("name".into()))),
-        e(&[], "/webapi/{name}/{name: **}", Parse(16, K::DuplicateBind("name".into()))),
-        e(&[], "/webapi/{name}/{name}/events", Parse(16, K::DuplicateBind("name".into()))),
-        e(&[], "/webapi/{name}-{name}", Parse(16, K::DuplicateBind("name".into()))),
-        e(&["/webapi/{name: **}"], "/webapi/{user: **}", Glob(7, "/webapi/{name: **}")),
-        e(&["/webapi/{name: **}/events"], "/webapi/{user: **}/events", Glob(7, "/webapi/{name: **}/events")),
-        e(&["/webapi/{name: **}/events"], "/webapi/{name: **}/feed", Ok),
+        e(
+            &[],
+            "/webapi/{name}/{name}",
+            Parse(16, K::DuplicateBind("name".into())),
+        ),
+        e(
+            &[],
+            "/webapi/{name}/{name: /regexp/}",
+            Parse(16, K::DuplicateBind("name".into())),
+        ),
+        e(
+            &[],
+            "/webapi/{name}/{name: **}",
+            Parse(16, K::DuplicateBind("name".into())),
+        ),
+        e(
+            &[],
+            "/webapi/{name}/{name}/events",
+            Parse(16, K::DuplicateBind("name".into())),
+        ),
+        e(
+            &[],
+            "/webapi/{name}-{name}",
+            Parse(16, K::DuplicateBind("name".into())),
+        ),
+        e(
+            &["/webapi/{name: **}"],
+            "/webapi/{user: **}",
+            Glob(7, "/webapi/{name: **}"),
+        ),
+        e(
+            &["/webapi/{name: **}/events"],
+            "/webapi/{user: **}/events",
+            Glob(7, "/webapi/{name: **}/events"),
+        ),
+        e(
+            &["/webapi/{name: **}/events"],
+            "/webapi/{name: **}/feed",
+            Ok,
+        ),
         e(&[], "/a/?b/c", Parse(3, K::OptionalNotLast)),
-        e(&[], "/webapi/tree/{paths: **}/{names: **}/upload", Parse(24, K::GlobAfterUnboundedGlob { previous: 12 })),
-        e(&[], "/api/{a: **}/{b: **}", Parse(12, K::GlobAfterUnboundedGlob { previous: 4 })),
-        e(&[], "/api/{a: **}/{b: **, capture: 2}", Parse(12, K::GlobAfterUnboundedGlob { previous: 4 })),
-        e(&[], "/api/{a: **}/{id}/{b: **}", Parse(17, K::GlobAfterUnboundedGlob { previous: 4 })),
+        e(
+            &[],
+            "/webapi/tree/{paths: **}/{names: **}/upload",
+            Parse(24, K::GlobAfterUnboundedGlob { previous: 12 }),
+        ),
+        e(
+            &[],
+            "/api/{a: **}/{b: **}",
+            Parse(12, K::GlobAfterUnboundedGlob { previous: 4 }),
+        ),
+        e(
+            &[],
+            "/api/{a: **}/{b: **, capture: 2}",
+            Parse(12, K::GlobAfterUnboundedGlob { previous: 4 }),
+        ),
+        e(
+            &[],
+            "/api/{a: **}/{id}/{b: **}",
+            Parse(17, K::GlobAfterUnboundedGlob { previous: 4 }),
+        ),
         e(&[], "/api/{a: **, capture: 2}/{b: **}", Ok),
         e(&[], "/api/{a: **}/sep/{b: **}", Ok),
-        e(&[], "/api/{a: **, capture: 2}/{b: **, capture: 2}/{c: **}", Ok),
+        e(
+            &[],
+            "/api/{a: **, capture: 2}/{b: **, capture: 2}/{c: **}",
+            Ok,
+        ),
         e(&[], "/api/{a: **}/{n: /[0-9]+/}/{b: **}", Ok),
         e(&[], "/api/{a: **, capture: 2}/{id}/{b: **}", Ok),
         e(&[], "/{a: /[0-9/}", InvalidRegex(6)),
@@ -426,12 +534,20 @@ fn err_cases() -> Vec<ErrCase> {
         e(&[], "/a/{b", Parse(3, K::UnclosedBrace)),
         e(&[], "/a/b}", Parse(4, K::UnmatchedBrace)),
         e(&[], "/{a{b}}", Parse(3, K::Expected("\":\" or \"}\""))),
-        e(&[], "/{name: /abc\\//}", Parse(14, K::Expected("\",\" or \"}\""))),
+        e(
+            &[],
+            "/{name: /abc\\//}",
+            Parse(14, K::Expected("\",\" or \"}\"")),
+        ),
         e(&[], "/a//b", Parse(2, K::EmptySegment)),
         e(&[], "a/b", Parse(0, K::MissingLeadingSlash)),
         e(&[], "", Parse(0, K::Empty)),
         e(&[], "/a{**}", Parse(2, K::GlobNotAlone)),
-        e(&[], "/a/{b: **, capture: x}", Parse(20, K::InvalidCapture("x".into()))),
+        e(
+            &[],
+            "/a/{b: **, capture: x}",
+            Parse(20, K::InvalidCapture("x".into())),
+        ),
         e(&[], "/a b", Parse(2, K::UnexpectedChar(' '))),
     ]
 }
@@ -446,16 +562,23 @@ fn registration_errors() {
         let got = tree.insert(case.route, case.route);
         let ok = match (&case.want, &got) {
             (Want::Ok, Ok(())) => true,
-            (Want::Parse(pos, kind), Err(RouteError::Parse(p))) => p.position() == *pos && p.kind() == kind,
+            (Want::Parse(pos, kind), Err(RouteError::Parse(p))) => {
+                p.position() == *pos && p.kind() == kind
+            }
             (Want::InvalidRegex(pos), Err(RouteError::Parse(p))) => {
                 p.position() == *pos && matches!(p.kind(), ParseErrorKind::InvalidRegex(_))
             }
             (Want::Duplicate(existing), Err(RouteError::Duplicate { route, existing: e })) => {
                 route == case.route && e == existing
             }
-            (Want::Glob(pos, existing), Err(RouteError::ConflictingGlob { route, pos: p, existing: e })) => {
-                route == case.route && p == pos && e == existing
-            }
+            (
+                Want::Glob(pos, existing),
+                Err(RouteError::ConflictingGlob {
+                    route,
+                    pos: p,
+                    existing: e,
+                }),
+            ) => route == case.route && p == pos && e == existing,
             _ => false,
         };
         if !ok {
@@ -464,10 +587,16 @@ fn registration_errors() {
         if let Err(err) = &got {
             let msg = err.to_string();
             if !msg.contains(&format!("{:?}", case.route)) {
-                failures.push(format!("{:?}: message does not name the route: {msg}", case.route));
+                failures.push(format!(
+                    "{:?}: message does not name the route: {msg}",
+                    case.route
+                ));
             }
             if tree.len() != before {
-                failures.push(format!("{:?}: a failed insert changed the tree", case.route));
+                failures.push(format!(
+                    "{:?}: a failed insert changed the tree",
+                    case.route
+                ));
             }
         }
     }
@@ -480,17 +609,24 @@ fn failed_optional_insert_leaves_tree_unchanged() {
     assert!(tree.insert("/webapi/users/?events", "x").is_err());
     let mut caps = Captures::new();
     assert_eq!(tree.find("/webapi/users/events", &mut caps, |_| true), None);
-    assert_eq!(tree.find("/webapi/users", &mut caps, |_| true), Some(&"/webapi/users"));
+    assert_eq!(
+        tree.find("/webapi/users", &mut caps, |_| true),
+        Some(&"/webapi/users")
+    );
 }
 
 #[test]
 fn display_format() {
     let mut tree = Tree::new();
     let err = tree.insert("/a/{b", ()).unwrap_err();
-    assert_eq!(err.to_string(), r#"invalid route "/a/{b": unclosed "{" at byte 3"#);
+    assert_eq!(
+        err.to_string(),
+        r#"invalid route "/a/{b": unclosed "{" at byte 3"#
+    );
     let err = tree.insert("/{a: /(/}", ()).unwrap_err();
     assert!(
-        err.to_string().starts_with(r#"invalid route "/{a: /(/}": invalid regular expression: "#),
+        err.to_string()
+            .starts_with(r#"invalid route "/{a: /(/}": invalid regular expression: "#),
         "{err}"
     );
 }

@@ -211,10 +211,12 @@ impl Segment {
             SegmentKind::Placeholder(b) | SegmentKind::Glob { bind: b, .. } => (Some(b), &[][..]),
             SegmentKind::Mixed(e) => (None, &e[..]),
         };
-        single.into_iter().chain(elements.iter().filter_map(|e| match e {
-            Element::Literal(_) => None,
-            Element::Placeholder(b) | Element::Regex { bind: b, .. } => Some(b),
-        }))
+        single
+            .into_iter()
+            .chain(elements.iter().filter_map(|e| match e {
+                Element::Literal(_) => None,
+                Element::Placeholder(b) | Element::Regex { bind: b, .. } => Some(b),
+            }))
     }
 }
 
@@ -430,7 +432,11 @@ impl<'a> Parser<'a> {
             Some(b'}') => {
                 self.i += 1;
                 return Ok(if name == "**" {
-                    Parsed::Glob { open, bind, capture: 0 }
+                    Parsed::Glob {
+                        open,
+                        bind,
+                        capture: 0,
+                    }
                 } else {
                     Parsed::Placeholder(bind)
                 });
@@ -499,7 +505,9 @@ impl<'a> Parser<'a> {
                     if key.is_empty() {
                         return Err(match self.peek() {
                             None => self.err(open, ParseErrorKind::UnclosedBrace),
-                            Some(_) => self.err(self.i, ParseErrorKind::Expected("a parameter name")),
+                            Some(_) => {
+                                self.err(self.i, ParseErrorKind::Expected("a parameter name"))
+                            }
                         });
                     }
                     self.skip_ws();
@@ -515,7 +523,9 @@ impl<'a> Parser<'a> {
                         return Err(self.err(key_pos, ParseErrorKind::UnknownParameter(key.into())));
                     }
                     if seen_capture {
-                        return Err(self.err(key_pos, ParseErrorKind::DuplicateParameter(key.into())));
+                        return Err(
+                            self.err(key_pos, ParseErrorKind::DuplicateParameter(key.into()))
+                        );
                     }
                     seen_capture = true;
                     if raw.is_empty() && self.peek().is_none() {
@@ -524,7 +534,9 @@ impl<'a> Parser<'a> {
                     match raw.parse::<NonZeroU32>() {
                         Ok(n) if raw.bytes().all(|b| b.is_ascii_digit()) => *capture = n.get(),
                         _ => {
-                            return Err(self.err(value_pos, ParseErrorKind::InvalidCapture(raw.into())));
+                            return Err(
+                                self.err(value_pos, ParseErrorKind::InvalidCapture(raw.into()))
+                            );
                         }
                     }
                 }
@@ -534,11 +546,17 @@ impl<'a> Parser<'a> {
     }
 
     /// Builds a segment from its parsed elements.
-    fn segment(&self, pos: usize, optional: bool, mut elements: Vec<Parsed>) -> Result<Segment, ParseError> {
-        if elements.len() > 1 {
-            if let Some(Parsed::Glob { open, .. }) = elements.iter().find(|e| matches!(e, Parsed::Glob { .. })) {
-                return Err(self.err(*open, ParseErrorKind::GlobNotAlone));
-            }
+    fn segment(
+        &self,
+        pos: usize,
+        optional: bool,
+        mut elements: Vec<Parsed>,
+    ) -> Result<Segment, ParseError> {
+        if elements.len() > 1
+            && let Some(Parsed::Glob { open, .. }) =
+                elements.iter().find(|e| matches!(e, Parsed::Glob { .. }))
+        {
+            return Err(self.err(*open, ParseErrorKind::GlobNotAlone));
         }
         let mut key = String::new();
         for e in &elements {
@@ -574,7 +592,11 @@ impl<'a> Parser<'a> {
                 Some(Parsed::Literal(l)) => SegmentKind::Static(l),
                 Some(Parsed::Placeholder(b)) => SegmentKind::Placeholder(b),
                 Some(Parsed::Glob { bind, capture, .. }) => SegmentKind::Glob { bind, capture },
-                Some(Parsed::Regex { bind, regex, regex_pos }) => SegmentKind::Mixed(vec![Element::Regex {
+                Some(Parsed::Regex {
+                    bind,
+                    regex,
+                    regex_pos,
+                }) => SegmentKind::Mixed(vec![Element::Regex {
                     bind,
                     regex,
                     regex_pos,
@@ -587,7 +609,11 @@ impl<'a> Parser<'a> {
                     .filter_map(|e| match e {
                         Parsed::Literal(l) => Some(Element::Literal(l)),
                         Parsed::Placeholder(b) => Some(Element::Placeholder(b)),
-                        Parsed::Regex { bind, regex, regex_pos } => Some(Element::Regex {
+                        Parsed::Regex {
+                            bind,
+                            regex,
+                            regex_pos,
+                        } => Some(Element::Regex {
                             bind,
                             regex,
                             regex_pos,
@@ -632,7 +658,11 @@ fn validate(src: &str, segments: &[Segment]) -> Result<(), ParseError> {
     for (k, seg) in segments.iter().enumerate() {
         if k != last {
             if seg.optional {
-                return Err(ParseError::new(src, seg.pos + 1, ParseErrorKind::OptionalNotLast));
+                return Err(ParseError::new(
+                    src,
+                    seg.pos + 1,
+                    ParseErrorKind::OptionalNotLast,
+                ));
             }
             if seg.key.is_empty() {
                 return Err(ParseError::new(src, seg.pos, ParseErrorKind::EmptySegment));

@@ -40,15 +40,43 @@ fn error_positions() {
         ("/{a: /x}", 5, ParseErrorKind::UnclosedRegex),
         ("/{a: //}", 5, ParseErrorKind::EmptyRegex),
         ("/{a: b}", 5, ParseErrorKind::InvalidValue("b".into())),
-        ("/{a: **, max: 2}", 9, ParseErrorKind::UnknownParameter("max".into())),
-        ("/{a: **, capture: 0}", 18, ParseErrorKind::InvalidCapture("0".into())),
-        ("/{a: **, capture: 1, capture: 2}", 21, ParseErrorKind::DuplicateParameter("capture".into())),
-        ("/{a: /x/, capture: 2}", 8, ParseErrorKind::ParameterNotAllowed),
+        (
+            "/{a: **, max: 2}",
+            9,
+            ParseErrorKind::UnknownParameter("max".into()),
+        ),
+        (
+            "/{a: **, capture: 0}",
+            18,
+            ParseErrorKind::InvalidCapture("0".into()),
+        ),
+        (
+            "/{a: **, capture: 1, capture: 2}",
+            21,
+            ParseErrorKind::DuplicateParameter("capture".into()),
+        ),
+        (
+            "/{a: /x/, capture: 2}",
+            8,
+            ParseErrorKind::ParameterNotAllowed,
+        ),
         ("/x{a: **}", 2, ParseErrorKind::GlobNotAlone),
-        ("/{a}/{a: /x/}", 6, ParseErrorKind::DuplicateBind("a".into())),
+        (
+            "/{a}/{a: /x/}",
+            6,
+            ParseErrorKind::DuplicateBind("a".into()),
+        ),
         ("/?a/b", 1, ParseErrorKind::OptionalNotLast),
-        ("/{a: **}/{b: **}", 8, ParseErrorKind::GlobAfterUnboundedGlob { previous: 0 }),
-        ("/{name: /abc\\//}", 14, ParseErrorKind::Expected("\",\" or \"}\"")),
+        (
+            "/{a: **}/{b: **}",
+            8,
+            ParseErrorKind::GlobAfterUnboundedGlob { previous: 0 },
+        ),
+        (
+            "/{name: /abc\\//}",
+            14,
+            ParseErrorKind::Expected("\",\" or \"}\""),
+        ),
     ];
     for (p, pos, kind) in cases {
         let err = RoutePattern::parse(p).expect_err(p);
@@ -70,7 +98,12 @@ fn decode_rejects_invalid() {
 fn segment_keys_are_canonical() {
     let a = RoutePattern::parse("/{a:/x/}/{**}").unwrap();
     let b = RoutePattern::parse("/{a: /x/}/{**: **}").unwrap();
-    let keys = |p: &RoutePattern| p.segments.iter().map(|s| s.key.to_string()).collect::<Vec<_>>();
+    let keys = |p: &RoutePattern| {
+        p.segments
+            .iter()
+            .map(|s| s.key.to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&a), keys(&b));
 }
 
@@ -91,7 +124,10 @@ fn many_statics_in_one_node() {
     let mut caps = Captures::new();
     for (i, w) in words.iter().enumerate() {
         assert_eq!(tree.find(&format!("/x/{w}"), &mut caps, |_| true), Some(&i));
-        assert_eq!(tree.find(&format!("/x/{w}/"), &mut caps, |_| true), Some(&(i + 1000)));
+        assert_eq!(
+            tree.find(&format!("/x/{w}/"), &mut caps, |_| true),
+            Some(&(i + 1000))
+        );
         assert_eq!(tree.find(&format!("/x/{w}z"), &mut caps, |_| true), None);
         assert_eq!(tree.find(&format!("/x/z{w}"), &mut caps, |_| true), None);
     }

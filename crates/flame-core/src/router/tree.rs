@@ -46,7 +46,9 @@ pub enum RouteError {
     },
     /// Two different globs at the same place of the tree (a node has at most
     /// one glob edge and one glob leaf).
-    #[error("conflicting glob in route {route:?} at byte {pos}: {existing:?} already has a different glob there")]
+    #[error(
+        "conflicting glob in route {route:?} at byte {pos}: {existing:?} already has a different glob there"
+    )]
     ConflictingGlob {
         /// The route being inserted.
         route: String,
@@ -513,7 +515,12 @@ impl<T> Tree<T> {
         let id = search.walk(&self.root, rest, Filter::All);
         match id {
             Some(id) => {
-                if !captures.is_empty() && !captures.names.as_ref().is_some_and(|t| Arc::ptr_eq(t, &self.names)) {
+                if !captures.is_empty()
+                    && !captures
+                        .names
+                        .as_ref()
+                        .is_some_and(|t| Arc::ptr_eq(t, &self.names))
+                {
                     captures.names = Some(Arc::clone(&self.names));
                 }
                 let route = &self.routes[id as usize];
@@ -655,7 +662,11 @@ fn compile_segment(
                 // Compiled alone first: precise error position, and the count
                 // of its own groups, which shift the following binds.
                 let inner = Regex::new(regex).map_err(|err| {
-                    ParseError::new(src, *regex_pos, ParseErrorKind::InvalidRegex(regex_error(&err)))
+                    ParseError::new(
+                        src,
+                        *regex_pos,
+                        ParseErrorKind::InvalidRegex(regex_error(&err)),
+                    )
                 })?;
                 pattern.push('(');
                 pattern.push_str(regex);
@@ -671,7 +682,11 @@ fn compile_segment(
         _ => None,
     };
     let re = Regex::new(&pattern).map_err(|err| {
-        ParseError::new(src, seg.pos, ParseErrorKind::InvalidRegex(regex_error(&err)))
+        ParseError::new(
+            src,
+            seg.pos,
+            ParseErrorKind::InvalidRegex(regex_error(&err)),
+        )
     })?;
     Ok(Compiled::Regex(Arc::new(SegRegex {
         key: seg.key.clone(),
@@ -735,12 +750,16 @@ impl SegKey {
                 v.checked_shl(8 * (8 - b.len() as u32)).unwrap_or(0)
             }
         };
-        Self { len: b.len(), prefix }
+        Self {
+            len: b.len(),
+            prefix,
+        }
     }
 
     #[inline(always)]
     fn hash(self) -> usize {
-        let h = (self.prefix ^ (self.len as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let h =
+            (self.prefix ^ (self.len as u64).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (h >> 40) as usize
     }
 }
@@ -776,7 +795,8 @@ struct GlobLeaf {
 impl StaticEdge {
     #[inline(always)]
     fn is(&self, key: SegKey, seg: &str) -> bool {
-        self.key == key && (key.len <= 8 || self.text.as_bytes().get(8..) == seg.as_bytes().get(8..))
+        self.key == key
+            && (key.len <= 8 || self.text.as_bytes().get(8..) == seg.as_bytes().get(8..))
     }
 }
 
@@ -862,10 +882,12 @@ impl Node {
                         None => Ok(()),
                     }
                 }
-                Compiled::Regex(m) => match self.leaf_regexes.iter().find(|(r, _)| r.key == m.key) {
-                    Some((_, id)) => Err(Conflict::Duplicate(*id)),
-                    None => Ok(()),
-                },
+                Compiled::Regex(m) => {
+                    match self.leaf_regexes.iter().find(|(r, _)| r.key == m.key) {
+                        Some((_, id)) => Err(Conflict::Duplicate(*id)),
+                        None => Ok(()),
+                    }
+                }
                 Compiled::Glob { key, .. } => match &self.leaf_glob {
                     Some(g) if g.key == *key => Err(Conflict::Duplicate(g.leaf)),
                     Some(g) => Err(Conflict::Glob(g.leaf, pos)),
@@ -874,12 +896,11 @@ impl Node {
             };
         }
         let first = &init[0];
-        if first.is_glob() {
-            if let Some(g) = &self.glob {
-                if !matches!(first, Compiled::Glob { key, .. } if *key == g.key) {
-                    return Err(Conflict::Glob(g.node.some_route, pos));
-                }
-            }
+        if first.is_glob()
+            && let Some(g) = &self.glob
+            && !matches!(first, Compiled::Glob { key, .. } if *key == g.key)
+        {
+            return Err(Conflict::Glob(g.node.some_route, pos));
         }
         match self.child(first) {
             Some(child) => child.check(&segs[1..], positions.get(1..).unwrap_or(&[])),
@@ -939,7 +960,7 @@ impl Node {
 
     /// The child through `seg`, created if needed.
     fn edge(&mut self, seg: Compiled, id: u32) -> &mut Node {
-        let node = match seg {
+        (match seg {
             Compiled::Static(text) => {
                 let e = self.static_edge(text);
                 &mut **e.node.get_or_insert_with(|| Box::new(Node::with_route(id)))
@@ -983,8 +1004,7 @@ impl Node {
                     })
                     .node
             }
-        };
-        node
+        }) as _
     }
 
     fn with_route(id: u32) -> Self {
@@ -1042,13 +1062,17 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
 
     /// `raw` is the last segment: try the leaves.
     fn leaf(&mut self, node: &Node, raw: &str, escaped: bool, filter: Filter) -> Option<u32> {
-        let seg = if escaped { decode(raw)? } else { Cow::Borrowed(raw) };
+        let seg = if escaped {
+            decode(raw)?
+        } else {
+            Cow::Borrowed(raw)
+        };
         let mark = self.caps.len();
         if filter.specific() {
-            if let Some(id) = node.find_static(&seg).and_then(|e| e.leaf) {
-                if self.accept(id) {
-                    return Some(id);
-                }
+            if let Some(id) = node.find_static(&seg).and_then(|e| e.leaf)
+                && self.accept(id)
+            {
+                return Some(id);
             }
             for (m, id) in &node.leaf_regexes {
                 if m.capture(&seg, self.caps) && self.accept(*id) {
@@ -1064,36 +1088,47 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
                 self.caps.truncate(mark);
             }
         }
-        if filter.glob() {
-            if let Some(g) = &node.leaf_glob {
-                self.caps.push(g.name, &seg);
-                if self.accept(g.leaf) {
-                    return Some(g.leaf);
-                }
-                self.caps.truncate(mark);
+        if filter.glob()
+            && let Some(g) = &node.leaf_glob
+        {
+            self.caps.push(g.name, &seg);
+            if self.accept(g.leaf) {
+                return Some(g.leaf);
             }
+            self.caps.truncate(mark);
         }
         None
     }
 
     /// `rest[..i]` is a segment followed by more: try the edges, then the
     /// glob leaf over all of `rest`.
-    fn subtree(&mut self, node: &Node, rest: &str, i: usize, escaped: bool, filter: Filter) -> Option<u32> {
+    fn subtree(
+        &mut self,
+        node: &Node,
+        rest: &str,
+        i: usize,
+        escaped: bool,
+        filter: Filter,
+    ) -> Option<u32> {
         let raw = &rest[..i];
         let tail = &rest[i + 1..];
         let mark = self.caps.len();
         if filter.specific() {
-            let seg = if escaped { decode(raw)? } else { Cow::Borrowed(raw) };
-            if let Some(child) = node.find_static(&seg).and_then(|e| e.node.as_deref()) {
-                if let Some(id) = self.walk(child, tail, Filter::All) {
-                    return Some(id);
-                }
+            let seg = if escaped {
+                decode(raw)?
+            } else {
+                Cow::Borrowed(raw)
+            };
+            if let Some(child) = node.find_static(&seg).and_then(|e| e.node.as_deref())
+                && let Some(id) = self.walk(child, tail, Filter::All)
+            {
+                return Some(id);
             }
             for e in &node.regexes {
-                if e.matcher.capture(&seg, self.caps) {
-                    if let Some(id) = self.walk(&e.node, tail, Filter::All) {
-                        return Some(id);
-                    }
+                if e.matcher.capture(&seg, self.caps)
+                    && let Some(id) = self.walk(&e.node, tail, Filter::All)
+                {
+                    return Some(id);
                 }
                 self.caps.truncate(mark);
             }
@@ -1106,20 +1141,20 @@ impl<'t, T, F: FnMut(&T) -> bool> Search<'t, '_, T, F> {
             }
         }
         if filter.glob() {
-            if let Some(g) = &node.glob {
-                if let Some(id) = self.glob(g, rest) {
-                    return Some(id);
-                }
+            if let Some(g) = &node.glob
+                && let Some(id) = self.glob(g, rest)
+            {
+                return Some(id);
             }
-            if let Some(g) = &node.leaf_glob {
-                if g.capture == 0 || segment_count(rest, g.capture) <= g.capture {
-                    let value = decode(rest)?;
-                    self.caps.push(g.name, &value);
-                    if self.accept(g.leaf) {
-                        return Some(g.leaf);
-                    }
-                    self.caps.truncate(mark);
+            if let Some(g) = &node.leaf_glob
+                && (g.capture == 0 || segment_count(rest, g.capture) <= g.capture)
+            {
+                let value = decode(rest)?;
+                self.caps.push(g.name, &value);
+                if self.accept(g.leaf) {
+                    return Some(g.leaf);
                 }
+                self.caps.truncate(mark);
             }
         }
         None
@@ -1232,4 +1267,3 @@ pub(crate) fn decode(raw: &str) -> Option<Cow<'_, str>> {
     }
     String::from_utf8(out).ok().map(Cow::Owned)
 }
-

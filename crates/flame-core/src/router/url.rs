@@ -101,13 +101,19 @@ impl RoutePattern {
             out.push('/');
             match &seg.kind {
                 SegmentKind::Static(s) => out.extend(utf8_percent_encode(s, SEGMENT)),
-                SegmentKind::Placeholder(b) => out.extend(utf8_percent_encode(value(&b.name)?, SEGMENT)),
-                SegmentKind::Glob { bind, .. } => out.extend(utf8_percent_encode(value(&bind.name)?, GLOB)),
+                SegmentKind::Placeholder(b) => {
+                    out.extend(utf8_percent_encode(value(&b.name)?, SEGMENT))
+                }
+                SegmentKind::Glob { bind, .. } => {
+                    out.extend(utf8_percent_encode(value(&bind.name)?, GLOB))
+                }
                 SegmentKind::Mixed(elements) => {
                     for e in elements {
                         let text = match e {
                             Element::Literal(l) => l,
-                            Element::Placeholder(b) | Element::Regex { bind: b, .. } => value(&b.name)?,
+                            Element::Placeholder(b) | Element::Regex { bind: b, .. } => {
+                                value(&b.name)?
+                            }
                         };
                         out.extend(utf8_percent_encode(text, SEGMENT));
                     }
