@@ -7,16 +7,21 @@
 //!   [`stateful::ActorSystem`].
 //! - [`store`]: where stateful actors keep their state: [`store::ActorStore`], redb, memory.
 //! - [`protocol`]: the versioned JSON messages between clients and actors, and the error codes.
+//! - [`transport`]: an actor system on a flame app: WebSocket connections, the HTTP RPC, the
+//!   JavaScript client.
+//! - [`client`]: the Rust client, over tokio-tungstenite, with reconnects.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 // Lets `#[actions]` name this crate as `::flame_actor` from inside it too.
 #[allow(unused_extern_crates)]
 extern crate self as flame_actor;
 
+pub mod client;
 pub mod identity;
 pub mod protocol;
 pub mod stateful;
 pub mod store;
+pub mod transport;
 
 pub use identity::{
     Actor, ActorContext, ActorError, ActorScope, BackendActor, ContextActorExt, CurrentActor,

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod net;
+
 use flame_actor::Actor;
 use flame_actor::protocol::ServerMessage;
 use flame_actor::stateful::{

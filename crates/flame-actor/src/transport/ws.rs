@@ -1,0 +1,240 @@
+//! The WebSocket side: one task per connection that moves protocol messages between the
+//! socket and the actor, pings the peer, and closes with a reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use flame_core::websocket::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use flame_core::{Axum, Context, HttpError, Reply, Return};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite;
+
+use super::State;
+use super::codes::close_code;
+use crate::identity::{Actor, WebSocketActor, WebSocketIdentity};
+use crate::protocol::{ErrorCode, ServerMessage, WireError};
+use crate::stateful::{ConnectionSender, InboundError};
+
+/// Counts the open connections; one guard per connection task.
+pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
+
+impl OpenGuard {
+    pub(super) fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// `GET {prefix}/{name}/{key}?params=<json>`: upgrades, then connects to the actor.
+pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, HttpError> {
+    let name = c.param("name").to_owned();
+    let key = c.param("key").to_owned();
+    let params = c.query("params", "");
+    let mut actor = WebSocketActor::builder(format!("{:016x}", rand::random::<u64>()))
+        .metadata("actor", format!("{name}/{key}"));
+    if let Some(peer) = c.peer_addr() {
+        actor = actor.peer_addr(peer);
+    }
+    let mut actor = actor.build();
+    if let Some(identity) = c.get::<WebSocketIdentity>() {
+        actor = identity.apply(actor);
+    }
+    let config = &state.config;
+    let upgrade = c
+        .websocket_upgrade()
+        .await?
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(config.max_frame_size)
+        .max_frame_size(config.max_frame_size);
+    let response = upgrade.on_upgrade(move |socket| async move {
+        let _open = OpenGuard::new(&state.open);
+        serve(socket, &state, &name, &key, &params, Arc::new(actor)).await;
+    });
+    Ok(Axum(response).into_reply())
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The actor closed it (destroyed, shutting down, on_connect failed).
+    Actor,
+    /// The client closed it, or the socket failed.
+    Client,
+    /// No pong or message in time.
+    Dead,
+    /// A frame over the hard limit.
+    TooBig,
+}
+
+async fn serve(
+    mut socket: WebSocket,
+    state: &State,
+    name: &str,
+    key: &str,
+    params: &str,
+    caller: Arc<dyn Actor>,
+) {
+    let write_timeout = state.config.ping_timeout;
+    let connection_id = caller.actor_id().unwrap_or_default();
+    let handle = match state.system.connect(name, key, params, caller).await {
+        Ok(handle) => handle,
+        Err(error) => {
+            tracing::debug!(
+                actor.name = name,
+                actor.key = key,
+                connection.id = connection_id,
+                code = error.code,
+                "connection refused"
+            );
+            refuse(&mut socket, &error, write_timeout).await;
+            return;
+        }
+    };
+    let conn = handle.id();
+    tracing::debug!(actor.name = name, actor.key = key, connection.id = connection_id, %conn, "connected");
+    let (sender, outbound) = handle.into_parts();
+    let end = pump(&mut socket, &sender, outbound, state).await;
+    tracing::debug!(actor.name = name, actor.key = key, %conn, end = ?end, "disconnected");
+    if matches!(end, End::TooBig) {
+        let error = WireError::new(
+            ErrorCode::MessageTooLong,
+            format!(
+                "a message was longer than {} bytes",
+                state.config.max_frame_size
+            ),
+        );
+        // The rest of the frame is never read, so the peer may see a reset rather than
+        // the close frame; the `close` message goes first and usually arrives.
+        let _ = send_close(&mut socket, &error.code, &error.message, write_timeout).await;
+    }
+    // on_disconnect runs exactly once: the actor forgets the connection the first time.
+    sender.disconnect().await;
+}
+
+/// Moves messages both ways until the connection ends.
+async fn pump(
+    socket: &mut WebSocket,
+    sender: &ConnectionSender,
+    mut outbound: mpsc::Receiver<ServerMessage>,
+    state: &State,
+) -> End {
+    let config = &state.config;
+    let interval = config.ping_interval.max(Duration::from_millis(1));
+    let silence_limit = interval + config.ping_timeout;
+    let write_timeout = config.ping_timeout;
+    let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_seen = Instant::now();
+    loop {
+        tokio::select! {
+            msg = outbound.recv() => match msg {
+                Some(ServerMessage::Close { code, reason }) => {
+                    let _ = send_close(socket, &code, &reason, write_timeout).await;
+                    return End::Actor;
+                }
+                Some(msg) => {
+                    if send(socket, Message::Text(Utf8Bytes::from(msg.encode())), write_timeout).await.is_err() {
+                        return End::Client;
+                    }
+                }
+                None => {
+                    // The actor dropped the connection without a `close` (the client did
+                    // not keep up): tell the client, which may reconnect.
+                    let _ = send_close(socket, ErrorCode::ConnectionClosed.as_str(), "the connection was closed by the actor", write_timeout).await;
+                    return End::Actor;
+                }
+            },
+            frame = socket.recv() => {
+                last_seen = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => match sender.send_text(text.as_str()).await {
+                        Ok(()) => {}
+                        Err(InboundError::Protocol(error)) => {
+                            let reply = error.to_server_message().encode();
+                            if send(socket, Message::Text(Utf8Bytes::from(reply)), write_timeout).await.is_err() {
+                                return End::Client;
+                            }
+                        }
+                        Err(InboundError::Closed) => {
+                            // The actor is gone; its `close` may still be queued.
+                            if let Ok(Some(ServerMessage::Close { code, reason })) = tokio::time::timeout(write_timeout, outbound.recv()).await {
+                                let _ = send_close(socket, &code, &reason, write_timeout).await;
+                            } else {
+                                let _ = send_close(socket, ErrorCode::ConnectionClosed.as_str(), "the connection is closed", write_timeout).await;
+                            }
+                            return End::Actor;
+                        }
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = ServerMessage::Error {
+                            code: ErrorCode::MalformedMessage.as_str().to_owned(),
+                            message: String::from("binary messages are not supported; send JSON text"),
+                        };
+                        if send(socket, Message::Text(Utf8Bytes::from(reply.encode())), write_timeout).await.is_err() {
+                            return End::Client;
+                        }
+                    }
+                    // axum answers pings itself; a pong is proof of life, nothing more.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => return End::Client,
+                    Some(Err(error)) => {
+                        let too_big = std::error::Error::source(&error)
+                            .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+                            .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)));
+                        tracing::debug!(%error, "WebSocket read failed");
+                        return if too_big { End::TooBig } else { End::Client };
+                    }
+                }
+            },
+            _ = ticker.tick() => {
+                if last_seen.elapsed() >= silence_limit {
+                    tracing::debug!(silent_for = ?last_seen.elapsed(), "no pong in time; the peer is dead");
+                    return End::Dead;
+                }
+                if send(socket, Message::Ping(Default::default()), write_timeout).await.is_err() {
+                    return End::Dead;
+                }
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, msg: Message, limit: Duration) -> Result<(), ()> {
+    match tokio::time::timeout(limit, socket.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(()),
+    }
+}
+
+/// Sends the `close` message and a close frame whose reason is the code.
+async fn send_close(
+    socket: &mut WebSocket,
+    code: &str,
+    reason: &str,
+    limit: Duration,
+) -> Result<(), ()> {
+    let msg = ServerMessage::Close {
+        code: code.to_owned(),
+        reason: reason.to_owned(),
+    };
+    send(socket, Message::Text(Utf8Bytes::from(msg.encode())), limit).await?;
+    let frame = CloseFrame {
+        code: close_code(code),
+        reason: Utf8Bytes::from(code.to_owned()),
+    };
+    send(socket, Message::Close(Some(frame)), limit).await
+}
+
+/// Refuses a connection `system.connect` did not accept.
+async fn refuse(socket: &mut WebSocket, error: &WireError, limit: Duration) {
+    let _ = send_close(socket, &error.code, &error.message, limit).await;
+}
