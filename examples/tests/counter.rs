@@ -1,0 +1,431 @@
+//! The `counter` example: over real sockets in-process, as a real process killed with
+//! SIGKILL and started again on the same data, with the Rust client, and in headless Chromium.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::TestServer;
+use flame_actor::client::{ActorClient, ClientConfig, ClientStatus};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+#[allow(dead_code)]
+#[path = "../counter.rs"]
+mod counter;
+#[allow(dead_code)]
+#[path = "../counter_client.rs"]
+mod counter_client;
+
+/// Only there so a broken test fails instead of hanging.
+const HANG: Duration = Duration::from_secs(60);
+
+async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, future).await.expect("no hang")
+}
+
+async fn http_increment(base: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request =
+        reqwest::Client::new().post(format!("{base}/actors/counter/main/rpc/increment"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+async fn http_count(base: &str) -> i64 {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/actors/counter/main/rpc/get_count"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn the_counter_over_websocket_and_http() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = counter::app(dir.path()).await.expect("app");
+    let server = TestServer::start(f).await;
+    let base = format!("http://{}", server.addr);
+
+    let alice = ActorClient::connect(
+        &base,
+        "counter",
+        "main",
+        json!({"auth_token": "alice-token"}),
+    )
+    .await
+    .expect("alice connects");
+    let mut updates = alice.on("countUpdated");
+    assert_eq!(alice.call::<i64>("increment", ()).await, Ok(1));
+    assert_eq!(within(updates.recv()).await, Some(json!({"count": 1})));
+    assert_eq!(alice.call::<i64>("increment", (10,)).await, Ok(11));
+    assert_eq!(within(updates.recv()).await, Some(json!({"count": 11})));
+
+    let err = ActorClient::connect(&base, "counter", "main", json!({"auth_token": "nope"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("unauthorized"));
+    assert!(err.to_string().contains("Invalid auth token"), "{err}");
+
+    let (status, body) = http_increment(&base, None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        http_increment(&base, Some("bob-token")).await,
+        (200, json!(12))
+    );
+    assert_eq!(
+        within(updates.recv()).await,
+        Some(json!({"count": 12})),
+        "HTTP changes are broadcast too"
+    );
+
+    // the page and the client script
+    let (status, page) = server.get("/counter.html").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"import { connect } from "/actors/client.js""#));
+    assert_eq!(server.get("/actors/client.js").await.0, 200);
+
+    // the counter_client example against this server
+    assert_eq!(
+        within(counter_client::run(&base, 2))
+            .await
+            .expect("client runs"),
+        14
+    );
+
+    alice.close().await;
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// The `counter` example binary, built (or found fresh) with the same cargo, profile and
+/// target directory as this test.
+fn counter_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/counter-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    let binary = profile_dir.join("examples").join("counter");
+    {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-p", "flame-examples", "--example", "counter"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            build.env("CARGO_TARGET_DIR", target);
+        }
+        let status = build.status().expect("cargo build runs");
+        assert!(status.success(), "cargo build --example counter failed");
+    }
+    binary
+}
+
+/// A running `counter` process.
+struct CounterProcess {
+    child: Child,
+    base: String,
+}
+
+impl CounterProcess {
+    fn start(data_dir: &Path, addr: &str) -> Self {
+        let mut child = Command::new(counter_binary())
+            .env("FLAME_ADDR", addr)
+            .env("FLAME_DATA_DIR", data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the counter starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("a first line");
+        let base = line
+            .trim()
+            .strip_prefix("counter listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, base }
+    }
+
+    fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, nothing.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for CounterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_counts_survive_sigkill_and_the_client_reconnects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = CounterProcess::start(dir.path(), "127.0.0.1:0");
+    let addr = first.addr().to_owned();
+    let base = first.base.clone();
+
+    for expected in 1..=3 {
+        assert_eq!(
+            http_increment(&base, Some("alice-token")).await,
+            (200, json!(expected))
+        );
+    }
+    let config = ClientConfig {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        ..ClientConfig::default()
+    };
+    let client = ActorClient::connect_with(
+        &base,
+        "counter",
+        "main",
+        json!({"auth_token": "alice-token"}),
+        config,
+    )
+    .await
+    .expect("connects");
+    let mut updates = client.on("countUpdated");
+    assert_eq!(client.call::<i64>("increment", ()).await, Ok(4));
+    assert_eq!(within(updates.recv()).await, Some(json!({"count": 4})));
+
+    first.kill();
+    let mut status = client.status_changes();
+    within(status.wait_for(|s| matches!(s, ClientStatus::Reconnecting { .. })))
+        .await
+        .expect("status");
+
+    // the same data dir, the same address
+    let second = CounterProcess::start(dir.path(), &addr);
+    assert_eq!(
+        http_count(&second.base).await,
+        4,
+        "every acknowledged increment survived"
+    );
+    within(status.wait_for(|s| matches!(s, ClientStatus::Connected { connects: 2, .. })))
+        .await
+        .expect("reconnected");
+    assert_eq!(client.call::<i64>("increment", ()).await, Ok(5));
+    assert_eq!(
+        within(updates.recv()).await,
+        Some(json!({"count": 5})),
+        "subscribed again after the reconnect"
+    );
+    client.close().await;
+    drop(second);
+}
+
+// ---------------------------------------------------------------------------------------
+// Headless Chromium over the DevTools protocol.
+
+fn chromium() -> Option<PathBuf> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+    devtools: String,
+}
+
+impl Browser {
+    fn start(binary: &Path, url: &str) -> Self {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chromium starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut devtools = None;
+        for line in BufReader::new(stderr).lines() {
+            let line = line.expect("stderr line");
+            if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                devtools = Some(url.trim().to_owned());
+                break;
+            }
+        }
+        let devtools = devtools.expect("chromium printed its DevTools address");
+        Self {
+            child,
+            _profile: profile,
+            devtools,
+        }
+    }
+
+    /// The DevTools WebSocket of the page showing `url`.
+    async fn page(&self, url: &str) -> Page {
+        // ws://127.0.0.1:PORT/devtools/browser/<id>
+        let http = self
+            .devtools
+            .replace("ws://", "http://")
+            .split("/devtools/")
+            .next()
+            .expect("host")
+            .to_owned();
+        for _ in 0..600 {
+            let targets: Vec<Value> = reqwest::get(format!("{http}/json/list"))
+                .await
+                .expect("json/list")
+                .json()
+                .await
+                .expect("targets");
+            let page = targets.iter().find(|t| {
+                t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(url))
+            });
+            if let Some(ws) = page.and_then(|t| t["webSocketDebuggerUrl"].as_str()) {
+                let (socket, _) = tokio_tungstenite::connect_async(ws)
+                    .await
+                    .expect("devtools");
+                return Page { socket, next_id: 1 };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no page for {url}");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Page {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl Page {
+    /// `Runtime.evaluate`, returning the value.
+    async fn eval(&mut self, expression: &str) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = json!({
+            "id": id,
+            "method": "Runtime.evaluate",
+            "params": {"expression": expression, "returnByValue": true, "awaitPromise": true},
+        });
+        self.socket
+            .send(Message::text(request.to_string()))
+            .await
+            .expect("send");
+        loop {
+            let frame = within(self.socket.next())
+                .await
+                .expect("open")
+                .expect("frame");
+            let Message::Text(text) = frame else { continue };
+            let reply: Value = serde_json::from_str(text.as_str()).expect("json");
+            if reply["id"] == id {
+                assert!(reply.get("error").is_none(), "{reply}");
+                return reply["result"]["result"]["value"].clone();
+            }
+        }
+    }
+
+    /// Evaluates `expression` until it gives `want` (bounded).
+    async fn wait_for(&mut self, expression: &str, want: &Value) {
+        let mut last = Value::Null;
+        for _ in 0..600 {
+            last = self.eval(expression).await;
+            if &last == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{expression} stayed {last}, wanted {want}");
+    }
+}
+
+#[tokio::test]
+async fn the_page_shows_the_count_live_in_headless_chromium() {
+    let Some(binary) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: .ci/run installs chromium"
+        );
+        println!("SKIPPED: no chromium at /usr/bin/chromium (.ci/run installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = counter::app(dir.path()).await.expect("app");
+    let server = TestServer::start(f).await;
+    let base = format!("http://{}", server.addr);
+    let url = format!("{base}/counter.html?key=main");
+    let browser = Browser::start(&binary, &url);
+    let mut page = browser.page(&url).await;
+
+    let status = "document.getElementById('status').textContent";
+    let count = "document.getElementById('count').textContent";
+    page.wait_for(status, &json!("open")).await;
+    page.wait_for(count, &json!("0")).await;
+
+    // a click in the page: the JS client calls `increment`
+    page.eval("document.getElementById('increment').click()")
+        .await;
+    page.wait_for(count, &json!("1")).await;
+    // a change made elsewhere reaches the page through `countUpdated`
+    assert_eq!(
+        http_increment(&base, Some("bob-token")).await,
+        (200, json!(2))
+    );
+    page.wait_for(count, &json!("2")).await;
+    // the page's connection authenticated as alice
+    assert_eq!(
+        page.eval("window.counter.connId !== null").await,
+        json!(true)
+    );
+
+    drop(page);
+    drop(browser);
+    system.shutdown().await;
+    server.stop().await;
+}
