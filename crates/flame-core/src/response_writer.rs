@@ -125,6 +125,15 @@ impl ResponseWriter {
         }
     }
 
+    /// Changes the status written when a handler writes a body without choosing one (200
+    /// unless changed), as long as nothing was written yet.
+    pub fn set_default_status(&self, status: StatusCode) {
+        let mut state = self.0.state();
+        if !state.written {
+            state.status = status;
+        }
+    }
+
     /// Registers `hook` to run just before the status is written, e.g. to add a header.
     pub fn before(&self, hook: impl FnOnce(&ResponseWriter) + Send + 'static) {
         self.0.state().before.push(Box::new(hook));
@@ -151,7 +160,8 @@ impl ResponseWriter {
     /// Appends `body`, writing a 200 status first if none was written.
     pub fn write(&self, body: impl Into<Bytes>) {
         if !self.written() {
-            self.write_header(StatusCode::OK);
+            let status = self.status();
+            self.write_header(status);
         }
         let body = body.into();
         let mut state = self.0.state();
@@ -173,7 +183,7 @@ impl ResponseWriter {
     /// already written, only the body is appended.
     pub(crate) fn write_full(
         &self,
-        status: StatusCode,
+        status: Option<StatusCode>,
         content_type: HeaderValue,
         extra: Option<Box<HeaderMap>>,
         body: Bytes,
@@ -186,6 +196,7 @@ impl ResponseWriter {
                 self.extend_headers(*extra);
                 state = self.0.state();
             }
+            let status = status.unwrap_or(state.status);
             if !state.before.is_empty() {
                 drop(state);
                 self.write_header(status);

@@ -34,7 +34,6 @@ pub(crate) struct App {
     pub(crate) chains: Vec<Arc<[BoxedHandler]>>,
     pub(crate) not_found: Arc<[BoxedHandler]>,
     pub(crate) befores: Vec<BeforeHook>,
-    pub(crate) auto_head: bool,
 }
 
 impl App {
@@ -63,11 +62,7 @@ impl App {
             }
         }
         let mut captures = Captures::new();
-        let mut found = self.find(&parts.method, &parts, &mut captures);
-        if found.is_none() && self.auto_head && parts.method == Method::HEAD {
-            captures.clear();
-            found = self.find(&Method::GET, &parts, &mut captures);
-        }
+        let found = self.find(&parts.method, &parts, &mut captures);
         let (route, chain) = match found {
             Some(id) => (self.routes[id].pattern.clone(), self.chains[id].clone()),
             None => (Arc::from(""), self.not_found.clone()),
@@ -97,6 +92,10 @@ impl App {
             remote,
             span: span.clone(),
         });
+        if found.is_none() {
+            ctx.response_writer()
+                .set_default_status(http::StatusCode::NOT_FOUND);
+        }
         ctx.run().instrument(span).await;
         ctx.record_default_actor();
         let mut response = ctx.into_response();
