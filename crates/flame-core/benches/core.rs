@@ -1,0 +1,268 @@
+//! flame against axum, in process: the same requests through each as a tower `Service`.
+//!
+//! Each pair runs on one current-thread tokio runtime, with the request built outside the
+//! timed part (`iter_batched`) and the response body collected inside it, so both sides do the
+//! same work: route, run the chain, build the response, collect the body.
+//!
+//! - `core/hello`: `f.get("/", || "Hello, World!")` vs `Router::new().route("/", get(..))`.
+//! - `core/mw3_inject3_param`: three `c.next().await` middleware and a handler taking three
+//!   services and `Params` on `/users/{id}`, vs three `axum::middleware::from_fn` layers calling
+//!   `next.run(req).await` and a handler taking three `State` substates and `Path<String>`.
+//! - `core/mw3`, `core/inject3_param`: the two halves of the above, to tell where time goes.
+//!
+//! Run with `cargo bench -p flame-core --bench core -- --warm-up-time 1 --measurement-time 3`;
+//! `python3 benches/ratios.py core/hello axum` (and so on) prints the flame/axum ratio.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRef, Path, State};
+use axum::middleware::{self, Next};
+use axum::routing::get;
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion};
+use flame_core::{Context, Flame, Params};
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tokio::runtime::Runtime;
+use tower::{Service, ServiceExt};
+
+/// Three services, `Arc`-backed as real ones are, so injecting one is a reference count.
+#[derive(Clone)]
+struct A(Arc<str>);
+#[derive(Clone)]
+struct B(Arc<str>);
+#[derive(Clone)]
+struct C(Arc<str>);
+
+fn services() -> (A, B, C) {
+    (A("a".into()), B("b".into()), C("c".into()))
+}
+
+/// axum's state: the three services as `FromRef` substates.
+#[derive(Clone)]
+struct AppState {
+    a: A,
+    b: B,
+    c: C,
+}
+
+impl FromRef<AppState> for A {
+    fn from_ref(state: &AppState) -> Self {
+        state.a.clone()
+    }
+}
+
+impl FromRef<AppState> for B {
+    fn from_ref(state: &AppState) -> Self {
+        state.b.clone()
+    }
+}
+
+impl FromRef<AppState> for C {
+    fn from_ref(state: &AppState) -> Self {
+        state.c.clone()
+    }
+}
+
+fn body(a: &A, b: &B, c: &C, id: &str) -> String {
+    format!("{}{}{} user {id}", a.0, b.0, c.0)
+}
+
+// ---- flame apps ----
+
+fn flame_hello() -> Flame {
+    let mut f = Flame::new();
+    f.get("/", || "Hello, World!");
+    f
+}
+
+fn flame_middleware(f: &mut Flame) {
+    for _ in 0..3 {
+        f.use_(|c: Context| async move { c.next().await });
+    }
+}
+
+fn flame_mw3() -> Flame {
+    let mut f = flame_hello();
+    flame_middleware(&mut f);
+    f
+}
+
+fn flame_inject3_param() -> Flame {
+    let (a, b, c) = services();
+    let mut f = Flame::new();
+    f.map(a).map(b).map(c);
+    f.get("/users/{id}", |a: A, b: B, c: C, p: Params| {
+        body(&a, &b, &c, p.get("id").unwrap_or_default())
+    });
+    f
+}
+
+fn flame_mw3_inject3_param() -> Flame {
+    let mut f = flame_inject3_param();
+    flame_middleware(&mut f);
+    f
+}
+
+// ---- axum apps ----
+
+async fn pass(request: axum::extract::Request, next: Next) -> axum::response::Response {
+    next.run(request).await
+}
+
+fn axum_hello() -> axum::Router {
+    axum::Router::new().route("/", get(|| async { "Hello, World!" }))
+}
+
+fn axum_mw3() -> axum::Router {
+    axum_hello()
+        .layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+}
+
+async fn axum_user(
+    State(a): State<A>,
+    State(b): State<B>,
+    State(c): State<C>,
+    Path(id): Path<String>,
+) -> String {
+    body(&a, &b, &c, &id)
+}
+
+fn axum_inject3_param() -> axum::Router {
+    let (a, b, c) = services();
+    axum::Router::new()
+        .route("/users/{id}", get(axum_user))
+        .with_state(AppState { a, b, c })
+}
+
+fn axum_mw3_inject3_param() -> axum::Router {
+    axum_inject3_param()
+        .layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+        .layer(middleware::from_fn(pass))
+}
+
+// ---- the harness ----
+
+/// One request through a clone of `service`, body collected.
+async fn roundtrip<S>(service: S, request: Request<Body>) -> (StatusCode, Bytes)
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>,
+    S::Future: Future + Send,
+{
+    let response = match service.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn request(path: &'static str) -> Request<Body> {
+    Request::get(path)
+        .body(Body::empty())
+        .expect("a valid request")
+}
+
+/// Benchmarks `flame` and `axum` under `name`, answering `path` with `expected`.
+fn pair(
+    criterion: &mut Criterion,
+    runtime: &Runtime,
+    name: &str,
+    path: &'static str,
+    expected: &str,
+    flame: Flame,
+    axum: axum::Router,
+) {
+    let flame = flame.into_service();
+
+    // Both sides must give the same answer, or the comparison means nothing.
+    for (side, (status, bytes)) in [
+        (
+            "flame",
+            runtime.block_on(roundtrip(flame.clone(), request(path))),
+        ),
+        (
+            "axum",
+            runtime.block_on(roundtrip(axum.clone(), request(path))),
+        ),
+    ] {
+        assert_eq!(status, StatusCode::OK, "{name}: {side} status");
+        assert_eq!(bytes, expected.as_bytes(), "{name}: {side} body");
+    }
+
+    let mut group = criterion.benchmark_group(name);
+    group.bench_function("flame", |b| {
+        b.to_async(runtime).iter_batched(
+            || request(path),
+            |req| roundtrip(flame.clone(), req),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("axum", |b| {
+        b.to_async(runtime).iter_batched(
+            || request(path),
+            |req| roundtrip(axum.clone(), req),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let mut criterion = Criterion::default().configure_from_args();
+    let user = "abc user 42";
+
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/hello",
+        "/",
+        "Hello, World!",
+        flame_hello(),
+        axum_hello(),
+    );
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/mw3_inject3_param",
+        "/users/42",
+        user,
+        flame_mw3_inject3_param(),
+        axum_mw3_inject3_param(),
+    );
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/mw3",
+        "/",
+        "Hello, World!",
+        flame_mw3(),
+        axum_mw3(),
+    );
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/inject3_param",
+        "/users/42",
+        user,
+        flame_inject3_param(),
+        axum_inject3_param(),
+    );
+
+    criterion.final_summary();
+}
