@@ -10,11 +10,16 @@
 //!   `next.run(req).await` and a handler taking three `State` substates and `Path<String>`.
 //! - `core/mw3`, `core/inject3_param`: the two halves of the above, to tell where time goes.
 //!
+//! After each pair's criterion figures, the same two services run again in alternating chunks
+//! and the median of the per-round time ratios is printed ("interleaved"): on a shared,
+//! noisy machine it is the steadier figure. `FLAME_BENCH_ROUNDS=0` turns it off.
+//!
 //! Run with `cargo bench -p flame-core --bench core -- --warm-up-time 1 --measurement-time 3`;
 //! `python3 benches/ratios.py core/hello axum` (and so on) prints the flame/axum ratio.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
@@ -217,6 +222,84 @@ fn pair(
         );
     });
     group.finish();
+
+    if interleave_enabled(name) {
+        interleaved(runtime, name, path, &flame, &axum);
+    }
+}
+
+/// Whether to run the interleaved comparison of `group`: under `cargo bench` (criterion gets
+/// `--bench`), unless `FLAME_BENCH_ROUNDS=0`, and only for groups the command-line filter names
+/// (a heuristic: any argument that is neither an option nor a number is taken as a filter).
+fn interleave_enabled(group: &str) -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|arg| arg == "--bench") || rounds() == 0 {
+        return false;
+    }
+    let filters: Vec<&String> = args
+        .iter()
+        .filter(|arg| !arg.starts_with('-') && arg.parse::<f64>().is_err())
+        .collect();
+    filters.is_empty() || filters.iter().any(|filter| group.contains(filter.as_str()))
+}
+
+fn rounds() -> usize {
+    std::env::var("FLAME_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(9)
+}
+
+/// Times `n` prepared requests through `service`, bodies collected.
+fn timed<S>(runtime: &Runtime, service: &S, path: &'static str, n: usize) -> Duration
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible> + Clone,
+    S::Future: Future + Send,
+{
+    let requests: Vec<Request<Body>> = (0..n).map(|_| request(path)).collect();
+    runtime.block_on(async {
+        let started = Instant::now();
+        for req in requests {
+            std::hint::black_box(roundtrip(service.clone(), req).await);
+        }
+        started.elapsed()
+    })
+}
+
+/// The flame/axum time ratio measured in alternating chunks of about 50 ms each, flame first
+/// in odd rounds and axum first in even ones: a load spike from other processes then lands on
+/// one round of both sides rather than on all of one side, as it can between criterion's
+/// consecutive measurements. Prints the median ratio and its range.
+fn interleaved(
+    runtime: &Runtime,
+    name: &str,
+    path: &'static str,
+    flame: &flame_core::FlameService,
+    axum: &axum::Router,
+) {
+    let probe = timed(runtime, flame, path, 1000) + timed(runtime, axum, path, 1000);
+    let per_request = probe.as_secs_f64() / 2000.0;
+    let n = ((0.05 / per_request) as usize).clamp(1000, 200_000);
+    let mut ratios = Vec::with_capacity(rounds());
+    for round in 0..rounds() {
+        let (f, a) = if round % 2 == 0 {
+            let f = timed(runtime, flame, path, n);
+            (f, timed(runtime, axum, path, n))
+        } else {
+            let a = timed(runtime, axum, path, n);
+            (timed(runtime, flame, path, n), a)
+        };
+        ratios.push(f.as_secs_f64() / a.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    println!(
+        "{name}: interleaved flame/axum time ratio {median:.3} (median of {} rounds of {n} \
+         requests per side; range {:.3} .. {:.3})",
+        ratios.len(),
+        ratios[0],
+        ratios[ratios.len() - 1],
+    );
 }
 
 fn main() {
