@@ -42,6 +42,24 @@ impl Default for ResponseState {
 }
 
 impl ResponseState {
+    /// Adds every header of `headers`, replacing same-named ones.
+    fn merge_headers(&mut self, headers: HeaderMap) {
+        if self.headers.is_empty() {
+            self.headers = headers;
+            return;
+        }
+        let mut last = None;
+        for (name, value) in headers {
+            if let Some(name) = name {
+                self.headers.remove(&name);
+                last = Some(name);
+            }
+            if let Some(name) = &last {
+                self.headers.append(name.clone(), value);
+            }
+        }
+    }
+
     pub(crate) fn into_response(mut self) -> Response {
         let body = match self.stream.take() {
             Some(stream) => stream,
@@ -109,18 +127,8 @@ impl ResponseWriter {
     /// Adds every header of `headers` (replacing same-named ones), unless already written.
     pub fn extend_headers(&self, headers: HeaderMap) {
         let mut state = self.0.state();
-        if state.written {
-            return;
-        }
-        let mut last = None;
-        for (name, value) in headers {
-            if let Some(name) = name {
-                state.headers.remove(&name);
-                last = Some(name);
-            }
-            if let Some(name) = &last {
-                state.headers.append(name.clone(), value);
-            }
+        if !state.written {
+            state.merge_headers(headers);
         }
     }
 
@@ -165,6 +173,30 @@ impl ResponseWriter {
         if !body.is_empty() {
             state.chunks.push(body);
         }
+    }
+
+    /// Headers, status and body under one lock, when nothing is written yet and no before-hook
+    /// waits (the common case of a handler returning a body); hands them back otherwise, for
+    /// the general path.
+    #[must_use]
+    pub(crate) fn write_whole(
+        &self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Option<(HeaderMap, Bytes)> {
+        let mut state = self.0.state();
+        if state.written || !state.before.is_empty() {
+            return Some((headers, body));
+        }
+        state.merge_headers(headers);
+        state.status = status;
+        state.written = true;
+        state.size += body.len();
+        if !body.is_empty() {
+            state.chunks.push(body);
+        }
+        None
     }
 
     /// Writes a complete response: its status, its headers and its (possibly streaming) body.

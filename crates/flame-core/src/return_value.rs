@@ -248,6 +248,11 @@ impl Reply {
                 headers,
                 body,
             } => {
+                let (headers, body) =
+                    match writer.write_whole(status.unwrap_or(StatusCode::OK), headers, body) {
+                        None => return,
+                        Some(back) => back,
+                    };
                 if !writer.written() {
                     writer.extend_headers(headers);
                     writer.write_header(status.unwrap_or(StatusCode::OK));
