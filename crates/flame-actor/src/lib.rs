@@ -7,6 +7,8 @@
 //!   [`stateful::ActorSystem`].
 //! - [`store`]: where stateful actors keep their state: [`store::ActorStore`], redb, memory.
 //! - [`protocol`]: the versioned JSON messages between clients and actors, and the error codes.
+//! - [`websocket`]: WebSocket endpoints for plain flame apps, `f.websocket("/ws", handler)`
+//!   ([`websocket::WebSocketExt`]), whose connections act as a [`WebSocketActor`].
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 // Lets `#[actions]` name this crate as `::flame_actor` from inside it too.
@@ -17,12 +19,14 @@ pub mod identity;
 pub mod protocol;
 pub mod stateful;
 pub mod store;
+pub mod websocket;
 
 pub use identity::{
     Actor, ActorContext, ActorError, ActorScope, BackendActor, ContextActorExt, CurrentActor,
     WebSocketActor, WebSocketIdentity, actor_scope, current_actor, require_actor,
     require_actor_ref, spawn_as,
 };
+pub use websocket::{WebSocketConfig, WebSocketConnection, WebSocketExt};
 
 #[doc(hidden)]
 pub use stateful::rpc::__private;
