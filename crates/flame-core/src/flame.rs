@@ -532,6 +532,7 @@ impl Flame {
             chains,
             not_found: not_found_chain,
             befores: self.befores,
+            no_route: Arc::from(""),
         }
     }
 }

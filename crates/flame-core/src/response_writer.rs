@@ -92,7 +92,7 @@ impl ResponseWriter {
 
     /// Whether the status (and possibly a body) has been written.
     pub fn written(&self) -> bool {
-        self.0.state().written
+        self.0.written()
     }
 
     /// How many body bytes have been written (0 for streamed bodies).
@@ -155,6 +155,7 @@ impl ResponseWriter {
         let mut state = self.0.state();
         state.status = status;
         state.written = true;
+        self.0.mark_written();
     }
 
     /// Appends `body`, writing a 200 status first if none was written.
@@ -204,6 +205,7 @@ impl ResponseWriter {
             } else {
                 state.status = status;
                 state.written = true;
+                self.0.mark_written();
             }
         }
         if state.stream.is_some() {
