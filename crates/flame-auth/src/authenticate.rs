@@ -42,6 +42,7 @@ use crate::{AuthError, AuthenticatedUser, TokenRejection, TokenVerifier, WebSock
 pub struct Authenticator {
     verifier: Arc<dyn TokenVerifier>,
     cookie: Option<Cow<'static, str>>,
+    cookie_verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
 impl Authenticator {
@@ -73,6 +74,7 @@ impl Authenticator {
         Self {
             verifier,
             cookie: None,
+            cookie_verifier: None,
         }
     }
 
@@ -87,6 +89,37 @@ impl Authenticator {
     /// ```
     pub fn cookie(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.cookie = Some(name.into());
+        self
+    }
+
+    /// Reads the token from the cookie `name` when there is no `Authorization` header, and
+    /// verifies cookie tokens with their own `verifier`: e.g. JWTs for API clients in the
+    /// header, server-side sessions for browsers in the cookie.
+    ///
+    /// ```
+    /// use flame_auth::{Authenticator, User, UserActor};
+    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::session::SessionStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sessions = SessionStore::in_memory();
+    /// let issued = sessions.create(User::new("u1", "ada")).await.unwrap();
+    /// let auth = Authenticator::new(JwtVerifier::hs256(&[7; 32]).unwrap())
+    ///     .cookie_with("flame_session", sessions);
+    ///
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("cookie", format!("flame_session={}", issued.token()).parse().unwrap());
+    /// assert_eq!(auth.authenticate_headers(&headers).await.unwrap().unwrap().user().id, "u1");
+    /// # }
+    /// ```
+    pub fn cookie_with(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        verifier: impl TokenVerifier + 'static,
+    ) -> Self {
+        self.cookie = Some(name.into());
+        self.cookie_verifier = Some(Arc::new(verifier));
         self
     }
 
@@ -156,10 +189,18 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<AuthenticatedUser>, AuthError> {
-        match self.token_from_headers(headers)? {
-            Some(token) => self.verifier.verify(token).await.map(Some),
-            None => Ok(None),
+        if let Some(token) = bearer_token(headers)? {
+            return self.verifier.verify(token).await.map(Some);
         }
+        let Some(token) = self
+            .cookie
+            .as_deref()
+            .and_then(|name| cookie_value(headers, name))
+        else {
+            return Ok(None);
+        };
+        let verifier = self.cookie_verifier.as_ref().unwrap_or(&self.verifier);
+        verifier.verify(token).await.map(Some)
     }
 
     /// Authenticates a WebSocket connection with a token it sent (at the upgrade or in its
@@ -198,6 +239,48 @@ impl Authenticator {
         );
         Ok(connection.authenticated(user))
     }
+
+    /// Signs a live WebSocket connection in with a token it sent in a message: verifies the
+    /// token and swaps the connection's actor for one carrying the user, so the messages
+    /// that follow act as that user (and [`current_actor`](flame_actor::current_actor) in
+    /// the handler is the authenticated connection).
+    ///
+    /// # Errors
+    ///
+    /// The verifier's refusal; the connection keeps its actor.
+    ///
+    /// ```
+    /// use flame_actor::websocket::{WebSocketConnection, WebSocketExt};
+    /// use flame_auth::{Authenticator, WebSocketUserExt};
+    /// use flame_auth::session::SessionStore;
+    /// use flame_core::Flame;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct SignIn { token: String }
+    ///
+    /// let auth = Authenticator::new(SessionStore::in_memory());
+    /// let mut f = Flame::new();
+    /// f.websocket("/ws", move |mut conn: WebSocketConnection| {
+    ///     let auth = auth.clone();
+    ///     async move {
+    ///         let Some(Ok(SignIn { token })) = conn.recv_json::<SignIn>().await else { return };
+    ///         match auth.authenticate_connection(&mut conn, &token).await {
+    ///             Ok(()) => { let _ = conn.send_text(format!("hello, {}", conn.actor().user().map(|u| u.username.as_str()).unwrap_or_default())).await; }
+    ///             Err(err) => conn.close(4401, err.code()).await,
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub async fn authenticate_connection(
+        &self,
+        connection: &mut flame_actor::websocket::WebSocketConnection,
+        token: &str,
+    ) -> Result<(), AuthError> {
+        let actor = connection.actor();
+        let authenticated = self.authenticate_websocket(&actor, token).await?;
+        connection.set_actor(authenticated).await;
+        Ok(())
+    }
 }
 
 impl fmt::Debug for Authenticator {
@@ -205,6 +288,7 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("verifier", &self.verifier)
             .field("cookie", &self.cookie)
+            .field("cookie_verifier", &self.cookie_verifier)
             .finish()
     }
 }

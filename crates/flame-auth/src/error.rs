@@ -232,6 +232,68 @@ impl AuthError {
     }
 }
 
+/// An `AuthError` returned from a handler (alone, as `Err` of a `Result`, through `?`) is
+/// answered with its [status](AuthError::status), the JSON body of
+/// [`to_json`](AuthError::to_json) as `application/json`, and a `WWW-Authenticate` header
+/// for 401s. The detailed `Display` text goes to the log only: debug level for the caller's
+/// mistakes, warn for the server's.
+///
+/// ```
+/// use flame_auth::AuthError;
+/// use flame_core::{Return, StatusCode};
+///
+/// let reply = AuthError::NotAuthenticated.into_reply();
+/// assert_eq!(reply.status(), Some(StatusCode::UNAUTHORIZED));
+/// assert_eq!(
+///     reply.body_bytes().as_deref(),
+///     Some(&br#"{"error":{"code":"not_authenticated","message":"authentication required"}}"#[..])
+/// );
+/// ```
+impl flame_core::ReturnError for AuthError {
+    fn status(&self) -> StatusCode {
+        AuthError::status(self)
+    }
+
+    fn into_error_reply(self) -> flame_core::Reply {
+        let status = AuthError::status(&self);
+        if self.is_server_error() {
+            tracing::warn!(error = %self, code = self.code(), status = status.as_u16(), "auth failed on the server side");
+        } else {
+            tracing::debug!(error = %self, code = self.code(), status = status.as_u16(), "request refused by auth");
+        }
+        let reply = flame_core::Reply::with_content_type(
+            self.to_json().to_string(),
+            http::HeaderValue::from_static("application/json"),
+        )
+        .with_status(status);
+        match self.www_authenticate() {
+            Some(challenge) => {
+                reply.with_header(http::header::WWW_AUTHENTICATE.as_str(), challenge)
+            }
+            None => reply,
+        }
+    }
+}
+
+/// A bare `AuthError` as a handler's return value: see the `ReturnError` implementation.
+///
+/// ```
+/// use flame_auth::{AuthError, has_permission, require_actor_with_claims, AuthenticatedUser};
+/// use flame_core::{Context, Flame};
+///
+/// let mut f = Flame::new();
+/// f.get("/closed", || AuthError::forbidden("closed for maintenance"));
+/// f.get("/drafts", |c: Context| -> Result<String, AuthError> {
+///     let user = require_actor_with_claims::<AuthenticatedUser>(&c, &[&has_permission("drafts:read")])?;
+///     Ok(format!("drafts of {}", user.shared_user().username))
+/// });
+/// ```
+impl flame_core::Return for AuthError {
+    fn into_reply(self) -> flame_core::Reply {
+        flame_core::ReturnError::into_error_reply(self)
+    }
+}
+
 impl From<ActorError> for AuthError {
     fn from(err: ActorError) -> Self {
         match err {

@@ -10,6 +10,9 @@
 //!   that is an [`ActorContext`](flame_actor::ActorContext).
 //! - [`token`](TokenVerifier): token verification, with [`jwt`] and [`session`] tokens.
 //! - [`authenticate`](Authenticator): finding a request's token and turning it into a user.
+//! - [`middleware`](authenticate()): the HTTP side: the [`authenticate()`] middleware,
+//!   [`require`] / [`require_user`] with owned [`Validators`], the [`AnonymousActor`];
+//!   [`AuthError`] is a handler return value (401/403 with a JSON body and stable code).
 //! - [`password`]: Argon2id password hashing for a login endpoint.
 //! - [`error`](AuthError): one error enum, with HTTP statuses and stable codes.
 //!
@@ -37,6 +40,7 @@
 mod authenticate;
 mod claims;
 mod error;
+mod middleware;
 pub mod password;
 mod token;
 mod user;
@@ -48,6 +52,9 @@ pub use claims::{
     check_actor, require_actor_with_claims, require_user_actor_with_claims, verify_actor_claims,
 };
 pub use error::{AuthError, TokenRejection};
+pub use middleware::{
+    AnonymousActor, IntoValidators, Validators, authenticate, require, require_user,
+};
 pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, session};
 pub use user::{ADMIN_PERMISSION, User};
 pub use user_actor::{

@@ -43,6 +43,9 @@ pub(crate) struct Inner {
     pub(crate) remote: Option<SocketAddr>,
     span: Span,
     actor: Mutex<Option<(String, Option<String>)>>,
+    /// A lock-free copy of the response state's `written`, for the chain loop; set, never
+    /// cleared, under the response lock.
+    written: AtomicBool,
 }
 
 /// The actor type recorded for a request when no middleware recorded another: the system
@@ -111,6 +114,7 @@ impl Context {
                 remote: new.remote,
                 span: new.span,
                 actor: Mutex::new(None),
+                written: AtomicBool::new(false),
             }),
         }
     }
@@ -123,10 +127,35 @@ impl Context {
         self.inner.response.lock()
     }
 
+    /// Whether the response status has been written.
+    pub(crate) fn written(&self) -> bool {
+        self.inner.written.load(Ordering::Acquire)
+    }
+
+    /// Called under the response lock when the status is written.
+    pub(crate) fn mark_written(&self) {
+        self.inner.written.store(true, Ordering::Release);
+    }
+
     /// Runs the rest of the chain, then returns: code after `c.next().await` runs once the
     /// handlers after this one are done (or one of them wrote the response).
     pub async fn next(&self) {
         self.run().await;
+    }
+
+    /// Runs handlers while they complete synchronously; returns the first pending one, to be
+    /// awaited before [`Context::run`] carries on with the rest.
+    pub(crate) fn run_until_pending(&self) -> Option<crate::handler::BoxFuture> {
+        loop {
+            let index = self.inner.index.fetch_add(1, Ordering::AcqRel);
+            let handler = self.inner.chain.get(index)?;
+            if let Invocation::Pending(future) = handler.call(self, index) {
+                return Some(future);
+            }
+            if self.written() {
+                return None;
+            }
+        }
     }
 
     pub(crate) async fn run(&self) {
@@ -138,7 +167,7 @@ impl Context {
             if let Invocation::Pending(future) = handler.call(self, index) {
                 future.await;
             }
-            if self.state().written {
+            if self.written() {
                 return;
             }
         }
@@ -290,7 +319,7 @@ impl Context {
     }
 
     pub(crate) fn record_default_actor(&self) {
-        if self.inner.actor.lock().is_none() {
+        if !self.inner.span.is_disabled() && self.inner.actor.lock().is_none() {
             self.inner.span.record("actor.type", DEFAULT_ACTOR_TYPE);
         }
     }

@@ -87,7 +87,7 @@ pub struct Flame {
     not_found: Vec<BoxedHandler>,
     action: Option<BoxedHandler>,
     pub(crate) befores: Vec<BeforeHook>,
-    pub(crate) auto_head: bool,
+    auto_head: bool,
     body_limit: usize,
     names: HashMap<String, usize>,
 }
@@ -206,7 +206,8 @@ impl Flame {
         &self.injector
     }
 
-    /// Answers `HEAD` requests with the `GET` route when no `HEAD` route matches.
+    /// Registers a `HEAD` route with the same handlers for every `GET` route registered after
+    /// this call (as in Flamego, routes registered before it are unchanged).
     pub fn auto_head(&mut self, enabled: bool) -> &mut Self {
         self.auto_head = enabled;
         self
@@ -218,8 +219,9 @@ impl Flame {
         self
     }
 
-    /// Sets the handlers for requests no route matches (after the global middleware).
-    /// The default answers `404 page not found`.
+    /// Sets the handlers for requests no route matches (after the global middleware). The
+    /// response status starts as 404 there, so returning a plain body answers 404. The default
+    /// answers `404 page not found`.
     pub fn not_found<M>(&mut self, handlers: impl IntoHandlers<M>) -> &mut Self {
         self.not_found = handlers.into_handlers();
         self
@@ -264,6 +266,12 @@ impl Flame {
         let tree = self.trees.entry(method.clone()).or_default();
         if let Err(err) = tree.insert(&full, id) {
             panic!("flame: cannot register {method} {full}: {err}");
+        }
+        if method == Method::GET && self.auto_head {
+            let head = self.trees.entry(Method::HEAD).or_default();
+            if let Err(err) = head.insert(&full, id) {
+                panic!("flame: cannot register HEAD {full} (auto_head): {err}");
+            }
         }
         self.routes.push(RouteDef {
             method,
@@ -402,7 +410,9 @@ impl Flame {
     /// f.group("/api", |f| {
     ///     f.get("/users", || "users");
     ///     f.group("/v2", |f| { f.get("/users", || "v2 users"); }, ());
-    /// }, |c: Context| c.response_writer().headers_mut().insert("x-api", "1".parse().unwrap()));
+    /// }, |c: Context| {
+    ///     c.response_writer().headers_mut().insert("x-api", "1".parse().unwrap());
+    /// });
     /// ```
     pub fn group<M>(
         &mut self,
@@ -522,15 +532,16 @@ impl Flame {
             chains,
             not_found: not_found_chain,
             befores: self.befores,
-            auto_head: self.auto_head,
+            no_route: Arc::from(""),
         }
     }
 }
 
+/// Joins a group prefix and a path as Flamego does, by concatenation (`"/sett"` + `"ings"` is
+/// `/settings`), folding the doubled slash of `"/"` + `"/hello"`.
 fn join_paths(prefix: &str, path: &str) -> String {
-    match (prefix.ends_with('/'), path.starts_with('/')) {
-        (true, true) => format!("{prefix}{}", &path[1..]),
-        (false, false) if !prefix.is_empty() && !path.is_empty() => format!("{prefix}/{path}"),
+    match (prefix.ends_with('/'), path.strip_prefix('/')) {
+        (true, Some(rest)) => format!("{prefix}{rest}"),
         _ => format!("{prefix}{path}"),
     }
 }
@@ -558,8 +569,9 @@ impl RouteRef<'_> {
         self
     }
 
-    /// Requires header `name` to match `pattern` (a regex); otherwise matching falls through
-    /// to the next candidate route.
+    /// Requires header `name` to match `pattern` (a regex; an empty pattern means "present and
+    /// not empty"); otherwise matching falls through to the next candidate route. Call it once
+    /// per header; all must match.
     ///
     /// # Panics
     ///
@@ -568,7 +580,7 @@ impl RouteRef<'_> {
     pub fn headers(self, name: &str, pattern: &str) -> Self {
         let header = HeaderName::try_from(name)
             .unwrap_or_else(|err| panic!("flame: invalid header name {name:?}: {err}"));
-        let regex = Regex::new(pattern)
+        let regex = Regex::new(if pattern.is_empty() { "." } else { pattern })
             .unwrap_or_else(|err| panic!("flame: invalid header regex {pattern:?}: {err}"));
         for id in &self.ids {
             self.flame.routes[*id]

@@ -92,7 +92,7 @@ impl ResponseWriter {
 
     /// Whether the status (and possibly a body) has been written.
     pub fn written(&self) -> bool {
-        self.0.state().written
+        self.0.written()
     }
 
     /// How many body bytes have been written (0 for streamed bodies).
@@ -125,6 +125,15 @@ impl ResponseWriter {
         }
     }
 
+    /// Changes the status written when a handler writes a body without choosing one (200
+    /// unless changed), as long as nothing was written yet.
+    pub fn set_default_status(&self, status: StatusCode) {
+        let mut state = self.0.state();
+        if !state.written {
+            state.status = status;
+        }
+    }
+
     /// Registers `hook` to run just before the status is written, e.g. to add a header.
     pub fn before(&self, hook: impl FnOnce(&ResponseWriter) + Send + 'static) {
         self.0.state().before.push(Box::new(hook));
@@ -146,12 +155,14 @@ impl ResponseWriter {
         let mut state = self.0.state();
         state.status = status;
         state.written = true;
+        self.0.mark_written();
     }
 
     /// Appends `body`, writing a 200 status first if none was written.
     pub fn write(&self, body: impl Into<Bytes>) {
         if !self.written() {
-            self.write_header(StatusCode::OK);
+            let status = self.status();
+            self.write_header(status);
         }
         let body = body.into();
         let mut state = self.0.state();
@@ -173,7 +184,7 @@ impl ResponseWriter {
     /// already written, only the body is appended.
     pub(crate) fn write_full(
         &self,
-        status: StatusCode,
+        status: Option<StatusCode>,
         content_type: HeaderValue,
         extra: Option<Box<HeaderMap>>,
         body: Bytes,
@@ -186,6 +197,7 @@ impl ResponseWriter {
                 self.extend_headers(*extra);
                 state = self.0.state();
             }
+            let status = status.unwrap_or(state.status);
             if !state.before.is_empty() {
                 drop(state);
                 self.write_header(status);
@@ -193,6 +205,7 @@ impl ResponseWriter {
             } else {
                 state.status = status;
                 state.written = true;
+                self.0.mark_written();
             }
         }
         if state.stream.is_some() {

@@ -254,17 +254,12 @@ impl Reply {
                 content_type,
                 headers,
                 body,
-            } => writer.write_full(
-                status.unwrap_or(StatusCode::OK),
-                content_type,
-                headers,
-                body,
-            ),
+            } => writer.write_full(status, content_type, headers, body),
             ReplyKind::Error { status, message } => {
                 let mut headers = HeaderMap::new();
                 headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
                 let body = Bytes::from(format!("{message}\n"));
-                writer.write_full(status, TEXT_PLAIN, Some(Box::new(headers)), body);
+                writer.write_full(Some(status), TEXT_PLAIN, Some(Box::new(headers)), body);
             }
             ReplyKind::Response(response) => writer.write_response(response),
         }

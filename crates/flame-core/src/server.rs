@@ -34,7 +34,8 @@ pub(crate) struct App {
     pub(crate) chains: Vec<Arc<[BoxedHandler]>>,
     pub(crate) not_found: Arc<[BoxedHandler]>,
     pub(crate) befores: Vec<BeforeHook>,
-    pub(crate) auto_head: bool,
+    /// The empty route pattern of requests no route matches.
+    pub(crate) no_route: Arc<str>,
 }
 
 impl App {
@@ -51,26 +52,21 @@ impl App {
         .copied()
     }
 
-    async fn dispatch(
-        self: Arc<Self>,
-        request: http::Request<Body>,
-        remote: Option<SocketAddr>,
-    ) -> Response {
+    /// Routes the request and runs its chain as far as it goes synchronously. A chain of
+    /// synchronous handlers finishes here, with no future allocated; the first handler that
+    /// returns a pending future moves the rest of the chain into one boxed future.
+    fn dispatch(&self, request: http::Request<Body>, remote: Option<SocketAddr>) -> ResponseFuture {
         let (mut parts, body) = request.into_parts();
         for before in &self.befores {
             if let Some(response) = before(&mut parts) {
-                return response;
+                return ResponseFuture::ready(response);
             }
         }
         let mut captures = Captures::new();
-        let mut found = self.find(&parts.method, &parts, &mut captures);
-        if found.is_none() && self.auto_head && parts.method == Method::HEAD {
-            captures.clear();
-            found = self.find(&Method::GET, &parts, &mut captures);
-        }
+        let found = self.find(&parts.method, &parts, &mut captures);
         let (route, chain) = match found {
             Some(id) => (self.routes[id].pattern.clone(), self.chains[id].clone()),
-            None => (Arc::from(""), self.not_found.clone()),
+            None => (self.no_route.clone(), self.not_found.clone()),
         };
         let remote = remote.or_else(|| {
             parts
@@ -97,13 +93,87 @@ impl App {
             remote,
             span: span.clone(),
         });
-        ctx.run().instrument(span).await;
-        ctx.record_default_actor();
-        let mut response = ctx.into_response();
-        if is_head {
-            *response.body_mut() = Body::empty();
+        if found.is_none() {
+            ctx.response_writer()
+                .set_default_status(http::StatusCode::NOT_FOUND);
         }
-        response
+        let pending = {
+            let _entered = span.enter();
+            ctx.run_until_pending()
+        };
+        match pending {
+            None => ResponseFuture::ready(finish(ctx, is_head)),
+            Some(handler) => ResponseFuture::pending(
+                async move {
+                    handler.await;
+                    if !ctx.response_writer().written() {
+                        ctx.run().await;
+                    }
+                    finish(ctx, is_head)
+                }
+                .instrument(span),
+            ),
+        }
+    }
+}
+
+fn finish(ctx: Context, is_head: bool) -> Response {
+    ctx.record_default_actor();
+    let mut response = ctx.into_response();
+    if is_head {
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+/// The future of a [`FlameService`] call: ready at once when every handler of the chain was
+/// synchronous, a boxed future otherwise.
+pub struct ResponseFuture {
+    state: Stage,
+}
+
+enum Stage {
+    Ready(Option<Response>),
+    Pending(Pin<Box<dyn Future<Output = Response> + Send>>),
+}
+
+impl ResponseFuture {
+    fn ready(response: Response) -> Self {
+        Self {
+            state: Stage::Ready(Some(response)),
+        }
+    }
+
+    fn pending(future: impl Future<Output = Response> + Send + 'static) -> Self {
+        Self {
+            state: Stage::Pending(Box::pin(future)),
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            Stage::Ready(_) => "ready",
+            Stage::Pending(_) => "pending",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            Stage::Ready(response) => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("ResponseFuture polled after completion"),
+            },
+            Stage::Pending(future) => future.as_mut().poll(cx).map(Ok),
+        }
     }
 }
 
@@ -140,9 +210,6 @@ impl std::fmt::Debug for FlameService {
     }
 }
 
-/// The future of a [`FlameService`] call.
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 impl<B> tower::Service<http::Request<B>> for FlameService
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -157,10 +224,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let request = request.map(Body::new);
-        let app = self.app.clone();
-        let remote = self.remote;
-        Box::pin(async move { Ok(app.dispatch(request, remote).await) })
+        self.app.dispatch(request.map(Body::new), self.remote)
     }
 }
 

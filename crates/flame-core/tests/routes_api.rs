@@ -58,10 +58,74 @@ async fn auto_head_answers_head_with_the_get_route() {
         404
     );
     let mut f = Flame::new();
+    f.get("/before", || "before");
     f.auto_head(true);
     f.get("/page", || "page");
-    let answer = request(&service(f), Method::HEAD, "/page").await;
+    let svc = service(f);
+    let answer = request(&svc, Method::HEAD, "/page").await;
     assert_eq!((answer.status.as_u16(), answer.body.as_str()), (200, ""));
+    // Only GET routes registered after auto_head(true) get HEAD, as in Flamego.
+    assert_eq!(request(&svc, Method::HEAD, "/before").await.status, 404);
+}
+
+#[tokio::test]
+async fn groups_concatenate_paths_and_fold_double_slashes() {
+    let mut f = Flame::new();
+    f.group(
+        "/user",
+        |f| {
+            f.group(
+                "/sett",
+                |f| {
+                    f.get("ings", || "settings");
+                },
+                (),
+            );
+            f.get("", || "user");
+        },
+        (),
+    );
+    f.group(
+        "/",
+        |f| {
+            f.get("/hello", || "hello");
+        },
+        (),
+    );
+    let svc = service(f);
+    assert_eq!(get(&svc, "/user/settings").await, (200, "settings".into()));
+    assert_eq!(get(&svc, "/user").await, (200, "user".into()));
+    assert_eq!(get(&svc, "/hello").await, (200, "hello".into()));
+}
+
+#[tokio::test]
+async fn a_custom_not_found_answers_404_unless_it_says_otherwise() {
+    let mut f = Flame::new();
+    f.not_found(|| "This is a cool 404 page");
+    assert_eq!(
+        get(&service(f), "/x").await,
+        (404, "This is a cool 404 page".into())
+    );
+    let mut f = Flame::new();
+    f.not_found(|| (flame_core::StatusCode::OK, "soft landing"));
+    assert_eq!(get(&service(f), "/x").await, (200, "soft landing".into()));
+}
+
+#[tokio::test]
+async fn an_empty_header_pattern_means_present_and_not_empty() {
+    let mut f = Flame::new();
+    f.get("/", || "cached").headers("cache-control", "");
+    f.get("/{p}", || "fallback");
+    let svc = service(f);
+    let with = |value: &'static str| {
+        http::Request::get("/")
+            .header("cache-control", value)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&svc, with("no-cache")).await.body, "cached");
+    assert_eq!(send(&svc, with("")).await.body, "fallback");
+    assert_eq!(get(&svc, "/").await.1, "fallback");
 }
 
 #[tokio::test]
