@@ -247,8 +247,8 @@ async fn heartbeats_find_a_dead_peer_and_on_disconnect_runs_once() {
     let log = Log::default();
     let system = memory_system(&log).await;
     let config = TransportConfig {
-        ping_interval: Duration::from_millis(50),
-        ping_timeout: Duration::from_millis(100),
+        ping_interval: Duration::from_millis(100),
+        ping_timeout: Duration::from_millis(400),
         ..TransportConfig::default()
     };
     let server = Server::start(system.clone(), config).await;
@@ -269,8 +269,9 @@ async fn heartbeats_find_a_dead_peer_and_on_disconnect_runs_once() {
     eventually(|| log.count("disconnect:dead") == 1).await;
     assert_eq!(server.transport.open_connections(), 1);
 
+    // together longer than the silence limit (500 ms): only pongs keep it open
     for id in 1..=5 {
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         live_tx
             .send(Message::text(rpc(id, "get", json!([]))))
             .await
