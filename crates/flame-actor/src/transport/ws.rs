@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite;
 
 use super::State;
 use super::codes::close_code;
-use crate::identity::{Actor, WebSocketActor, WebSocketIdentity};
+use crate::identity::Actor;
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
 use crate::stateful::{ConnectionSender, InboundError};
 
@@ -38,15 +38,9 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     let name = c.param("name").to_owned();
     let key = c.param("key").to_owned();
     let params = c.query("params", "");
-    let mut actor = WebSocketActor::builder(format!("{:016x}", rand::random::<u64>()))
-        .metadata("actor", format!("{name}/{key}"));
-    if let Some(peer) = c.peer_addr() {
-        actor = actor.peer_addr(peer);
-    }
-    let mut actor = actor.build();
-    if let Some(identity) = c.get::<WebSocketIdentity>() {
-        actor = identity.apply(actor);
-    }
+    let actor = crate::websocket::connection_actor(&c, |builder| {
+        builder.metadata("actor", format!("{name}/{key}"))
+    });
     let config = &state.config;
     let upgrade = c
         .websocket_upgrade()

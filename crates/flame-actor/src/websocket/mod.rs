@@ -60,7 +60,9 @@ pub use connection::{
     CloseReason, WebSocketConnection, WebSocketError, WebSocketMessage, WebSocketSender,
 };
 
-use crate::identity::{Actor, WebSocketActor, WebSocketIdentity, with_actor};
+use crate::identity::{
+    Actor, WebSocketActor, WebSocketActorBuilder, WebSocketIdentity, with_actor,
+};
 use connection::{Outbound, Shared};
 
 /// What a WebSocket handler may return: `()`, or a `Result<(), E>` whose error is logged.
@@ -204,7 +206,7 @@ where
     Fut::Output: WebSocketOutcome,
 {
     let upgrade = c.websocket_upgrade().await?;
-    let actor = connection_actor(&c);
+    let actor = connection_actor(&c, |builder| builder);
     let span = tracing::info_span!(
         "websocket",
         path = %c.uri().path(),
@@ -226,13 +228,18 @@ where
     Ok(Reply::response(response))
 }
 
-/// The new connection's actor: a random id, the peer, now; then the request's identity hook.
-fn connection_actor(c: &Context) -> WebSocketActor {
+/// The actor of a new WebSocket connection, for every endpoint (plain `websocket` routes and
+/// stateful actor connections): a random id, the peer, now, what `customize` adds; then the
+/// upgrade request's [`WebSocketIdentity`] hook.
+pub(crate) fn connection_actor(
+    c: &Context,
+    customize: impl FnOnce(WebSocketActorBuilder) -> WebSocketActorBuilder,
+) -> WebSocketActor {
     let mut builder = WebSocketActor::builder(new_connection_id());
     if let Some(peer) = c.peer_addr() {
         builder = builder.peer_addr(peer);
     }
-    let actor = builder.build();
+    let actor = customize(builder).build();
     match c.get::<WebSocketIdentity>() {
         Some(identity) => identity.apply(actor),
         None => actor,
