@@ -424,8 +424,40 @@ async fn the_page_shows_the_count_live_in_headless_chromium() {
         json!(true)
     );
 
+    // The server goes away and comes back on the same address and data: the page's JS client
+    // reconnects with backoff and subscribes to `countUpdated` again.
+    page.eval(
+        "window.__statuses = []; window.counter.onStatus((s) => window.__statuses.push(s)); true",
+    )
+    .await;
+    let addr = server.addr;
+    system.shutdown().await;
+    server.stop().await;
+    page.wait_for("window.__statuses.includes('connecting')", &json!(true))
+        .await;
+    let (f, system) = counter::app(dir.path())
+        .await
+        .expect("the same data reopens");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("the same address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(f.serve_with_shutdown(listener, async move {
+        let _ = stopped.await;
+    }));
+    page.wait_for(status, &json!("open")).await;
+    // the page reads the count once when it reopens...
+    page.wait_for(count, &json!("2")).await;
+    // ...so a later change can only reach it through the re-subscribed event
+    assert_eq!(
+        http_increment(&base, Some("bob-token")).await,
+        (200, json!(3))
+    );
+    page.wait_for(count, &json!("3")).await;
+
     drop(page);
     drop(browser);
     system.shutdown().await;
-    server.stop().await;
+    let _ = stop.send(());
+    serving.await.expect("server task").expect("served");
 }
