@@ -107,31 +107,9 @@ async fn the_counter_over_websocket_and_http() {
     server.stop().await;
 }
 
-/// The `counter` example binary, built (or found fresh) with the same cargo, profile and
-/// target directory as this test.
+/// The `counter` example as a binary, built by the same cargo invocation as this test.
 fn counter_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/counter-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
-    let binary = profile_dir.join("examples").join("counter");
-    {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "-p", "flame-examples", "--example", "counter"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        if let Some(target) = profile_dir.parent() {
-            build.env("CARGO_TARGET_DIR", target);
-        }
-        let status = build.status().expect("cargo build runs");
-        assert!(status.success(), "cargo build --example counter failed");
-    }
-    binary
+    PathBuf::from(env!("CARGO_BIN_EXE_flame-counter"))
 }
 
 /// A running `counter` process.
