@@ -198,7 +198,7 @@ pub fn data_dir() -> PathBuf {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+pub async fn main() -> anyhow::Result<()> {
     flame_examples::init_tracing();
     let (f, system) = app(&data_dir()).await?;
     let listener = tokio::net::TcpListener::bind(flame_core::server::listen_addr()).await?;
