@@ -158,15 +158,10 @@ impl Context {
         }
     }
 
+    /// Runs the rest of the chain: handlers in order until one writes the response.
     pub(crate) async fn run(&self) {
-        loop {
-            let index = self.inner.index.fetch_add(1, Ordering::AcqRel);
-            let Some(handler) = self.inner.chain.get(index) else {
-                return;
-            };
-            if let Invocation::Pending(future) = handler.call(self, index) {
-                future.await;
-            }
+        while let Some(pending) = self.run_until_pending() {
+            pending.await;
             if self.written() {
                 return;
             }
