@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::actor::StatefulActor;
 use super::context::{Effect, EffectQueue};
-use super::instance::{Msg, Reply};
+use super::instance::{Call, Msg, Reply};
 use crate::identity::Actor;
 use crate::protocol::{ClientMessage, ErrorCode, ProtocolError, ServerMessage, WireError};
 
@@ -236,15 +236,21 @@ impl ConnectionSender {
     pub async fn send(&self, msg: ClientMessage) -> Result<(), InboundError> {
         let conn = self.id();
         let msg = match msg {
-            ClientMessage::Rpc { id, method, args } => Msg::Call {
+            ClientMessage::Rpc { id, method, args } => Msg::call(Call {
                 method,
                 args,
                 caller: None,
                 conn: Some(conn),
                 reply: Reply::Conn { conn, id },
+            }),
+            ClientMessage::Subscribe { event } => Msg::Subscribe {
+                conn,
+                event: event.into_boxed_str(),
             },
-            ClientMessage::Subscribe { event } => Msg::Subscribe { conn, event },
-            ClientMessage::Unsubscribe { event } => Msg::Unsubscribe { conn, event },
+            ClientMessage::Unsubscribe { event } => Msg::Unsubscribe {
+                conn,
+                event: event.into_boxed_str(),
+            },
         };
         self.push(msg).await
     }
@@ -270,13 +276,13 @@ impl ConnectionSender {
     pub async fn rpc(&self, method: &str, args: Vec<Value>) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
         let conn = self.id();
-        let msg = Msg::Call {
+        let msg = Msg::call(Call {
             method: method.to_owned(),
             args,
             caller: None,
             conn: Some(conn),
             reply: Reply::Direct(reply),
-        };
+        });
         let closed = || WireError::new(ErrorCode::ConnectionClosed, "the connection is closed");
         self.push(msg).await.map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?

@@ -29,42 +29,59 @@ use crate::protocol::{ErrorCode, ServerMessage, WireError};
 use crate::store::{ActorId, ActorWrite, Alarm, StoreError};
 
 /// A message in an instance's mailbox.
+///
+/// Kept small (32 bytes): tokio's mailbox allocates 32 slots up front, so the size of a
+/// message is paid by every loaded actor, idle or not. The big variants are boxed.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    Call {
-        method: String,
-        args: Vec<Value>,
-        /// `None`: the connection's caller (or the scheduler's).
-        caller: Option<Arc<dyn Actor>>,
-        conn: Option<ConnId>,
-        reply: Reply,
-    },
-    Connect {
-        conn: ConnId,
-        params: String,
-        caller: Arc<dyn Actor>,
-        outbound: mpsc::Sender<ServerMessage>,
-        reply: oneshot::Sender<Result<(), WireError>>,
-    },
+    Call(Box<Call>),
+    Connect(Box<Connect>),
     Subscribe {
         conn: ConnId,
-        event: String,
+        event: Box<str>,
     },
     Unsubscribe {
         conn: ConnId,
-        event: String,
+        event: Box<str>,
     },
     Disconnect {
         conn: ConnId,
         done: Option<oneshot::Sender<()>>,
     },
-    Alarm(Alarm),
+    Alarm(Box<Alarm>),
     Destroy {
         done: oneshot::Sender<Result<(), SystemError>>,
     },
     Stop {
         done: Option<oneshot::Sender<()>>,
     },
+}
+
+/// An action call.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) args: Vec<Value>,
+    /// `None`: the connection's caller (or the scheduler's).
+    pub(crate) caller: Option<Arc<dyn Actor>>,
+    pub(crate) conn: Option<ConnId>,
+    pub(crate) reply: Reply,
+}
+
+/// A new connection.
+#[derive(Debug)]
+pub(crate) struct Connect {
+    pub(crate) conn: ConnId,
+    pub(crate) params: String,
+    pub(crate) caller: Arc<dyn Actor>,
+    pub(crate) outbound: mpsc::Sender<ServerMessage>,
+    pub(crate) reply: oneshot::Sender<Result<(), WireError>>,
+}
+
+impl Msg {
+    pub(crate) fn call(call: Call) -> Self {
+        Msg::Call(Box::new(call))
+    }
 }
 
 /// Where the answer of a call goes.
@@ -78,14 +95,13 @@ impl Msg {
     /// Answers a message that will not be handled.
     pub(crate) fn fail(self, error: &WireError) {
         match self {
-            Msg::Call {
-                reply: Reply::Direct(tx),
-                ..
-            } => {
-                let _ = tx.send(Err(error.clone()));
+            Msg::Call(call) => {
+                if let Reply::Direct(tx) = call.reply {
+                    let _ = tx.send(Err(error.clone()));
+                }
             }
-            Msg::Connect { reply, .. } => {
-                let _ = reply.send(Err(error.clone()));
+            Msg::Connect(connect) => {
+                let _ = connect.reply.send(Err(error.clone()));
             }
             Msg::Disconnect {
                 done: Some(done), ..
@@ -213,6 +229,19 @@ fn fail_start(
 
 /// The instance's task.
 pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
+    // Boxed: loading and starting happen once, and inline their futures would be part of
+    // the task's size for the instance's whole life.
+    if let Some((instance, rx)) = Box::pin(load_and_start(spawn, factory)).await {
+        instance.main_loop(rx).await;
+    }
+}
+
+/// Loads (or initializes) the state and runs `on_start`; `None` when the instance cannot
+/// start (its mailbox is drained with the reason).
+async fn load_and_start<A: Actions>(
+    spawn: Spawn,
+    factory: Factory<A>,
+) -> Option<(Box<Instance<A>>, mpsc::Receiver<Msg>)> {
     let Spawn {
         kind,
         shared,
@@ -236,7 +265,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                 &unavailable("the actor could not be loaded"),
                 false,
             );
-            return;
+            return None;
         }
     };
     if stored.destroyed {
@@ -248,7 +277,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
             &destroyed_error(&id),
             true,
         );
-        return;
+        return None;
     }
 
     let actor = factory(&id);
@@ -265,7 +294,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                     &unavailable("the actor's state could not be read"),
                     false,
                 );
-                return;
+                return None;
             }
         },
         None => {
@@ -283,7 +312,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                         &unavailable("the actor could not be initialized"),
                         false,
                     );
-                    return;
+                    return None;
                 }
             };
             let bytes: Arc<[u8]> = match serde_json::to_vec(&state) {
@@ -298,7 +327,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                         &unavailable("the actor could not be initialized"),
                         false,
                     );
-                    return;
+                    return None;
                 }
             };
             let mut write = ActorWrite::new(id.clone());
@@ -313,14 +342,14 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
                     &unavailable("the actor could not be initialized"),
                     false,
                 );
-                return;
+                return None;
             }
             tracing::debug!(actor = %id, "initialized");
             (state, bytes)
         }
     };
 
-    let mut instance = Instance {
+    let mut instance = Box::new(Instance {
         actor,
         factory,
         rpc: Rpc {
@@ -342,7 +371,7 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
         failed: None,
         active: true,
         quiet_ticks: 0,
-    };
+    });
     if let Err(reason) = instance.start().await {
         tracing::error!(actor = %instance.id(), reason, "on_start failed");
         instance.settle(None, None).await;
@@ -356,12 +385,12 @@ pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
             &unavailable("the actor could not be started"),
             false,
         );
-        return;
+        return None;
     }
     instance.settle(None, None).await;
     instance.flush();
     tracing::debug!(actor = %instance.id(), "started");
-    instance.main_loop(rx).await;
+    Some((instance, rx))
 }
 
 impl<T> Outcome<Result<T, ActorError>> {
@@ -469,7 +498,7 @@ impl<A: Actions> Instance<A> {
             let limit = self.shared.config.hook_timeout;
             match guarded(limit, self.actor.on_state_change(&mut self.rpc.ctx)).await {
                 Outcome::Done(()) => {}
-                Outcome::Panicked(msg) => self.crash("on_state_change", &msg).await,
+                Outcome::Panicked(msg) => Box::pin(self.crash("on_state_change", &msg)).await,
                 Outcome::TimedOut => {
                     tracing::warn!(actor = %self.id(), "on_state_change timed out");
                     self.discard_changes();
@@ -633,7 +662,7 @@ impl<A: Actions> Instance<A> {
                     }
                 }
                 self.committed = self.version;
-                self.reload().await;
+                Box::pin(self.reload()).await;
             }
         }
     }
@@ -697,7 +726,7 @@ impl<A: Actions> Instance<A> {
                 Err(e.to_wire())
             }
             Outcome::Panicked(message) => {
-                self.crash(method, &message).await;
+                Box::pin(self.crash(method, &message)).await;
                 Err(WireError::internal())
             }
             Outcome::TimedOut => {
@@ -716,7 +745,7 @@ impl<A: Actions> Instance<A> {
         let limit = self.shared.config.hook_timeout;
         match guarded(limit, self.actor.on_disconnect(&mut self.rpc.ctx, &conn)).await {
             Outcome::Done(()) => {}
-            Outcome::Panicked(message) => self.crash("on_disconnect", &message).await,
+            Outcome::Panicked(message) => Box::pin(self.crash("on_disconnect", &message)).await,
             Outcome::TimedOut => {
                 tracing::warn!(actor = %self.id(), conn = %conn.id(), "on_disconnect timed out");
             }
@@ -724,14 +753,14 @@ impl<A: Actions> Instance<A> {
         tracing::debug!(actor = %self.id(), conn = %conn.id(), "disconnected");
     }
 
-    async fn connect(
-        &mut self,
-        conn: ConnId,
-        params: String,
-        caller: Arc<dyn Actor>,
-        outbound: mpsc::Sender<ServerMessage>,
-        reply: oneshot::Sender<Result<(), WireError>>,
-    ) {
+    async fn connect(&mut self, connect: Connect) {
+        let Connect {
+            conn,
+            params,
+            caller,
+            outbound,
+            reply,
+        } = connect;
         let text = if params.trim().is_empty() {
             "null"
         } else {
@@ -774,7 +803,7 @@ impl<A: Actions> Instance<A> {
                 return;
             }
             Outcome::Panicked(message) => {
-                self.crash("on_before_connect", &message).await;
+                Box::pin(self.crash("on_before_connect", &message)).await;
                 let _ = reply.send(Err(WireError::internal()));
                 return;
             }
@@ -796,7 +825,7 @@ impl<A: Actions> Instance<A> {
             Outcome::Done(Ok(())) => None,
             Outcome::Done(Err(e)) => Some(refused(&e)),
             Outcome::Panicked(message) => {
-                self.crash("on_connect", &message).await;
+                Box::pin(self.crash("on_connect", &message)).await;
                 Some(WireError::internal())
             }
             Outcome::TimedOut => Some(WireError::new(
@@ -814,7 +843,7 @@ impl<A: Actions> Instance<A> {
                     .await;
             }
             Some(error) => {
-                self.on_disconnect(connection).await;
+                Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
                 let _ = reply.send(Err(error));
             }
@@ -824,7 +853,7 @@ impl<A: Actions> Instance<A> {
     async fn disconnect_broken(&mut self) {
         while let Some(conn) = self.broken.pop() {
             if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
-                self.on_disconnect(connection).await;
+                Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
             }
         }
@@ -833,13 +862,14 @@ impl<A: Actions> Instance<A> {
     /// Handles one message; `Some` ends the main loop.
     async fn handle(&mut self, msg: Msg) -> Option<Exit> {
         match msg {
-            Msg::Call {
-                method,
-                args,
-                caller,
-                conn,
-                reply,
-            } => {
+            Msg::Call(call) => {
+                let Call {
+                    method,
+                    args,
+                    caller,
+                    conn,
+                    reply,
+                } = *call;
                 let caller = match (caller, conn) {
                     (Some(caller), _) => caller,
                     (None, Some(conn)) => match self.rpc.ctx.connections.get(&conn.get()) {
@@ -860,6 +890,7 @@ impl<A: Actions> Instance<A> {
                 self.settle(None, Some(Release::Reply(reply, result))).await;
             }
             Msg::Alarm(alarm) => {
+                let alarm = *alarm;
                 let caller = self.shared.scheduler_caller.clone();
                 if let Err(e) = self.call(&alarm.method, alarm.args, caller, None).await {
                     tracing::warn!(actor = %self.id(), method = alarm.method, error = %e, "a scheduled call failed");
@@ -868,16 +899,10 @@ impl<A: Actions> Instance<A> {
                 self.version += 1;
                 self.settle(None, None).await;
             }
-            Msg::Connect {
-                conn,
-                params,
-                caller,
-                outbound,
-                reply,
-            } => self.connect(conn, params, caller, outbound, reply).await,
+            Msg::Connect(connect) => Box::pin(self.connect(*connect)).await,
             Msg::Subscribe { conn, event } => {
                 if let Some(c) = self.rpc.ctx.connections.get_mut(&conn.get()) {
-                    c.subscribe(event);
+                    c.subscribe(String::from(event));
                 }
             }
             Msg::Unsubscribe { conn, event } => {
@@ -887,7 +912,7 @@ impl<A: Actions> Instance<A> {
             }
             Msg::Disconnect { conn, done } => {
                 if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
-                    self.on_disconnect(connection).await;
+                    Box::pin(self.on_disconnect(connection)).await;
                 }
                 self.settle(None, done.map(Release::Done)).await;
             }
@@ -900,7 +925,33 @@ impl<A: Actions> Instance<A> {
         self.failed.take().map(Exit::Failed)
     }
 
-    async fn main_loop(mut self, mut rx: mpsc::Receiver<Msg>) {
+    /// Handles `first` and whatever else is in the mailbox, up to `max_batch` messages, then
+    /// hands the changes to the committer; `Some` ends the main loop.
+    async fn handle_batch(
+        &mut self,
+        first: Msg,
+        rx: &mut mpsc::Receiver<Msg>,
+        max_batch: usize,
+    ) -> Option<Exit> {
+        let mut next = Some(first);
+        let mut exit = None;
+        let mut handled = 0;
+        while let Some(msg) = next.take() {
+            exit = self.handle(msg).await;
+            handled += 1;
+            if exit.is_some() || handled >= max_batch {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !self.broken.is_empty() {
+            Box::pin(self.disconnect_broken()).await;
+        }
+        self.flush();
+        exit
+    }
+
+    async fn main_loop(mut self: Box<Self>, mut rx: mpsc::Receiver<Msg>) {
         let period = (self.shared.config.idle_timeout / 2).max(Duration::from_millis(5));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -928,20 +979,10 @@ impl<A: Actions> Instance<A> {
                 Event::Msg(None) => break Exit::Stop(None),
                 Event::Msg(Some(msg)) => {
                     self.active = true;
-                    let mut next = Some(msg);
-                    let mut exit = None;
-                    let mut handled = 0;
-                    while let Some(msg) = next.take() {
-                        exit = self.handle(msg).await;
-                        handled += 1;
-                        if exit.is_some() || handled >= max_batch {
-                            break;
-                        }
-                        next = rx.try_recv().ok();
-                    }
-                    self.disconnect_broken().await;
-                    self.flush();
-                    if let Some(exit) = exit {
+                    // Boxed: handling messages is the instance's biggest future. Boxed, an
+                    // idle instance's task holds only what waiting needs, for the price of
+                    // one allocation per batch of messages.
+                    if let Some(exit) = Box::pin(self.handle_batch(msg, &mut rx, max_batch)).await {
                         break exit;
                     }
                 }
@@ -951,7 +992,9 @@ impl<A: Actions> Instance<A> {
                             self.broken.push(c.id());
                         }
                     }
-                    self.disconnect_broken().await;
+                    if !self.broken.is_empty() {
+                        Box::pin(self.disconnect_broken()).await;
+                    }
                     self.flush();
                     if self.idle_check(&rx) {
                         break Exit::Unloaded;
@@ -962,7 +1005,7 @@ impl<A: Actions> Instance<A> {
                 break Exit::Failed(reason);
             }
         };
-        self.exit(exit, rx).await;
+        Box::pin(self.exit(exit, rx)).await;
     }
 
     fn idle_check(&mut self, rx: &mpsc::Receiver<Msg>) -> bool {
@@ -996,12 +1039,12 @@ impl<A: Actions> Instance<A> {
                 let _ = connection
                     .outbound
                     .try_send(ServerMessage::close(code, reason));
-                self.on_disconnect(connection).await;
+                Box::pin(self.on_disconnect(connection)).await;
             }
         }
     }
 
-    async fn exit(mut self, exit: Exit, mut rx: mpsc::Receiver<Msg>) {
+    async fn exit(mut self: Box<Self>, exit: Exit, mut rx: mpsc::Receiver<Msg>) {
         let id = self.rpc.ctx.id.clone();
         match exit {
             Exit::Unloaded => drain(&mut rx, &unavailable("the actor was unloaded")),

@@ -4,11 +4,12 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tokio::time::Sleep;
 
 /// How a guarded hook or action ended.
 #[derive(Debug)]
@@ -29,20 +30,23 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs `fut` with panics caught and at most `limit` long. A future that is ready at its
-/// first poll (most actions) never touches the timer.
+/// first poll (most actions) never touches the timer; the timer of one that waits is boxed,
+/// so it is not part of the size of every instance's task.
 pub(crate) async fn guarded<F: Future>(limit: Duration, fut: F) -> Outcome<F::Output> {
     let mut fut = pin!(AssertUnwindSafe(fut).catch_unwind());
-    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    let result = match first {
-        Poll::Ready(result) => result,
-        Poll::Pending => match tokio::time::timeout(limit, fut).await {
-            Ok(result) => result,
-            Err(_) => return Outcome::TimedOut,
-        },
-    };
+    let mut deadline: Option<Pin<Box<Sleep>>> = None;
+    let result = std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(result));
+        }
+        let deadline = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await;
     match result {
-        Ok(value) => Outcome::Done(value),
-        Err(payload) => Outcome::Panicked(panic_message(&*payload)),
+        Some(Ok(value)) => Outcome::Done(value),
+        Some(Err(payload)) => Outcome::Panicked(panic_message(&*payload)),
+        None => Outcome::TimedOut,
     }
 }
 

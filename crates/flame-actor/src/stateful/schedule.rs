@@ -77,7 +77,7 @@ pub(crate) async fn run_scheduler(
                     let Some(system) = system.upgrade() else { return };
                     tokio::spawn(async move {
                         tracing::debug!(actor = %actor, method = %alarm.method, "delivering an alarm");
-                        if let Err(e) = system.send(&actor.name, &actor.key, Msg::Alarm(alarm)).await {
+                        if let Err(e) = system.send(&actor.name, &actor.key, Msg::Alarm(Box::new(alarm))).await {
                             tracing::warn!(actor = %actor, error = %e, "could not deliver an alarm");
                         }
                     });

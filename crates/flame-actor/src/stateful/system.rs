@@ -14,7 +14,7 @@ use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committ
 use super::config::ActorConfig;
 use super::connection::{ConnId, ConnectionHandle};
 use super::error::SystemError;
-use super::instance::{self, Factory, Msg, Reply, Spawn};
+use super::instance::{self, Call, Connect, Factory, Msg, Reply, Spawn};
 use super::rpc::Actions;
 use super::schedule::{SchedulerActor, SchedulerCmd, run_scheduler};
 use crate::identity::Actor;
@@ -478,13 +478,13 @@ impl ActorSystem {
         caller: Arc<dyn Actor>,
     ) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
-        let msg = Msg::Call {
+        let msg = Msg::call(Call {
             method: method.to_owned(),
             args,
             caller: Some(caller),
             conn: None,
             reply: Reply::Direct(reply),
-        };
+        });
         self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())?
     }
@@ -518,13 +518,13 @@ impl ActorSystem {
         let conn = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed));
         let (outbound, outbound_rx) = mpsc::channel(config.outbound_capacity.max(1));
         let (reply, rx) = oneshot::channel();
-        let msg = Msg::Connect {
+        let msg = Msg::Connect(Box::new(Connect {
             conn,
             params: params.to_owned(),
             caller,
             outbound,
             reply,
-        };
+        }));
         let tx = self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())??;
         Ok(ConnectionHandle::new(
@@ -708,13 +708,13 @@ impl ActorRef {
     /// The action's error, or `actor_destroyed`, `unavailable`.
     pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
-        let msg = Msg::Call {
+        let msg = Msg::call(Call {
             method: method.to_owned(),
             args,
             caller: Some(self.caller.clone()),
             conn: None,
             reply: Reply::Direct(reply),
-        };
+        });
         if let Err(mpsc::error::SendError(msg)) = self.tx.send(msg).await {
             // the instance went away (destroyed, stopped, crashed): ask the system again
             self.system
@@ -723,5 +723,64 @@ impl ActorRef {
                 .await?;
         }
         rx.await.map_err(|_| lost())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stateful::{ActorError, InitCtx, Rpc, StatefulActor, actions};
+    use crate::store::MemoryStore;
+
+    #[derive(Default)]
+    struct Counter;
+
+    impl StatefulActor for Counter {
+        type State = i64;
+        type ConnParams = ();
+        type ConnState = ();
+        async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> {
+            Ok(0)
+        }
+    }
+
+    #[actions]
+    impl Counter {
+        async fn increment(&self, rpc: &mut Rpc<Self>, by: i64) -> i64 {
+            *rpc.state_mut() += by;
+            *rpc.state()
+        }
+    }
+
+    /// What every loaded actor pays for, idle or not: its task's future and its mailbox,
+    /// whose first block holds 32 messages. The budget is 4 KiB per idle actor in all.
+    #[tokio::test]
+    async fn an_idle_instance_is_small() {
+        assert!(
+            std::mem::size_of::<Msg>() <= 32,
+            "a mailbox message is {} bytes",
+            std::mem::size_of::<Msg>()
+        );
+        let system = ActorSystem::builder()
+            .store(MemoryStore::new())
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap();
+        let inner = &system.inner;
+        let (_tx, rx) = mpsc::channel(1);
+        let spawn = Spawn {
+            kind: inner.kinds["counter"].clone(),
+            shared: inner.shared.clone(),
+            key: "k".into(),
+            generation: 0,
+            rx,
+        };
+        let factory: Factory<Counter> = Arc::new(|_: &ActorId| Counter);
+        let task = instance::run::<Counter>(spawn, factory);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1024, "an instance's task future is {size} bytes");
+        drop(task);
+        system.shutdown().await;
     }
 }
