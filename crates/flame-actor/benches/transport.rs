@@ -2,9 +2,13 @@
 //!
 //! 1. WebSocket RPC round trip on loopback (p50, p99): flame (a read-only action, and a
 //!    state-changing one on the memory store) vs a raw tokio-tungstenite echo server.
-//! 2. Broadcast to N connections, time until the last one has the event: flame's
-//!    `ctx.broadcast` vs a raw tokio-tungstenite server fanning one message out through a
-//!    channel per connection.
+//! 2. Broadcast to N connections, time from the trigger until the last one has the event:
+//!    flame's `ctx.broadcast` vs a raw tokio-tungstenite server fanning one message out
+//!    through a channel per connection. The N listeners connect and handshake with
+//!    tokio-tungstenite, then their raw sockets are read by one OS thread with a `mio` event
+//!    loop that parses the WebSocket frames in place (a lean load generator, the same for
+//!    both servers), so the client's own overhead does not hide what the servers do. The
+//!    time ends when that thread has parsed the last connection's `tick` frame.
 //! 3. Memory per idle WebSocket connection (server RSS delta over N connections) vs the raw
 //!    server, and per idle actor (RSS delta over N loaded actors) vs N bare tokio tasks with
 //!    a mailbox each.
@@ -18,10 +22,10 @@
 //! ```
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use flame_actor::stateful::{ActorError, ActorSystem, InitCtx, Rpc, StatefulActor, actions};
@@ -30,9 +34,10 @@ use flame_actor::transport::{self, TransportConfig};
 use flame_actor::{Actor, BackendActor};
 use flame_core::Flame;
 use futures_util::{SinkExt, StreamExt};
+use mio::{Events, Interest, Poll, Token};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -151,7 +156,11 @@ fn child(kind: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // a backlog above the 200 connects in flight (`TcpListener::bind` gives 128 here: the
+        // overflow costs a 1 s SYN retransmit per chunk)
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+        let listener = socket.listen(1024).unwrap();
         let port = listener.local_addr().unwrap().port();
         let system = flame_system().await;
         match kind {
@@ -334,54 +343,284 @@ async fn rpc_latency(n: usize) {
     system.shutdown().await;
 }
 
-/// Opens `n` connections to `url`, each in a task that counts down `left` when its first
-/// `tick` event arrives; returns once all are connected.
-async fn open_listeners(
-    url: &str,
-    n: usize,
-    skip_init: bool,
-    left: Arc<AtomicUsize>,
-    done: Arc<Notify>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut handles = Vec::with_capacity(n);
-    let ready = Arc::new(AtomicUsize::new(0));
-    let ready_notify = Arc::new(Notify::new());
+/// Opens `n` connections to `url`, 200 at a time, and handshakes each: for flame
+/// (`subscribe`) reads `init` and subscribes to `tick`. Returns once all are connected.
+async fn open_listeners(url: &str, n: usize, subscribe: bool) -> Vec<Ws> {
+    let mut all = Vec::with_capacity(n);
     for chunk in 0..n.div_ceil(200) {
-        let mut batch = Vec::new();
-        for _ in 0..200.min(n - chunk * 200) {
-            let url = url.to_owned();
-            let (left, done, ready, ready_notify) = (
-                left.clone(),
-                done.clone(),
-                ready.clone(),
-                ready_notify.clone(),
-            );
-            batch.push(tokio::spawn(async move {
-                let mut ws = connect(&url).await;
-                if skip_init {
-                    next_text(&mut ws).await;
-                    ws.send(Message::text(
-                        r#"{"v":1,"type":"subscribe","event":"tick"}"#,
-                    ))
-                    .await
-                    .unwrap();
-                }
-                ready.fetch_add(1, Ordering::SeqCst);
-                ready_notify.notify_one();
-                loop {
-                    let text = next_text(&mut ws).await;
-                    if text.contains("\"tick\"") && left.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        done.notify_one();
+        let batch: Vec<_> = (0..200.min(n - chunk * 200))
+            .map(|_| {
+                let url = url.to_owned();
+                tokio::spawn(async move {
+                    let mut ws = connect(&url).await;
+                    if subscribe {
+                        next_text(&mut ws).await;
+                        ws.send(Message::text(
+                            r#"{"v":1,"type":"subscribe","event":"tick"}"#,
+                        ))
+                        .await
+                        .unwrap();
                     }
-                }
-            }));
+                    ws
+                })
+            })
+            .collect();
+        for handle in batch {
+            all.push(handle.await.unwrap());
         }
-        while ready.load(Ordering::SeqCst) < (chunk * 200 + batch.len()).min(n) {
-            ready_notify.notified().await;
-        }
-        handles.extend(batch);
     }
-    handles
+    all
+}
+
+/// The mio token of the waker that stops the receiver thread.
+const STOP: Token = Token(usize::MAX);
+
+/// The listening side of the broadcast: the raw sockets of handshaken connections, read by
+/// one OS thread with a `mio` event loop. Round `r` is complete when every socket has had
+/// `r` text frames containing `"tick"`; the thread then reports the instant it parsed the
+/// last of them.
+struct TickReceiver {
+    stop: Arc<AtomicBool>,
+    waker: mio::Waker,
+    thread: Option<std::thread::JoinHandle<()>>,
+    rounds: mpsc::UnboundedReceiver<(usize, Instant)>,
+    ticks: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
+    n: usize,
+}
+
+impl TickReceiver {
+    /// Takes the sockets out of `streams`. Nothing may be buffered in tungstenite beyond what
+    /// was read already: the servers send nothing after the handshake (flame: after `init`)
+    /// until a broadcast, and a stream out of step fails loudly in [`frame`].
+    fn start(streams: Vec<Ws>) -> Self {
+        let sockets: Vec<std::net::TcpStream> = streams
+            .into_iter()
+            .map(|ws| {
+                let MaybeTlsStream::Plain(tcp) = ws.into_inner() else {
+                    panic!("a listener is not a plain TCP stream");
+                };
+                let tcp = tcp.into_std().unwrap();
+                tcp.set_nonblocking(true).unwrap();
+                tcp
+            })
+            .collect();
+        let n = sockets.len();
+        let poll = Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), STOP).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let closed = Arc::new(AtomicUsize::new(0));
+        let (tx, rounds) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name(String::from("tick-receiver"))
+            .spawn({
+                let (stop, ticks, closed) = (stop.clone(), ticks.clone(), closed.clone());
+                move || receive(poll, sockets, &stop, &tx, &ticks, &closed)
+            })
+            .unwrap();
+        Self {
+            stop,
+            waker,
+            thread: Some(thread),
+            rounds,
+            ticks,
+            closed,
+            n,
+        }
+    }
+
+    /// Waits for round `round` (from 1) to complete; the instant its last frame was parsed.
+    async fn round(&mut self, round: usize) -> Instant {
+        match tokio::time::timeout(Duration::from_secs(60), self.rounds.recv()).await {
+            Ok(Some((r, at))) => {
+                assert_eq!(r, round, "rounds out of order");
+                at
+            }
+            _ => panic!(
+                "round {round} did not complete: {} tick frames over {} sockets in all, {} sockets closed",
+                self.ticks.load(Ordering::SeqCst),
+                self.n,
+                self.closed.load(Ordering::SeqCst)
+            ),
+        }
+    }
+}
+
+impl Drop for TickReceiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One listener socket in the receiver thread.
+struct Conn {
+    stream: mio::net::TcpStream,
+    /// Bytes read but not yet parsed (a partial frame).
+    buf: Vec<u8>,
+    /// A fragmented message in progress: its opcode and payload so far.
+    message: Option<(u8, Vec<u8>)>,
+    /// Complete `tick` messages so far.
+    ticks: usize,
+    open: bool,
+}
+
+/// The receiver thread's loop; returns when `stop` is set and the waker fires.
+fn receive(
+    mut poll: Poll,
+    sockets: Vec<std::net::TcpStream>,
+    stop: &AtomicBool,
+    rounds: &mpsc::UnboundedSender<(usize, Instant)>,
+    ticks: &AtomicUsize,
+    closed: &AtomicUsize,
+) {
+    let n = sockets.len();
+    let mut conns: Vec<Conn> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, socket)| {
+            let mut stream = mio::net::TcpStream::from_std(socket);
+            poll.registry()
+                .register(&mut stream, Token(i), Interest::READABLE)
+                .unwrap();
+            Conn {
+                stream,
+                buf: Vec::new(),
+                message: None,
+                ticks: 0,
+                open: true,
+            }
+        })
+        .collect();
+    // complete[r - 1]: how many sockets have had at least r ticks
+    let mut complete: Vec<usize> = Vec::new();
+    let mut events = Events::with_capacity(1024);
+    let mut scratch = vec![0u8; 64 * 1024];
+    loop {
+        if let Err(error) = poll.poll(&mut events, None) {
+            if error.kind() == ErrorKind::Interrupted {
+                continue;
+            }
+            panic!("mio poll failed: {error}");
+        }
+        for event in &events {
+            if event.token() == STOP {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                continue;
+            }
+            let conn = &mut conns[event.token().0];
+            // edge-triggered: read until the socket would block
+            while conn.open {
+                match conn.stream.read(&mut scratch) {
+                    Ok(0) => conn.open = false,
+                    Ok(read) => {
+                        conn.buf.extend_from_slice(&scratch[..read]);
+                        let new = parse_frames(conn);
+                        for _ in 0..new {
+                            conn.ticks += 1;
+                            ticks.fetch_add(1, Ordering::Relaxed);
+                            if complete.len() < conn.ticks {
+                                complete.push(0);
+                            }
+                            complete[conn.ticks - 1] += 1;
+                            if complete[conn.ticks - 1] == n {
+                                let _ = rounds.send((conn.ticks, Instant::now()));
+                            }
+                        }
+                    }
+                    Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                    Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => conn.open = false,
+                }
+            }
+            if !conn.open {
+                let _ = poll.registry().deregister(&mut conn.stream);
+                closed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// The first frame in `buf` if it is complete: FIN, opcode, and where its payload is.
+/// Server frames are unmasked; reserved bits, a mask or an unknown opcode mean the stream
+/// is out of step (bytes were lost), which fails the bench.
+fn frame(buf: &[u8]) -> Option<(bool, u8, std::ops::Range<usize>)> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    let opcode = b0 & 0x0f;
+    assert!(
+        b0 & 0x70 == 0 && b1 & 0x80 == 0 && matches!(opcode, 0x0..=0x2 | 0x8..=0xa),
+        "not a server WebSocket frame header: {b0:#04x} {b1:#04x}"
+    );
+    let (len, head) = match b1 & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes(buf.get(2..4)?.try_into().unwrap())),
+            4,
+        ),
+        127 => {
+            let len = u64::from_be_bytes(buf.get(2..10)?.try_into().unwrap());
+            (usize::try_from(len).unwrap(), 10)
+        }
+        len => (usize::from(len), 2),
+    };
+    (buf.len() >= head + len).then(|| (b0 & 0x80 != 0, opcode, head..head + len))
+}
+
+fn is_tick(payload: &[u8]) -> bool {
+    payload.windows(6).any(|w| w == b"\"tick\"")
+}
+
+/// Parses the complete frames in `conn.buf`, answers pings, keeps the rest; returns how many
+/// `tick` text messages completed.
+fn parse_frames(conn: &mut Conn) -> usize {
+    let mut ticks = 0;
+    let mut at = 0;
+    while let Some((fin, opcode, payload)) = frame(&conn.buf[at..]) {
+        let end = at + payload.end;
+        let payload = &conn.buf[at + payload.start..end];
+        match opcode {
+            0x1 | 0x2 if fin => ticks += usize::from(opcode == 0x1 && is_tick(payload)),
+            0x1 | 0x2 => conn.message = Some((opcode, payload.to_vec())),
+            0x0 => {
+                let (first, mut data) = conn
+                    .message
+                    .take()
+                    .expect("a continuation frame without a start");
+                data.extend_from_slice(payload);
+                if fin {
+                    ticks += usize::from(first == 0x1 && is_tick(&data));
+                } else {
+                    conn.message = Some((first, data));
+                }
+            }
+            0x9 => {
+                // pong, masked (client frames must be) with the all-zero key: the payload
+                // stays as it is; a pong lost to a full socket buffer is harmless
+                let mut pong = vec![0x8a, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+                pong.extend_from_slice(payload);
+                let _ = conn.stream.write(&pong);
+            }
+            0x8 => conn.open = false,
+            _ => {} // pong
+        }
+        at = end;
+    }
+    conn.buf.drain(..at);
+    ticks
+}
+
+/// Connects `n` listeners to `url` (`flame`: subscribed to `tick`) and starts the receiver;
+/// also how long connecting took.
+async fn listen(url: &str, n: usize, flame: bool) -> (TickReceiver, Duration) {
+    let start = Instant::now();
+    let listeners = open_listeners(url, n, flame).await;
+    let took = start.elapsed();
+    (TickReceiver::start(listeners), took)
 }
 
 async fn broadcast(n: usize, rounds: usize) {
@@ -389,6 +628,7 @@ async fn broadcast(n: usize, rounds: usize) {
         "\n## Broadcast to {n} connections: from the call until the last connection has the event (median of {rounds})"
     );
     let mut results = Vec::new();
+    let mut connecting = Vec::new();
     for kind in ["raw", "flame"] {
         let server = ChildServer::start(kind);
         let base = format!("ws://127.0.0.1:{}", server.port);
@@ -397,9 +637,8 @@ async fn broadcast(n: usize, rounds: usize) {
         } else {
             format!("{base}/")
         };
-        let left = Arc::new(AtomicUsize::new(n));
-        let done = Arc::new(Notify::new());
-        let handles = open_listeners(&url, n, kind == "flame", left.clone(), done.clone()).await;
+        let (mut receiver, took) = listen(&url, n, kind == "flame").await;
+        connecting.push(took);
         let mut trigger = connect(&url).await;
         if kind == "flame" {
             next_text(&mut trigger).await;
@@ -410,28 +649,23 @@ async fn broadcast(n: usize, rounds: usize) {
             next_text(&mut trigger).await;
         }
         let mut times = Vec::new();
-        for round in 0..rounds {
-            left.store(n, Ordering::SeqCst);
+        for round in 1..=rounds {
             let text = if kind == "flame" {
-                json!({"v":1,"type":"rpc","id":round + 1,"method":"shout","args":["hello"]})
-                    .to_string()
+                json!({"v":1,"type":"rpc","id":round,"method":"shout","args":["hello"]}).to_string()
             } else {
                 String::from("broadcast:hello")
             };
             let start = Instant::now();
-            let notified = done.notified();
             trigger.send(Message::text(text)).await.unwrap();
-            notified.await;
-            times.push(start.elapsed());
+            let last = receiver.round(round).await;
+            times.push(last.saturating_duration_since(start));
             if kind == "flame" {
                 next_text(&mut trigger).await; // the rpc_ok
             }
         }
         times.sort();
         results.push((kind, times[times.len() / 2]));
-        for h in handles {
-            h.abort();
-        }
+        drop(receiver);
         drop(server);
     }
     let base = results[0].1;
@@ -449,6 +683,11 @@ async fn broadcast(n: usize, rounds: usize) {
             t.as_secs_f64() / base.as_secs_f64()
         );
     }
+    println!(
+        "\nListeners: {n} raw sockets read by one mio thread that parses the frames (the same for both servers; connecting and handshaking took {:.1} s raw, {:.1} s flame).",
+        connecting[0].as_secs_f64(),
+        connecting[1].as_secs_f64()
+    );
 }
 
 async fn memory(n: usize) {
@@ -468,14 +707,12 @@ async fn memory(n: usize) {
             next_text(&mut warm).await;
         }
         let before = server.rss();
-        let left = Arc::new(AtomicUsize::new(usize::MAX));
-        let handles = open_listeners(&url, n, kind == "flame", left, Arc::new(Notify::new())).await;
+        // idle listeners: nothing reads them, they only stay open
+        let listeners = open_listeners(&url, n, kind == "flame").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let after = server.rss();
         per_conn.push((kind, after.saturating_sub(before) as f64 / n as f64));
-        for h in handles {
-            h.abort();
-        }
+        drop(listeners);
         if kind == "flame" {
             // idle actors, in the same (flame) child, vs bare tasks with a mailbox
             let before = server.rss();
