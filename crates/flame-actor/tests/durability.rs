@@ -82,39 +82,6 @@ async fn an_acknowledged_change_is_in_the_store_before_the_reply() {
 }
 
 #[tokio::test]
-async fn the_memory_store_commits_each_actor_directly_before_the_reply() {
-    // MemoryStore opts out of group commit: each instance commits its own writes (one
-    // transaction per write), and a reply still waits for the commit.
-    let memory = MemoryStore::new();
-    assert!(!flame_actor::store::ActorStore::group_commit(&memory));
-    let log = Log::default();
-    let system = common::system_with(&log, memory.clone(), common::config()).await;
-    let c = caller();
-    system
-        .call("counter", "a", "get", vec![], c.clone())
-        .await
-        .unwrap();
-    let before = system.commit_stats();
-    let id = flame_actor::store::ActorId::new("counter", "a");
-    for i in 1..=5 {
-        let out = system
-            .call("counter", "a", "increment", vec![json!(1)], c.clone())
-            .await
-            .unwrap();
-        assert_eq!(out, json!(i));
-        let stored = flame_actor::store::ActorStore::load(&memory, &id)
-            .await
-            .unwrap();
-        let state: serde_json::Value = serde_json::from_slice(&stored.state.unwrap()).unwrap();
-        assert_eq!(state, json!({"count": i}));
-    }
-    let after = system.commit_stats();
-    assert_eq!(after.writes - before.writes, 5, "{before:?} {after:?}");
-    assert_eq!(after.transactions - before.transactions, 5);
-    system.shutdown().await;
-}
-
-#[tokio::test]
 async fn a_panicking_rpc_restarts_from_the_last_committed_state() {
     let log = Log::default();
     let system = common::memory_system(&log).await;

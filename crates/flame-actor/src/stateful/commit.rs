@@ -6,15 +6,10 @@
 //! changes, and a busy system groups the changes of many actors: while one transaction is
 //! being fsync'ed, the next one fills up.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{ActorStore, ActorWrite, StoreError};
@@ -24,36 +19,6 @@ use crate::store::{ActorStore, ActorWrite, StoreError};
 pub(crate) struct CommitRequest {
     pub(crate) write: ActorWrite,
     pub(crate) ack: oneshot::Sender<Result<(), StoreError>>,
-}
-
-/// Completes once an instance's write is durable (or failed).
-pub(crate) enum CommitAck {
-    /// Through the group committer.
-    Committer(oneshot::Receiver<Result<(), StoreError>>),
-    /// Committed by the instance itself (a store without group commit).
-    Direct(BoxFuture<'static, Result<(), StoreError>>),
-}
-
-impl fmt::Debug for CommitAck {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CommitAck::Committer(_) => "CommitAck::Committer",
-            CommitAck::Direct(_) => "CommitAck::Direct",
-        })
-    }
-}
-
-impl Future for CommitAck {
-    type Output = Result<(), StoreError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            CommitAck::Committer(rx) => Pin::new(rx)
-                .poll(cx)
-                .map(|result| result.unwrap_or(Err(StoreError::Closed))),
-            CommitAck::Direct(fut) => fut.as_mut().poll(cx),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -95,12 +60,6 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// One transaction of `writes` actor writes.
-    pub(crate) fn count(&self, writes: u64) {
-        self.transactions.fetch_add(1, Ordering::Relaxed);
-        self.writes.fetch_add(writes, Ordering::Relaxed);
-    }
-
     pub(crate) fn snapshot(&self) -> CommitStats {
         CommitStats {
             transactions: self.transactions.load(Ordering::Relaxed),
@@ -143,7 +102,8 @@ pub(crate) async fn run_committer(
         let (writes, acks): (Vec<_>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.ack)).unzip();
         let n = writes.len() as u64;
         let result = store.commit(writes).await;
-        counters.count(n);
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters.writes.fetch_add(n, Ordering::Relaxed);
         match &result {
             Ok(()) => tracing::trace!(writes = n, "committed"),
             Err(e) => tracing::error!(writes = n, error = %e, "a group commit failed"),

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::actor::{ConnectOptions, InitCtx};
-use super::commit::CommitAck;
+use super::commit::{CommitMsg, CommitRequest};
 use super::connection::{ConnId, Connection};
 use super::context::{ActorCtx, Effect};
 use super::error::{ActorError, SystemError};
@@ -137,7 +137,7 @@ enum Release {
 #[derive(Debug)]
 struct InFlight {
     version: u64,
-    ack: CommitAck,
+    ack: oneshot::Receiver<Result<(), StoreError>>,
     alarms: Vec<Alarm>,
 }
 
@@ -209,6 +209,15 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, error: &WireError) {
     while let Ok(msg) = rx.try_recv() {
         msg.fail(error);
     }
+}
+
+async fn commit_now(shared: &Shared, write: ActorWrite) -> Result<(), StoreError> {
+    let (ack, rx) = oneshot::channel();
+    shared
+        .committer
+        .send(CommitMsg::Write(CommitRequest { write, ack }))
+        .map_err(|_| StoreError::Closed)?;
+    rx.await.map_err(|_| StoreError::Closed)?
 }
 
 /// Gives up on starting: leaves the registry and fails whatever is queued.
@@ -329,7 +338,7 @@ async fn load_and_start<A: Actions>(
             };
             let mut write = ActorWrite::new(id.clone());
             write.state = Some(bytes.clone());
-            if let Err(e) = shared.commit(write).await {
+            if let Err(e) = commit_now(&shared, write).await {
                 tracing::error!(actor = %id, error = %e, "could not commit the initial state");
                 fail_start(
                     &kind,
@@ -609,9 +618,17 @@ impl<A: Actions> Instance<A> {
             return;
         };
         let alarms = write.put_alarms.clone();
+        let (ack, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
+            .shared
+            .committer
+            .send(CommitMsg::Write(CommitRequest { write, ack }))
+        {
+            let _ = request.ack.send(Err(StoreError::Closed));
+        }
         self.in_flight = Some(InFlight {
             version: self.version,
-            ack: self.shared.commit(write),
+            ack: rx,
             alarms,
         });
     }
@@ -694,7 +711,9 @@ impl<A: Actions> Instance<A> {
             let Some(in_flight) = self.in_flight.as_mut() else {
                 return;
             };
-            let result = (&mut in_flight.ack).await;
+            let result = (&mut in_flight.ack)
+                .await
+                .unwrap_or(Err(StoreError::Closed));
             self.on_ack(result).await;
         }
     }
@@ -964,7 +983,7 @@ impl<A: Actions> Instance<A> {
                         Some(in_flight) => (&mut in_flight.ack).await,
                         None => std::future::pending().await,
                     }
-                }, if waiting => Event::Ack(result),
+                }, if waiting => Event::Ack(result.unwrap_or(Err(StoreError::Closed))),
                 msg = rx.recv() => Event::Msg(msg),
                 _ = tick.tick() => Event::Tick,
             };
@@ -1048,7 +1067,7 @@ impl<A: Actions> Instance<A> {
                 self.drain_commits().await;
                 let mut write = ActorWrite::new(id.clone());
                 write.destroy = true;
-                let result = self.shared.commit(write).await;
+                let result = commit_now(&self.shared, write).await;
                 let _ = self
                     .shared
                     .scheduler

@@ -10,7 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit::{CommitAck, CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
+use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
 use super::config::ActorConfig;
 use super::connection::{ConnId, ConnectionHandle};
 use super::error::SystemError;
@@ -28,8 +28,6 @@ pub(crate) struct Shared {
     pub(crate) committer: mpsc::UnboundedSender<CommitMsg>,
     pub(crate) scheduler: mpsc::UnboundedSender<SchedulerCmd>,
     pub(crate) scheduler_caller: Arc<dyn Actor>,
-    /// The store does not want group commit: each instance commits its own writes.
-    direct_commits: bool,
     counters: Arc<Counters>,
     runtime: tokio::runtime::Handle,
 }
@@ -47,30 +45,6 @@ impl Shared {
     pub(crate) async fn load(&self, id: &ActorId) -> Result<StoredActor, StoreError> {
         let store = self.store.read().clone().ok_or(StoreError::Closed)?;
         store.load(id).await
-    }
-
-    /// Commits `write`: through the group committer, or directly when the store does not
-    /// want group commit. The future completes once the write is durable.
-    pub(crate) fn commit(&self, write: ActorWrite) -> CommitAck {
-        if self.direct_commits {
-            let Some(store) = self.store.read().clone() else {
-                return CommitAck::Direct(Box::pin(std::future::ready(Err(StoreError::Closed))));
-            };
-            let counters = self.counters.clone();
-            return CommitAck::Direct(Box::pin(async move {
-                let result = store.commit(vec![write]).await;
-                counters.count(1);
-                result
-            }));
-        }
-        let (ack, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
-            .committer
-            .send(CommitMsg::Write(CommitRequest { write, ack }))
-        {
-            let _ = request.ack.send(Err(StoreError::Closed));
-        }
-        CommitAck::Committer(rx)
     }
 }
 
@@ -333,7 +307,6 @@ impl ActorSystemBuilder {
             Some(store) => store,
             None => Arc::new(RedbStore::open_dir(&config.data_dir)?),
         };
-        let direct_commits = !store.group_commit();
         let alarms = store.load_alarms().await?;
 
         let counters = Arc::new(Counters::default());
@@ -352,7 +325,6 @@ impl ActorSystemBuilder {
             committer,
             scheduler: scheduler.clone(),
             scheduler_caller: Arc::new(SchedulerActor),
-            direct_commits,
             counters,
             runtime: tokio::runtime::Handle::current(),
         });
@@ -595,7 +567,17 @@ impl ActorSystem {
                 let id = ActorId::new(name, key);
                 let mut write = ActorWrite::new(id.clone());
                 write.destroy = true;
-                if let Err(e) = self.inner.shared.commit(write).await {
+                let (ack, rx) = oneshot::channel();
+                let sent = self
+                    .inner
+                    .shared
+                    .committer
+                    .send(CommitMsg::Write(CommitRequest { write, ack }));
+                let result = match sent {
+                    Ok(()) => rx.await.unwrap_or(Err(StoreError::Closed)),
+                    Err(_) => Err(StoreError::Closed),
+                };
+                if let Err(e) = result {
                     kind.slots.lock().destroyed.remove(key);
                     return Err(e.into());
                 }

@@ -72,11 +72,6 @@ impl ActorStore for MemoryStore {
         futures_util::future::ready(Ok(())).boxed()
     }
 
-    /// No: a memory transaction has no fixed cost to share.
-    fn group_commit(&self) -> bool {
-        false
-    }
-
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>> {
         let data = self.inner.lock();
         let alarms = data

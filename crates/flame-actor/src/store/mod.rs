@@ -202,14 +202,4 @@ pub trait ActorStore: Send + Sync + fmt::Debug + 'static {
 
     /// Every pending alarm of every actor (read once when the actor system starts).
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>>;
-
-    /// Whether the actors' writes go through the group committer, which gathers the writes
-    /// of many actors into one transaction. That pays off where a transaction has a fixed
-    /// cost (an fsync). A store whose commit costs nothing fixed, such as [`MemoryStore`],
-    /// returns `false`, and each actor then commits its own writes without the hop through
-    /// the committer task. The promise is the same either way: a reply waits for the
-    /// commit of what it depends on. Default: `true`.
-    fn group_commit(&self) -> bool {
-        true
-    }
 }
