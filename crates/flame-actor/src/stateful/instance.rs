@@ -150,10 +150,6 @@ enum Exit {
     Failed(String),
 }
 
-/// A serialization buffer bigger than this is not kept for the next change (the state is
-/// big; keeping it would double what an idle actor holds).
-const MAX_KEPT_BUFFER: usize = 16 * 1024;
-
 pub(crate) type Factory<A> = Arc<dyn Fn(&ActorId) -> A + Send + Sync>;
 
 /// What the registry hands a new instance.
@@ -175,8 +171,6 @@ struct Instance<A: Actions> {
     generation: u64,
     /// The latest serialized state: committed, or handed to the committer, or staged.
     snapshot: Arc<[u8]>,
-    /// Where the state is serialized.
-    buffer: Vec<u8>,
     /// Bumped whenever a change is staged.
     version: u64,
     committed: u64,
@@ -367,7 +361,6 @@ async fn load_and_start<A: Actions>(
         kind,
         generation,
         snapshot,
-        buffer: Vec::new(),
         version: 0,
         committed: 0,
         staged: None,
@@ -470,15 +463,9 @@ impl<A: Actions> Instance<A> {
         let mut staged_any = false;
         if self.rpc.ctx.dirty {
             self.rpc.ctx.dirty = false;
-            // Serialized into a buffer kept for the next time, then copied once into the
-            // shared snapshot: one allocation per change, not two.
-            self.buffer.clear();
-            match serde_json::to_writer(&mut self.buffer, &self.rpc.ctx.state) {
-                Ok(()) => {
-                    self.snapshot = Arc::from(self.buffer.as_slice());
-                    if self.buffer.capacity() > MAX_KEPT_BUFFER {
-                        self.buffer = Vec::new();
-                    }
+            match serde_json::to_vec(&self.rpc.ctx.state) {
+                Ok(bytes) => {
+                    self.snapshot = bytes.into();
                     let snapshot = self.snapshot.clone();
                     self.staged_mut().state = Some(snapshot);
                     state_changed = true;
