@@ -6,6 +6,7 @@
 //! in-process client) reads the outbound channel and feeds client messages in through the
 //! [`ConnectionSender`]; when the outbound channel ends, the connection is over.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
@@ -237,7 +238,7 @@ impl ConnectionSender {
         let conn = self.id();
         let msg = match msg {
             ClientMessage::Rpc { id, method, args } => Msg::call(Call {
-                method,
+                method: method.into(),
                 args,
                 caller: None,
                 conn: Some(conn),
@@ -277,7 +278,7 @@ impl ConnectionSender {
         let (reply, rx) = oneshot::channel();
         let conn = self.id();
         let msg = Msg::call(Call {
-            method: method.to_owned(),
+            method: Cow::Owned(method.to_owned()),
             args,
             caller: None,
             conn: Some(conn),

@@ -8,6 +8,7 @@
 //! restores the last snapshot (what the store has, or is about to have) and runs `on_start`
 //! again; the connections stay.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +61,8 @@ pub(crate) enum Msg {
 /// An action call.
 #[derive(Debug)]
 pub(crate) struct Call {
-    pub(crate) method: String,
+    /// Borrowed when it names one of the kind's actions: no allocation per call.
+    pub(crate) method: Cow<'static, str>,
     pub(crate) args: Vec<Value>,
     /// `None`: the connection's caller (or the scheduler's).
     pub(crate) caller: Option<Arc<dyn Actor>>,

@@ -1,6 +1,7 @@
 //! [`ActorSystem`]: registers actor kinds by name, gets or creates instances by (name, key),
 //! routes calls and connections to them, and owns the committer and the scheduler.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ type SpawnFn = Box<dyn Fn(Spawn) + Send + Sync>;
 /// One registered kind and its live instances.
 pub(crate) struct Kind {
     pub(crate) name: Arc<str>,
+    /// The kind's action names.
+    actions: &'static [&'static str],
     slots: Mutex<Slots>,
     spawn: SpawnFn,
 }
@@ -233,7 +236,7 @@ impl Drop for SystemInner {
 pub struct ActorSystemBuilder {
     config: ActorConfig,
     store: Option<Arc<dyn ActorStore>>,
-    kinds: Vec<(String, SpawnFn)>,
+    kinds: Vec<(String, SpawnFn, &'static [&'static str])>,
 }
 
 impl fmt::Debug for ActorSystemBuilder {
@@ -243,7 +246,7 @@ impl fmt::Debug for ActorSystemBuilder {
             .field("store", &self.store)
             .field(
                 "kinds",
-                &self.kinds.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                &self.kinds.iter().map(|(n, ..)| n).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -285,7 +288,7 @@ impl ActorSystemBuilder {
             let runtime = spawn.shared.runtime.clone();
             runtime.spawn(instance::run::<A>(spawn, factory.clone()));
         });
-        self.kinds.push((name.to_owned(), spawn));
+        self.kinds.push((name.to_owned(), spawn, A::ACTIONS));
         self
     }
 
@@ -330,12 +333,13 @@ impl ActorSystemBuilder {
         });
 
         let mut kinds = HashMap::new();
-        for (name, spawn) in self.kinds {
+        for (name, spawn, actions) in self.kinds {
             if kinds.contains_key(&name) {
                 return Err(SystemError::DuplicateKind(name));
             }
             let kind = Kind {
                 name: name.as_str().into(),
+                actions,
                 slots: Mutex::new(Slots::default()),
                 spawn,
             };
@@ -455,10 +459,12 @@ impl ActorSystem {
         caller: Arc<dyn Actor>,
     ) -> Result<ActorRef, WireError> {
         let tx = self.inner.sender(name, key)?;
+        let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
         Ok(ActorRef {
             system: self.clone(),
             id: ActorId::new(name, key),
             caller,
+            actions,
             tx,
         })
     }
@@ -479,7 +485,7 @@ impl ActorSystem {
     ) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
         let msg = Msg::call(Call {
-            method: method.to_owned(),
+            method: Cow::Owned(method.to_owned()),
             args,
             caller: Some(caller),
             conn: None,
@@ -663,6 +669,14 @@ impl ActorSystem {
     }
 }
 
+/// `method` as one of `actions` (borrowed, no allocation), or owned when it is not one.
+fn action_name(actions: &'static [&'static str], method: &str) -> Cow<'static, str> {
+    match actions.iter().find(|name| **name == method) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(method.to_owned()),
+    }
+}
+
 fn lost() -> WireError {
     WireError::new(
         ErrorCode::Unavailable,
@@ -679,6 +693,7 @@ pub struct ActorRef {
     system: ActorSystem,
     id: ActorId,
     caller: Arc<dyn Actor>,
+    actions: &'static [&'static str],
     tx: mpsc::Sender<Msg>,
 }
 
@@ -709,7 +724,7 @@ impl ActorRef {
     pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
         let msg = Msg::call(Call {
-            method: method.to_owned(),
+            method: action_name(self.actions, method),
             args,
             caller: Some(self.caller.clone()),
             conn: None,
