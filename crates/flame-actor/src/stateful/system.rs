@@ -744,7 +744,7 @@ impl ActorRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stateful::{ActorError, InitCtx, Rpc, StatefulActor, actions};
+    use crate::stateful::{Actions, ActorError, InitCtx, Rpc, StatefulActor, actions};
     use crate::store::MemoryStore;
 
     #[derive(Default)]
@@ -765,6 +765,34 @@ mod tests {
             *rpc.state_mut() += by;
             *rpc.state()
         }
+    }
+
+    #[tokio::test]
+    async fn an_actor_ref_calls_known_and_unknown_methods() {
+        assert!(matches!(
+            action_name(Counter::ACTIONS, "increment"),
+            Cow::Borrowed("increment")
+        ));
+        assert!(matches!(
+            action_name(Counter::ACTIONS, "nope"),
+            Cow::Owned(_)
+        ));
+        let system = ActorSystem::builder()
+            .store(MemoryStore::new())
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap();
+        let caller: Arc<dyn Actor> = Arc::new(crate::BackendActor::new("test"));
+        let counter = system.get("counter", "a", caller).unwrap();
+        assert_eq!(
+            counter.call("increment", vec![2.into()]).await,
+            Ok(Value::from(2))
+        );
+        let err = counter.call("nope", vec![]).await.unwrap_err();
+        assert!(err.is(ErrorCode::ActionNotFound), "{err:?}");
+        assert!(err.message.contains("nope"), "{err:?}");
+        system.shutdown().await;
     }
 
     /// What every loaded actor pays for, idle or not: its task's future and its mailbox,
