@@ -1,7 +1,9 @@
 //! Transport benchmarks, each against a baseline measured in the same run:
 //!
 //! 1. WebSocket RPC round trip on loopback (p50, p99): flame (a read-only action, and a
-//!    state-changing one on the memory store) vs a raw tokio-tungstenite echo server.
+//!    state-changing one on the memory store) vs a raw tokio-tungstenite echo server; once
+//!    on an idle machine and once with one CPU kept busy (on a VM, waking a halted vCPU
+//!    costs tens of microseconds per message, and decides the idle figure).
 //! 2. Broadcast to N connections, time from the trigger until the last one has the event:
 //!    flame's `ctx.broadcast` vs a raw tokio-tungstenite server fanning one message out
 //!    through a channel per connection. The N listeners connect and handshake with
@@ -150,8 +152,9 @@ fn rss_bytes() -> u64 {
 
 /// The child: a server of `kind`, driven by lines on stdin.
 fn child(kind: &str) {
+    // tokio's default, one worker per CPU, as a deployed server runs (the listeners' reader
+    // is one more thread in the parent)
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
@@ -298,6 +301,35 @@ fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
+/// Keeps one CPU busy until dropped.
+struct Spinner(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>);
+
+impl Spinner {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        Self(stop, Some(handle))
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.1.take() {
+            handle.join().unwrap();
+        }
+    }
+}
+
+/// Round trips, twice: on an idle machine, and with one CPU kept busy by a spinning thread.
+/// On a virtual machine an idle vCPU halts, and waking it costs tens of microseconds, once
+/// per message each way; a busy one answers at once. Both figures are real; the second is
+/// what a loaded server sees, the first what a quiet one sees. Each has its own baseline.
 async fn rpc_latency(n: usize) {
     println!(
         "\n## WebSocket RPC round trip on loopback ({n} sequential calls, after {} warm-up)",
@@ -315,31 +347,36 @@ async fn rpc_latency(n: usize) {
         move |i: usize| json!({"v":1,"type":"rpc","id":i,"method":method,"args":args}).to_string()
     };
     let mut raw = connect(&format!("ws://{raw_addr}/")).await;
-    let (raw50, raw99) = round_trips(&mut raw, n, rpc("get", json!([]))).await;
     let mut ws = connect(&format!("ws://{flame_addr}/actors/bench/rt")).await;
     next_text(&mut ws).await; // init
-    let (get50, get99) = round_trips(&mut ws, n, rpc("get", json!([]))).await;
-    let (add50, add99) = round_trips(&mut ws, n, rpc("add", json!([1]))).await;
-    println!("| case | p50 | p99 | p50 ratio |");
-    println!("|---|---|---|---|");
-    println!(
-        "| raw tokio-tungstenite echo (baseline) | {} | {} | 1.00x |",
-        us(raw50),
-        us(raw99)
-    );
-    let ratio = |d: Duration| d.as_secs_f64() / raw50.as_secs_f64();
-    println!(
-        "| flame, read-only action `get` | {} | {} | {:.2}x |",
-        us(get50),
-        us(get99),
-        ratio(get50)
-    );
-    println!(
-        "| flame, state-changing `add` (memory store commit) | {} | {} | {:.2}x |",
-        us(add50),
-        us(add99),
-        ratio(add50)
-    );
+    println!("| machine | case | p50 | p99 | p50 ratio |");
+    println!("|---|---|---|---|---|");
+    for busy in [false, true] {
+        let spinner = busy.then(Spinner::start);
+        let (raw50, raw99) = round_trips(&mut raw, n, rpc("get", json!([]))).await;
+        let (get50, get99) = round_trips(&mut ws, n, rpc("get", json!([]))).await;
+        let (add50, add99) = round_trips(&mut ws, n, rpc("add", json!([1]))).await;
+        drop(spinner);
+        let machine = if busy { "one CPU kept busy" } else { "idle" };
+        let ratio = |d: Duration| d.as_secs_f64() / raw50.as_secs_f64();
+        println!(
+            "| {machine} | raw tokio-tungstenite echo (baseline) | {} | {} | 1.00x |",
+            us(raw50),
+            us(raw99)
+        );
+        println!(
+            "| {machine} | flame, read-only action `get` | {} | {} | {:.2}x |",
+            us(get50),
+            us(get99),
+            ratio(get50)
+        );
+        println!(
+            "| {machine} | flame, state-changing `add` (memory store commit) | {} | {} | {:.2}x |",
+            us(add50),
+            us(add99),
+            ratio(add50)
+        );
+    }
     system.shutdown().await;
 }
 
