@@ -10,7 +10,9 @@
 //!    tokio-tungstenite, then their raw sockets are read by one OS thread with a `mio` event
 //!    loop that parses the WebSocket frames in place (a lean load generator, the same for
 //!    both servers), so the client's own overhead does not hide what the servers do. The
-//!    time ends when that thread has parsed the last connection's `tick` frame.
+//!    time ends when that thread has parsed the last connection's `tick` frame. A third
+//!    server shows the floor: it writes one pre-encoded frame to every raw socket from one
+//!    thread per CPU, with nothing else per connection.
 //! 3. Memory per idle WebSocket connection (server RSS delta over N connections) vs the raw
 //!    server, and per idle actor (RSS delta over N loaded actors) vs N bare tokio tasks with
 //!    a mailbox each.
@@ -140,6 +142,54 @@ async fn serve_raw(listener: TcpListener, small: bool) {
     });
 }
 
+/// The floor: after the handshake, the server keeps each raw socket, and on `fanout` (a
+/// command on stdin) writes one pre-encoded frame to every socket from one thread per CPU,
+/// with no task, channel or encoding per connection. What the kernel's loopback sends cost.
+async fn serve_floor(listener: TcpListener, sockets: Arc<parking_lot::Mutex<Vec<TcpStream>>>) {
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let sockets = sockets.clone();
+            tokio::spawn(async move {
+                if let Ok(ws) = tokio_tungstenite::accept_async(stream).await {
+                    sockets.lock().push(ws.into_inner());
+                }
+            });
+        }
+    });
+}
+
+/// Writes `text` as one unmasked text frame to every socket, split across one thread per
+/// CPU; returns how many got the whole frame.
+fn fan_out_frames(sockets: &[TcpStream], text: &str) -> usize {
+    let mut frame = vec![0x81];
+    if text.len() < 126 {
+        frame.push(text.len() as u8);
+    } else {
+        frame.push(126);
+        frame.extend_from_slice(&(text.len() as u16).to_be_bytes());
+    }
+    frame.extend_from_slice(text.as_bytes());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = sockets.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sockets
+            .chunks(chunk)
+            .map(|part| {
+                let frame = &frame;
+                scope.spawn(move || {
+                    part.iter()
+                        .filter(|s| s.try_write(frame).is_ok_and(|n| n == frame.len()))
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
+}
+
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
@@ -166,8 +216,10 @@ fn child(kind: &str) {
         let listener = socket.listen(1024).unwrap();
         let port = listener.local_addr().unwrap().port();
         let system = flame_system().await;
+        let floor_sockets = Arc::new(parking_lot::Mutex::new(Vec::new()));
         match kind {
             "flame" => serve_flame(listener, system.clone()).await,
+            "floor" => serve_floor(listener, floor_sockets.clone()).await,
             "raw-small" => serve_raw(listener, true).await,
             _ => serve_raw(listener, false).await,
         }
@@ -181,6 +233,13 @@ fn child(kind: &str) {
                 words.next().and_then(|n| n.parse::<usize>().ok()),
             ) {
                 (Some("rss"), _) => println!("{}", rss_bytes()),
+                (Some("fanout"), _) => {
+                    let text =
+                        json!({"v":1,"type":"event","event":"tick","payload":"hello"}).to_string();
+                    let sockets = floor_sockets.lock();
+                    let sent = tokio::task::block_in_place(|| fan_out_frames(&sockets, &text));
+                    println!("sent {sent}");
+                }
                 (Some("actors"), Some(n)) => {
                     let caller: Arc<dyn Actor> = Arc::new(BackendActor::new("bench"));
                     for i in 0..n {
@@ -666,8 +725,8 @@ async fn broadcast(n: usize, rounds: usize) {
     );
     let mut results = Vec::new();
     let mut connecting = Vec::new();
-    for kind in ["raw", "flame"] {
-        let server = ChildServer::start(kind);
+    for kind in ["raw", "flame", "floor"] {
+        let mut server = ChildServer::start(kind);
         let base = format!("ws://127.0.0.1:{}", server.port);
         let url = if kind == "flame" {
             format!("{base}/actors/bench/room")
@@ -693,7 +752,13 @@ async fn broadcast(n: usize, rounds: usize) {
                 String::from("broadcast:hello")
             };
             let start = Instant::now();
-            trigger.send(Message::text(text)).await.unwrap();
+            if kind == "floor" {
+                // the trigger connection got the frame too: it is one of the server's sockets
+                let sent = server.ask("fanout");
+                assert_eq!(sent, format!("sent {}", n + 1), "the floor server's writes");
+            } else {
+                trigger.send(Message::text(text)).await.unwrap();
+            }
             let last = receiver.round(round).await;
             times.push(last.saturating_duration_since(start));
             if kind == "flame" {
@@ -709,10 +774,10 @@ async fn broadcast(n: usize, rounds: usize) {
     println!("| server | time until the last has it | ratio |");
     println!("|---|---|---|");
     for (kind, t) in results {
-        let name = if kind == "raw" {
-            "raw tokio-tungstenite fan-out (baseline)"
-        } else {
-            "flame `ctx.broadcast`"
+        let name = match kind {
+            "raw" => "raw tokio-tungstenite fan-out (baseline)",
+            "floor" => "floor: one pre-encoded frame written to each socket, one thread per CPU",
+            _ => "flame `ctx.broadcast`",
         };
         println!(
             "| {name} | {:.2} ms | {:.2}x |",
@@ -721,9 +786,10 @@ async fn broadcast(n: usize, rounds: usize) {
         );
     }
     println!(
-        "\nListeners: {n} raw sockets read by one mio thread that parses the frames (the same for both servers; connecting and handshaking took {:.1} s raw, {:.1} s flame).",
+        "\nListeners: {n} raw sockets read by one mio thread that parses the frames (the same for every server; connecting and handshaking took {:.1} s raw, {:.1} s flame, {:.1} s floor). The floor is what the kernel's loopback sends alone cost on this machine: no server can beat it.",
         connecting[0].as_secs_f64(),
-        connecting[1].as_secs_f64()
+        connecting[1].as_secs_f64(),
+        connecting[2].as_secs_f64()
     );
 }
 
