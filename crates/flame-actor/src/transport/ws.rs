@@ -130,6 +130,11 @@ async fn pump(
     let mut last_seen = Instant::now();
     loop {
         tokio::select! {
+            // Outbound first: a woken connection usually has something to write, and then
+            // neither the socket (whose read buffer tungstenite prepares on every poll) nor
+            // the ticker is polled for nothing. Reading cannot starve: the channel's receive
+            // spends tokio's cooperative budget, which makes it yield after a burst.
+            biased;
             msg = outbound.recv() => match msg {
                 Some(ServerMessage::Close { code, reason }) => {
                     let _ = send_close(socket, &code, &reason, write_timeout).await;
