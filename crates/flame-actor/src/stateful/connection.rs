@@ -2,7 +2,7 @@
 //! ([`ConnectionHandle`], [`ConnectionSender`]).
 //!
 //! A connection is an id, the client's params, the state `on_before_connect` made, the
-//! caller's identity and an outbound channel of [`ServerMessage`]s. The transport (WebSocket,
+//! caller's identity and an outbound channel of [`Outbound`] messages. The transport (WebSocket,
 //! in-process client) reads the outbound channel and feeds client messages in through the
 //! [`ConnectionSender`]; when the outbound channel ends, the connection is over.
 
@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::actor::StatefulActor;
 use super::context::{Effect, EffectQueue};
 use super::instance::{Call, Msg, Reply};
+use super::outbound::Outbound;
 use crate::identity::Actor;
 use crate::protocol::{ClientMessage, ErrorCode, ProtocolError, ServerMessage, WireError};
 
@@ -57,7 +58,7 @@ pub struct Connection<A: StatefulActor> {
     params: A::ConnParams,
     state: A::ConnState,
     caller: Arc<dyn Actor>,
-    pub(crate) outbound: mpsc::Sender<ServerMessage>,
+    pub(crate) outbound: mpsc::Sender<Outbound>,
     subscriptions: HashSet<String>,
     effects: EffectQueue,
 }
@@ -78,7 +79,7 @@ impl<A: StatefulActor> Connection<A> {
         params: A::ConnParams,
         state: A::ConnState,
         caller: Arc<dyn Actor>,
-        outbound: mpsc::Sender<ServerMessage>,
+        outbound: mpsc::Sender<Outbound>,
         effects: EffectQueue,
     ) -> Self {
         Self {
@@ -335,14 +336,14 @@ impl ConnectionSender {
 #[derive(Debug)]
 pub struct ConnectionHandle {
     sender: ConnectionSender,
-    outbound: mpsc::Receiver<ServerMessage>,
+    outbound: mpsc::Receiver<Outbound>,
 }
 
 impl ConnectionHandle {
     pub(crate) fn new(
         conn: ConnId,
         tx: mpsc::Sender<Msg>,
-        outbound: mpsc::Receiver<ServerMessage>,
+        outbound: mpsc::Receiver<Outbound>,
         max_message_size: usize,
     ) -> Self {
         Self {
@@ -365,12 +366,12 @@ impl ConnectionHandle {
 
     /// The next outbound message; `None` once the actor has closed the connection.
     pub async fn recv(&mut self) -> Option<ServerMessage> {
-        self.outbound.recv().await
+        self.outbound.recv().await.map(Outbound::into_message)
     }
 
     /// The next outbound message if one is waiting.
     pub fn try_recv(&mut self) -> Option<ServerMessage> {
-        self.outbound.try_recv().ok()
+        self.outbound.try_recv().ok().map(Outbound::into_message)
     }
 
     /// The way in.
@@ -378,8 +379,10 @@ impl ConnectionHandle {
         &self.sender
     }
 
-    /// Splits the handle, for a transport that reads and writes in different tasks.
-    pub fn into_parts(self) -> (ConnectionSender, mpsc::Receiver<ServerMessage>) {
+    /// Splits the handle, for a transport that reads and writes in different tasks. The
+    /// outbound side carries [`Outbound`]s, whose [`text`](Outbound::text) a network
+    /// transport writes as is.
+    pub fn into_parts(self) -> (ConnectionSender, mpsc::Receiver<Outbound>) {
         (self.sender, self.outbound)
     }
 

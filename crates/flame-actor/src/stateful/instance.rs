@@ -22,6 +22,7 @@ use super::connection::{ConnId, Connection};
 use super::context::{ActorCtx, Effect};
 use super::error::{ActorError, SystemError};
 use super::lifecycle::{Outcome, guarded};
+use super::outbound::Outbound;
 use super::rpc::{Actions, Rpc};
 use super::schedule::SchedulerCmd;
 use super::system::{Kind, Shared};
@@ -76,7 +77,7 @@ pub(crate) struct Connect {
     pub(crate) conn: ConnId,
     pub(crate) params: String,
     pub(crate) caller: Arc<dyn Actor>,
-    pub(crate) outbound: mpsc::Sender<ServerMessage>,
+    pub(crate) outbound: mpsc::Sender<Outbound>,
     pub(crate) reply: oneshot::Sender<Result<(), WireError>>,
 }
 
@@ -532,11 +533,11 @@ impl<A: Actions> Instance<A> {
         }
     }
 
-    fn send_to(&mut self, conn: ConnId, msg: ServerMessage) {
+    fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
         let Some(c) = self.rpc.ctx.connections.get(&conn.get()) else {
             return;
         };
-        match c.outbound.try_send(msg) {
+        match c.outbound.try_send(msg.into()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(actor = %self.rpc.ctx.id, conn = %conn, "the client does not keep up; closing its connection");
@@ -557,12 +558,13 @@ impl<A: Actions> Instance<A> {
                     .filter(|c| c.is_subscribed(&event))
                     .map(Connection::id)
                     .collect();
+                if targets.is_empty() {
+                    return;
+                }
+                // encoded once; every target shares the text and the payload
+                let shared = Outbound::shared_event(event, payload);
                 for conn in targets {
-                    let msg = ServerMessage::Event {
-                        event: event.clone(),
-                        payload: payload.clone(),
-                    };
-                    self.send_to(conn, msg);
+                    self.send_to(conn, shared.clone());
                 }
             }
             Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
@@ -1040,7 +1042,7 @@ impl<A: Actions> Instance<A> {
             if let Some(connection) = self.rpc.ctx.connections.remove(&conn) {
                 let _ = connection
                     .outbound
-                    .try_send(ServerMessage::close(code, reason));
+                    .try_send(ServerMessage::close(code, reason).into());
                 Box::pin(self.on_disconnect(connection)).await;
             }
         }

@@ -15,7 +15,7 @@ use super::State;
 use super::codes::close_code;
 use crate::identity::Actor;
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
-use crate::stateful::{ConnectionSender, InboundError};
+use crate::stateful::{ConnectionSender, InboundError, Outbound};
 
 /// Counts the open connections; one guard per connection task.
 pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
@@ -118,7 +118,7 @@ async fn serve(
 async fn pump(
     socket: &mut WebSocket,
     sender: &ConnectionSender,
-    mut outbound: mpsc::Receiver<ServerMessage>,
+    mut outbound: mpsc::Receiver<Outbound>,
     state: &State,
 ) -> End {
     let config = &state.config;
@@ -136,12 +136,20 @@ async fn pump(
             // spends tokio's cooperative budget, which makes it yield after a burst.
             biased;
             msg = outbound.recv() => match msg {
-                Some(ServerMessage::Close { code, reason }) => {
-                    let _ = send_close(socket, &code, &reason, write_timeout).await;
-                    return End::Actor;
-                }
                 Some(msg) => {
-                    if send(socket, Message::Text(Utf8Bytes::from(msg.encode())), write_timeout).await.is_err() {
+                    if let Some((code, reason)) = msg.close_reason() {
+                        let _ = send_close(socket, code, reason, write_timeout).await;
+                        return End::Actor;
+                    }
+                    // protocol text is JSON, so valid UTF-8; a broadcast's is shared
+                    let text = match Utf8Bytes::try_from(msg.text()) {
+                        Ok(text) => text,
+                        Err(error) => {
+                            tracing::error!(%error, "an outbound message is not UTF-8; it is dropped");
+                            continue;
+                        }
+                    };
+                    if send(socket, Message::Text(text), write_timeout).await.is_err() {
                         return End::Client;
                     }
                 }
@@ -165,8 +173,10 @@ async fn pump(
                         }
                         Err(InboundError::Closed) => {
                             // The actor is gone; its `close` may still be queued.
-                            if let Ok(Some(ServerMessage::Close { code, reason })) = tokio::time::timeout(write_timeout, outbound.recv()).await {
-                                let _ = send_close(socket, &code, &reason, write_timeout).await;
+                            if let Ok(Some(msg)) = tokio::time::timeout(write_timeout, outbound.recv()).await
+                                && let Some((code, reason)) = msg.close_reason()
+                            {
+                                let _ = send_close(socket, code, reason, write_timeout).await;
                             } else {
                                 let _ = send_close(socket, ErrorCode::ConnectionClosed.as_str(), "the connection is closed", write_timeout).await;
                             }
