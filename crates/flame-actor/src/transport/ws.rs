@@ -114,6 +114,17 @@ async fn serve(
     sender.disconnect().await;
 }
 
+/// How many outbound messages a connection writes in a row before it polls its socket and
+/// its ticker on equal terms.
+const WRITES_BEFORE_A_FAIR_TURN: u32 = 16;
+
+/// What woke the connection task; `F` is what the socket gave.
+enum Event<F> {
+    Out(Option<Outbound>),
+    Frame(F),
+    Tick,
+}
+
 /// Moves messages both ways until the connection ends.
 async fn pump(
     socket: &mut WebSocket,
@@ -128,14 +139,34 @@ async fn pump(
     let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
+    // Outbound first, mostly: a woken connection usually has something to write, and then
+    // neither the socket (whose read buffer tungstenite prepares on every poll) nor the
+    // ticker is polled for nothing. After a run of writes, one turn polls the socket and the
+    // ticker first, so a steady stream of events cannot keep the client's messages from
+    // being read or the heartbeat from running.
+    let mut writes_in_a_row = 0u32;
     loop {
-        tokio::select! {
-            // Outbound first: a woken connection usually has something to write, and then
-            // neither the socket (whose read buffer tungstenite prepares on every poll) nor
-            // the ticker is polled for nothing. Reading cannot starve: the channel's receive
-            // spends tokio's cooperative budget, which makes it yield after a burst.
-            biased;
-            msg = outbound.recv() => match msg {
+        let event = if writes_in_a_row < WRITES_BEFORE_A_FAIR_TURN {
+            tokio::select! {
+                biased;
+                msg = outbound.recv() => Event::Out(msg),
+                frame = socket.recv() => Event::Frame(frame),
+                _ = ticker.tick() => Event::Tick,
+            }
+        } else {
+            tokio::select! {
+                biased;
+                frame = socket.recv() => Event::Frame(frame),
+                _ = ticker.tick() => Event::Tick,
+                msg = outbound.recv() => Event::Out(msg),
+            }
+        };
+        writes_in_a_row = match event {
+            Event::Out(Some(_)) => writes_in_a_row + 1,
+            _ => 0,
+        };
+        match event {
+            Event::Out(msg) => match msg {
                 Some(msg) => {
                     if let Some((code, reason)) = msg.close_reason() {
                         let _ = send_close(socket, code, reason, write_timeout).await;
@@ -149,36 +180,55 @@ async fn pump(
                             continue;
                         }
                     };
-                    if send(socket, Message::Text(text), write_timeout).await.is_err() {
+                    if send(socket, Message::Text(text), write_timeout)
+                        .await
+                        .is_err()
+                    {
                         return End::Client;
                     }
                 }
                 None => {
                     // The actor dropped the connection without a `close` (the client did
                     // not keep up): tell the client, which may reconnect.
-                    let _ = send_close(socket, ErrorCode::ConnectionClosed.as_str(), "the connection was closed by the actor", write_timeout).await;
+                    let _ = send_close(
+                        socket,
+                        ErrorCode::ConnectionClosed.as_str(),
+                        "the connection was closed by the actor",
+                        write_timeout,
+                    )
+                    .await;
                     return End::Actor;
                 }
             },
-            frame = socket.recv() => {
+            Event::Frame(frame) => {
                 last_seen = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => match sender.send_text(text.as_str()).await {
                         Ok(()) => {}
                         Err(InboundError::Protocol(error)) => {
                             let reply = error.to_server_message().encode();
-                            if send(socket, Message::Text(Utf8Bytes::from(reply)), write_timeout).await.is_err() {
+                            if send(socket, Message::Text(Utf8Bytes::from(reply)), write_timeout)
+                                .await
+                                .is_err()
+                            {
                                 return End::Client;
                             }
                         }
                         Err(InboundError::Closed) => {
                             // The actor is gone; its `close` may still be queued.
-                            if let Ok(Some(msg)) = tokio::time::timeout(write_timeout, outbound.recv()).await
+                            if let Ok(Some(msg)) =
+                                tokio::time::timeout(write_timeout, outbound.recv()).await
                                 && let Some((code, reason)) = msg.close_reason()
                             {
                                 let _ = send_close(socket, code, reason, write_timeout).await;
                             } else {
-                                let _ = send_close(socket, ErrorCode::ConnectionClosed.as_str(), "the connection is closed", write_timeout).await;
+                                let _ = send_close(
+                                    socket,
+                                    ErrorCode::ConnectionClosed.as_str(),
+                                    "the connection is closed",
+                                    write_timeout,
+                                )
+                                .await;
                             }
                             return End::Actor;
                         }
@@ -186,9 +236,18 @@ async fn pump(
                     Some(Ok(Message::Binary(_))) => {
                         let reply = ServerMessage::Error {
                             code: ErrorCode::MalformedMessage.as_str().to_owned(),
-                            message: String::from("binary messages are not supported; send JSON text"),
+                            message: String::from(
+                                "binary messages are not supported; send JSON text",
+                            ),
                         };
-                        if send(socket, Message::Text(Utf8Bytes::from(reply.encode())), write_timeout).await.is_err() {
+                        if send(
+                            socket,
+                            Message::Text(Utf8Bytes::from(reply.encode())),
+                            write_timeout,
+                        )
+                        .await
+                        .is_err()
+                        {
                             return End::Client;
                         }
                     }
@@ -203,13 +262,16 @@ async fn pump(
                         return if too_big { End::TooBig } else { End::Client };
                     }
                 }
-            },
-            _ = ticker.tick() => {
+            }
+            Event::Tick => {
                 if last_seen.elapsed() >= silence_limit {
                     tracing::debug!(silent_for = ?last_seen.elapsed(), "no pong in time; the peer is dead");
                     return End::Dead;
                 }
-                if send(socket, Message::Ping(Default::default()), write_timeout).await.is_err() {
+                if send(socket, Message::Ping(Default::default()), write_timeout)
+                    .await
+                    .is_err()
+                {
                     return End::Dead;
                 }
             }
