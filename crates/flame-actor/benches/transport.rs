@@ -233,6 +233,7 @@ fn child(kind: &str) {
                 words.next().and_then(|n| n.parse::<usize>().ok()),
             ) {
                 (Some("rss"), _) => println!("{}", rss_bytes()),
+                (Some("sockets"), _) => println!("{}", floor_sockets.lock().len()),
                 (Some("fanout"), _) => {
                     let text =
                         json!({"v":1,"type":"event","event":"tick","payload":"hello"}).to_string();
@@ -743,6 +744,14 @@ async fn broadcast(n: usize, rounds: usize) {
             let count = json!({"v":1,"type":"rpc","id":0,"method":"get","args":[]}).to_string();
             trigger.send(Message::text(count)).await.unwrap();
             next_text(&mut trigger).await;
+        }
+        if kind == "floor" {
+            // the server keeps a socket once its side of the handshake is done, a moment
+            // after the client's: wait for all of them, the trigger's too
+            let expected = (n + 1).to_string();
+            while server.ask("sockets") != expected {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         let mut times = Vec::new();
         for round in 1..=rounds {
