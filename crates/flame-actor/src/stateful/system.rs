@@ -767,6 +767,15 @@ mod tests {
         }
     }
 
+    async fn counter_system() -> ActorSystem {
+        ActorSystem::builder()
+            .store(MemoryStore::new())
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn an_actor_ref_calls_known_and_unknown_methods() {
         assert!(matches!(
@@ -777,12 +786,7 @@ mod tests {
             action_name(Counter::ACTIONS, "nope"),
             Cow::Owned(_)
         ));
-        let system = ActorSystem::builder()
-            .store(MemoryStore::new())
-            .register_default::<Counter>("counter")
-            .build()
-            .await
-            .unwrap();
+        let system = counter_system().await;
         let caller: Arc<dyn Actor> = Arc::new(crate::BackendActor::new("test"));
         let counter = system.get("counter", "a", caller).unwrap();
         assert_eq!(
@@ -804,12 +808,7 @@ mod tests {
             "a mailbox message is {} bytes",
             std::mem::size_of::<Msg>()
         );
-        let system = ActorSystem::builder()
-            .store(MemoryStore::new())
-            .register_default::<Counter>("counter")
-            .build()
-            .await
-            .unwrap();
+        let system = counter_system().await;
         let inner = &system.inner;
         let (_tx, rx) = mpsc::channel(1);
         let spawn = Spawn {
