@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::actor::{ConnectOptions, InitCtx};
+use super::actor::{ConnectOptions, InitCtx, StatefulActor};
 use super::commit::{CommitMsg, CommitRequest};
 use super::connection::{ConnId, Connection};
 use super::context::{ActorCtx, Effect};
@@ -198,6 +198,24 @@ fn destroyed_error(id: &ActorId) -> WireError {
         ErrorCode::ActorDestroyed,
         format!("the actor {id} was destroyed"),
     )
+}
+
+/// Queues `msg` for a connection; a connection whose client does not keep up, or is gone,
+/// goes to `broken` to be disconnected.
+fn offer<A: StatefulActor>(
+    actor: &ActorId,
+    c: &Connection<A>,
+    msg: Outbound,
+    broken: &mut Vec<ConnId>,
+) {
+    match c.outbound.try_send(msg) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!(%actor, conn = %c.id(), "the client does not keep up; closing its connection");
+            broken.push(c.id());
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => broken.push(c.id()),
+    }
 }
 
 /// Fails every message still in a (closed) mailbox.
@@ -534,37 +552,23 @@ impl<A: Actions> Instance<A> {
     }
 
     fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
-        let Some(c) = self.rpc.ctx.connections.get(&conn.get()) else {
-            return;
-        };
-        match c.outbound.try_send(msg.into()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(actor = %self.rpc.ctx.id, conn = %conn, "the client does not keep up; closing its connection");
-                self.broken.push(conn);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.broken.push(conn),
+        if let Some(c) = self.rpc.ctx.connections.get(&conn.get()) {
+            offer(&self.rpc.ctx.id, c, msg.into(), &mut self.broken);
         }
     }
 
     fn deliver(&mut self, release: Release) {
         match release {
             Release::Effect(Effect::Broadcast { event, payload }) => {
-                let targets: Vec<ConnId> = self
-                    .rpc
-                    .ctx
-                    .connections
-                    .values()
-                    .filter(|c| c.is_subscribed(&event))
-                    .map(Connection::id)
-                    .collect();
-                if targets.is_empty() {
+                let ctx = &self.rpc.ctx;
+                let mut targets = ctx.connections.values().filter(|c| c.is_subscribed(&event));
+                let Some(first) = targets.next() else {
                     return;
-                }
+                };
                 // encoded once; every target shares the text and the payload
-                let shared = Outbound::shared_event(event, payload);
-                for conn in targets {
-                    self.send_to(conn, shared.clone());
+                let shared = Outbound::shared_event(event.clone(), payload);
+                for c in std::iter::once(first).chain(targets) {
+                    offer(&ctx.id, c, shared.clone(), &mut self.broken);
                 }
             }
             Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
