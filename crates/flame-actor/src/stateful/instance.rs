@@ -153,6 +153,10 @@ enum Exit {
     Failed(String),
 }
 
+/// A scratch buffer bigger than this is not kept for the next change: the state is big,
+/// and keeping it would double what an idle actor holds.
+const MAX_KEPT_SCRATCH: usize = 16 * 1024;
+
 pub(crate) type Factory<A> = Arc<dyn Fn(&ActorId) -> A + Send + Sync>;
 
 /// What the registry hands a new instance.
@@ -173,7 +177,13 @@ struct Instance<A: Actions> {
     kind: Arc<Kind>,
     generation: u64,
     /// The latest serialized state: committed, or handed to the committer, or staged.
-    snapshot: Arc<[u8]>,
+    snapshot: Vec<u8>,
+    /// Where the next snapshot is serialized before it replaces `snapshot` (the two swap,
+    /// so a change allocates nothing once both have grown to the state's size).
+    scratch: Vec<u8>,
+    /// The staged write is to carry `snapshot` (copied in when it is flushed, once per
+    /// batch rather than once per change).
+    state_staged: bool,
     /// Bumped whenever a change is staged.
     version: u64,
     committed: u64,
@@ -304,7 +314,7 @@ async fn load_and_start<A: Actions>(
     let actor = factory(&id);
     let (state, snapshot) = match stored.state {
         Some(bytes) => match serde_json::from_slice::<A::State>(&bytes) {
-            Ok(state) => (state, bytes),
+            Ok(state) => (state, bytes.to_vec()),
             Err(e) => {
                 tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
                 fail_start(
@@ -366,7 +376,7 @@ async fn load_and_start<A: Actions>(
                 return None;
             }
             tracing::debug!(actor = %id, "initialized");
-            (state, bytes)
+            (state, bytes.to_vec())
         }
     };
 
@@ -382,6 +392,8 @@ async fn load_and_start<A: Actions>(
         kind,
         generation,
         snapshot,
+        scratch: Vec::new(),
+        state_staged: false,
         version: 0,
         committed: 0,
         staged: None,
@@ -484,11 +496,15 @@ impl<A: Actions> Instance<A> {
         let mut staged_any = false;
         if self.rpc.ctx.dirty {
             self.rpc.ctx.dirty = false;
-            match serde_json::to_vec(&self.rpc.ctx.state) {
-                Ok(bytes) => {
-                    self.snapshot = bytes.into();
-                    let snapshot = self.snapshot.clone();
-                    self.staged_mut().state = Some(snapshot);
+            self.scratch.clear();
+            match serde_json::to_writer(&mut self.scratch, &self.rpc.ctx.state) {
+                Ok(()) => {
+                    std::mem::swap(&mut self.snapshot, &mut self.scratch);
+                    if self.scratch.capacity() > MAX_KEPT_SCRATCH {
+                        self.scratch = Vec::new();
+                    }
+                    self.staged_mut();
+                    self.state_staged = true;
                     state_changed = true;
                     staged_any = true;
                 }
@@ -609,9 +625,12 @@ impl<A: Actions> Instance<A> {
         if self.in_flight.is_some() {
             return;
         }
-        let Some(write) = self.staged.take() else {
+        let Some(mut write) = self.staged.take() else {
             return;
         };
+        if std::mem::take(&mut self.state_staged) {
+            write.state = Some(Arc::from(self.snapshot.as_slice()));
+        }
         let alarms = write.put_alarms.clone();
         let (ack, rx) = oneshot::channel();
         if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
@@ -654,6 +673,7 @@ impl<A: Actions> Instance<A> {
             Err(e) => {
                 tracing::error!(actor = %self.id(), error = %e, "a commit failed; answering with internal_error and reloading the last committed state");
                 self.staged = None;
+                self.state_staged = false;
                 for (_, release) in std::mem::take(&mut self.outbox) {
                     match release {
                         Release::Reply(reply, _) => {
@@ -689,7 +709,7 @@ impl<A: Actions> Instance<A> {
             self.failed = Some(String::from("the actor's state is gone"));
             return;
         };
-        self.snapshot = bytes;
+        self.snapshot = bytes.to_vec();
         self.rpc.ctx.dirty = true;
         self.discard_changes();
         self.actor = (self.factory)(self.id());
