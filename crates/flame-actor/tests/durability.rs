@@ -81,6 +81,88 @@ async fn an_acknowledged_change_is_in_the_store_before_the_reply() {
     system.shutdown().await;
 }
 
+/// A memory store whose commits fail while `failing` is set (a full disk).
+#[derive(Debug, Clone)]
+struct FlakyStore {
+    inner: MemoryStore,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl flame_actor::store::ActorStore for FlakyStore {
+    fn load<'a>(
+        &'a self,
+        actor: &'a flame_actor::store::ActorId,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<flame_actor::store::StoredActor, flame_actor::store::StoreError>,
+    > {
+        self.inner.load(actor)
+    }
+    fn commit(
+        &self,
+        writes: Vec<flame_actor::store::ActorWrite>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), flame_actor::store::StoreError>> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            let full = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+            return Box::pin(std::future::ready(Err(
+                flame_actor::store::StoreError::backend(full),
+            )));
+        }
+        self.inner.commit(writes)
+    }
+    fn load_alarms(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<
+            Vec<(flame_actor::store::ActorId, flame_actor::store::Alarm)>,
+            flame_actor::store::StoreError,
+        >,
+    > {
+        self.inner.load_alarms()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_answers_internal_error_and_reloads_the_committed_state() {
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        failing: Arc::default(),
+    };
+    let log = Log::default();
+    let system = common::system_with(&log, store.clone(), common::config()).await;
+    let c = caller();
+    let increment = || system.call("counter", "a", "increment", vec![json!(1)], c.clone());
+    assert_eq!(increment().await, Ok(json!(1)));
+
+    store
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = increment().await.unwrap_err();
+    assert!(err.is(ErrorCode::InternalError), "{err:?}");
+    store
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+
+    // the change that failed to commit is gone, and the actor started again from the store
+    assert_eq!(
+        system.call("counter", "a", "get", vec![], c.clone()).await,
+        Ok(json!(1))
+    );
+    assert_eq!(log.count("start:"), 2, "{:?}", log.entries());
+    assert_eq!(log.entries().last().map(String::as_str), Some("start:1"));
+    assert_eq!(increment().await, Ok(json!(2)));
+    let stored = flame_actor::store::ActorStore::load(
+        &store.inner,
+        &flame_actor::store::ActorId::new("counter", "a"),
+    )
+    .await
+    .unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&stored.state.unwrap()).unwrap();
+    assert_eq!(state, json!({"count": 2}));
+    system.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_panicking_rpc_restarts_from_the_last_committed_state() {
     let log = Log::default();
