@@ -187,7 +187,7 @@ async fn main() -> anyhow::Result<()> {
     flame_examples::init_tracing();
     let jobs = JobLog::default();
     let scheduler = start_scheduler(jobs.clone(), Duration::from_secs(60));
-    let listener = tokio::net::TcpListener::bind(flame_core::server::listen_addr()).await?;
+    let listener = flame_core::server::bind(&flame_core::server::listen_addr()).await?;
     app(jobs)
         .serve_with_shutdown(listener, flame_core::server::shutdown_signal())
         .await?;

@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     flame_examples::init_tracing();
     let sessions = SessionStore::in_memory();
     let (f, system) = app(&data_dir(), sessions).await?;
-    let listener = tokio::net::TcpListener::bind(flame_core::server::listen_addr()).await?;
+    let listener = flame_core::server::bind(&flame_core::server::listen_addr()).await?;
     println!("chat listening on http://{}", listener.local_addr()?);
     f.serve(listener).await?;
     system.shutdown().await;

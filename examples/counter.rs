@@ -201,7 +201,7 @@ pub fn data_dir() -> PathBuf {
 pub async fn main() -> anyhow::Result<()> {
     flame_examples::init_tracing();
     let (f, system) = app(&data_dir()).await?;
-    let listener = tokio::net::TcpListener::bind(flame_core::server::listen_addr()).await?;
+    let listener = flame_core::server::bind(&flame_core::server::listen_addr()).await?;
     // The tests read this line to find the port.
     println!("counter listening on http://{}", listener.local_addr()?);
     f.serve(listener).await?;

@@ -209,11 +209,9 @@ fn child(kind: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        // a backlog above the 200 connects in flight (`TcpListener::bind` gives 128 here: the
+        // a backlog above the 200 connects in flight (`TcpListener::bind` gives 128: the
         // overflow costs a 1 s SYN retransmit per chunk)
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
-        let listener = socket.listen(1024).unwrap();
+        let listener = flame_core::server::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let system = flame_system().await;
         let floor_sockets = Arc::new(parking_lot::Mutex::new(Vec::new()));

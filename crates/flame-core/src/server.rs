@@ -334,15 +334,60 @@ impl Flame {
                 source,
             })?;
         runtime.block_on(async move {
-            let listener = TcpListener::bind(&addr)
-                .await
-                .map_err(|source| ServeError::Io {
-                    addr: addr.clone(),
-                    source,
-                })?;
+            let listener = bind(&addr).await.map_err(|source| ServeError::Io {
+                addr: addr.clone(),
+                source,
+            })?;
             self.serve(listener).await
         })
     }
+}
+
+/// How many connections the kernel may queue before they are accepted, at most (the kernel
+/// caps it at `net.core.somaxconn`). tokio's and the standard library's `bind` ask for 128:
+/// a burst above that (clients reconnecting after a restart) has its handshakes dropped and
+/// retried a second later. Go, and so Flamego, asks for `somaxconn`.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (`host:port`; the first address it resolves to that binds) with a
+/// backlog of [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (on Unix), as `run()` does.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let listener = flame_core::server::bind("127.0.0.1:0").await?;
+/// assert!(listener.local_addr()?.port() > 0);
+/// # Ok::<(), std::io::Error>(()) }).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// An address that does not resolve, or the last bind error.
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        match bind_one(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// The address from `FLAME_ADDR`, or [`DEFAULT_ADDR`].

@@ -238,3 +238,38 @@ fn run_reports_a_bad_address() {
         "{err}"
     );
 }
+
+/// A burst of connections above tokio's default backlog (128) is queued by the kernel, not
+/// dropped: `server::bind` (what `run()` uses) asks for `LISTEN_BACKLOG`. With a backlog of
+/// 128 the connects above it would wait for SYN retransmits that never succeed here, since
+/// nothing accepts.
+#[tokio::test]
+async fn bind_queues_a_burst_above_the_default_backlog() {
+    let listener = flame_core::server::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let burst = 300;
+    let connects: Vec<_> = (0..burst)
+        .map(|_| {
+            tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
+                    .await
+            })
+        })
+        .collect();
+    let mut connected = Vec::new();
+    for c in connects {
+        if let Ok(Ok(stream)) = c.await.unwrap() {
+            connected.push(stream);
+        }
+    }
+    assert_eq!(connected.len(), burst, "connections queued without accept");
+    drop(listener);
+}
+
+#[tokio::test]
+async fn bind_reports_an_address_that_does_not_parse() {
+    let err = flame_core::server::bind("not an address")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+}
