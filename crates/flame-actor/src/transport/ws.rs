@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use flame_core::websocket::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -279,11 +280,20 @@ async fn pump(
     }
 }
 
+/// Sends `msg`, failing after `limit`. Most sends complete at their first poll; only one
+/// that waits (a full socket buffer) gets a timer, so the common case does not touch the
+/// runtime's timer at all.
 async fn send(socket: &mut WebSocket, msg: Message, limit: Duration) -> Result<(), ()> {
-    match tokio::time::timeout(limit, socket.send(msg)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) | Err(_) => Err(()),
-    }
+    let mut sending = std::pin::pin!(socket.send(msg));
+    let first = std::future::poll_fn(|cx| Poll::Ready(sending.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(result) => result,
+        Poll::Pending => match tokio::time::timeout(limit, sending).await {
+            Ok(result) => result,
+            Err(_) => return Err(()),
+        },
+    };
+    result.map_err(|_| ())
 }
 
 /// Sends the `close` message and a close frame whose reason is the code.
