@@ -147,7 +147,8 @@ async fn pump(
     // being read or the heartbeat from running.
     let mut writes_in_a_row = 0u32;
     loop {
-        let event = if writes_in_a_row < WRITES_BEFORE_A_FAIR_TURN {
+        let fair_turn = writes_in_a_row >= WRITES_BEFORE_A_FAIR_TURN;
+        let event = if !fair_turn {
             tokio::select! {
                 biased;
                 msg = outbound.recv() => Event::Out(msg),
@@ -163,7 +164,7 @@ async fn pump(
             }
         };
         writes_in_a_row = match event {
-            Event::Out(Some(_)) => writes_in_a_row + 1,
+            Event::Out(Some(_)) if !fair_turn => writes_in_a_row + 1,
             _ => 0,
         };
         match event {
