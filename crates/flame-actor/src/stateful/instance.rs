@@ -284,99 +284,18 @@ async fn load_and_start<A: Actions>(
         name: kind.name.clone(),
         key,
     };
-    let stored = match shared.load(&id).await {
-        Ok(stored) => stored,
-        Err(e) => {
-            tracing::error!(actor = %id, error = %e, "could not load the actor");
+    let (actor, state, snapshot) = match load_state(&shared, &id, &factory).await {
+        Ok(loaded) => loaded,
+        Err(failure) => {
             fail_start(
                 &kind,
                 &id.key,
                 generation,
                 &mut rx,
-                &unavailable("the actor could not be loaded"),
-                false,
+                &failure.error,
+                failure.destroyed,
             );
             return None;
-        }
-    };
-    if stored.destroyed {
-        fail_start(
-            &kind,
-            &id.key,
-            generation,
-            &mut rx,
-            &destroyed_error(&id),
-            true,
-        );
-        return None;
-    }
-
-    let actor = factory(&id);
-    let (state, snapshot) = match stored.state {
-        Some(bytes) => match serde_json::from_slice::<A::State>(&bytes) {
-            Ok(state) => (state, bytes.to_vec()),
-            Err(e) => {
-                tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
-                fail_start(
-                    &kind,
-                    &id.key,
-                    generation,
-                    &mut rx,
-                    &unavailable("the actor's state could not be read"),
-                    false,
-                );
-                return None;
-            }
-        },
-        None => {
-            let init = InitCtx::new(id.clone());
-            let state = match guarded(shared.config.hook_timeout, actor.on_initialize(&init)).await
-            {
-                Outcome::Done(Ok(state)) => state,
-                outcome => {
-                    tracing::error!(actor = %id, outcome = ?outcome.describe(), "on_initialize failed");
-                    fail_start(
-                        &kind,
-                        &id.key,
-                        generation,
-                        &mut rx,
-                        &unavailable("the actor could not be initialized"),
-                        false,
-                    );
-                    return None;
-                }
-            };
-            let bytes: Arc<[u8]> = match serde_json::to_vec(&state) {
-                Ok(bytes) => bytes.into(),
-                Err(e) => {
-                    tracing::error!(actor = %id, error = %e, "the initial state does not serialize");
-                    fail_start(
-                        &kind,
-                        &id.key,
-                        generation,
-                        &mut rx,
-                        &unavailable("the actor could not be initialized"),
-                        false,
-                    );
-                    return None;
-                }
-            };
-            let mut write = ActorWrite::new(id.clone());
-            write.state = Some(bytes.clone());
-            if let Err(e) = commit_now(&shared, write).await {
-                tracing::error!(actor = %id, error = %e, "could not commit the initial state");
-                fail_start(
-                    &kind,
-                    &id.key,
-                    generation,
-                    &mut rx,
-                    &unavailable("the actor could not be initialized"),
-                    false,
-                );
-                return None;
-            }
-            tracing::debug!(actor = %id, "initialized");
-            (state, bytes.to_vec())
         }
     };
 
@@ -424,6 +343,70 @@ async fn load_and_start<A: Actions>(
     instance.flush();
     tracing::debug!(actor = %instance.id(), "started");
     Some((instance, rx))
+}
+
+/// Why an instance could not load its state: what its queued callers are told.
+struct StartFailure {
+    error: WireError,
+    /// The actor was destroyed: its key never comes back.
+    destroyed: bool,
+}
+
+impl StartFailure {
+    fn unavailable(message: &str) -> Self {
+        Self {
+            error: unavailable(message),
+            destroyed: false,
+        }
+    }
+}
+
+/// The actor value, its state and the state serialized: as stored, or made by
+/// `on_initialize` and committed before anything else happens.
+async fn load_state<A: Actions>(
+    shared: &Shared,
+    id: &ActorId,
+    factory: &Factory<A>,
+) -> Result<(A, A::State, Vec<u8>), StartFailure> {
+    let stored = shared.load(id).await.map_err(|e| {
+        tracing::error!(actor = %id, error = %e, "could not load the actor");
+        StartFailure::unavailable("the actor could not be loaded")
+    })?;
+    if stored.destroyed {
+        return Err(StartFailure {
+            error: destroyed_error(id),
+            destroyed: true,
+        });
+    }
+    let actor = factory(id);
+    if let Some(bytes) = stored.state {
+        let state = serde_json::from_slice::<A::State>(&bytes).map_err(|e| {
+            tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
+            StartFailure::unavailable("the actor's state could not be read")
+        })?;
+        return Ok((actor, state, bytes.to_vec()));
+    }
+    let not_initialized = || StartFailure::unavailable("the actor could not be initialized");
+    let init = InitCtx::new(id.clone());
+    let state = match guarded(shared.config.hook_timeout, actor.on_initialize(&init)).await {
+        Outcome::Done(Ok(state)) => state,
+        outcome => {
+            tracing::error!(actor = %id, outcome = ?outcome.describe(), "on_initialize failed");
+            return Err(not_initialized());
+        }
+    };
+    let bytes = serde_json::to_vec(&state).map_err(|e| {
+        tracing::error!(actor = %id, error = %e, "the initial state does not serialize");
+        not_initialized()
+    })?;
+    let mut write = ActorWrite::new(id.clone());
+    write.state = Some(Arc::from(bytes.as_slice()));
+    commit_now(shared, write).await.map_err(|e| {
+        tracing::error!(actor = %id, error = %e, "could not commit the initial state");
+        not_initialized()
+    })?;
+    tracing::debug!(actor = %id, "initialized");
+    Ok((actor, state, bytes))
 }
 
 impl<T> Outcome<Result<T, ActorError>> {
