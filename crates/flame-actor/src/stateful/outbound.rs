@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use flame_core::websocket::Utf8Bytes;
 use serde_json::Value;
 
 use crate::protocol::ServerMessage;
@@ -24,7 +24,7 @@ use crate::protocol::ServerMessage;
 /// use flame_actor::stateful::Outbound;
 ///
 /// let out = Outbound::from(ServerMessage::RpcOk { id: 1, output: 2.into() });
-/// assert_eq!(&out.text()[..], br#"{"v":1,"type":"rpc_ok","id":1,"output":2}"#);
+/// assert_eq!(out.text().as_str(), r#"{"v":1,"type":"rpc_ok","id":1,"output":2}"#);
 /// assert!(out.close_reason().is_none());
 /// assert_eq!(out.into_message(), ServerMessage::RpcOk { id: 1, output: 2.into() });
 ///
@@ -43,22 +43,22 @@ enum Kind {
 #[derive(Debug)]
 struct SharedEvent {
     message: ServerMessage,
-    text: Bytes,
+    text: Utf8Bytes,
 }
 
 impl Outbound {
     /// An event for many connections: encoded now, once; clones share it.
     pub(crate) fn shared_event(event: String, payload: Value) -> Self {
         let message = ServerMessage::Event { event, payload };
-        let text = Bytes::from(message.encode());
+        let text = Utf8Bytes::from(message.encode());
         Outbound(Kind::Shared(Arc::new(SharedEvent { message, text })))
     }
 
-    /// The message as protocol text (JSON, with its version). A shared broadcast costs a
-    /// reference count; any other message is encoded now.
-    pub fn text(&self) -> Bytes {
+    /// The message as protocol text (JSON, with its version), ready for a WebSocket text
+    /// frame. A shared broadcast costs a reference count; any other message is encoded now.
+    pub fn text(&self) -> Utf8Bytes {
         match &self.0 {
-            Kind::Message(message) => Bytes::from(message.encode()),
+            Kind::Message(message) => Utf8Bytes::from(message.encode()),
             Kind::Shared(shared) => shared.text.clone(),
         }
     }
@@ -98,12 +98,16 @@ mod tests {
         let out = Outbound::shared_event("tick".into(), serde_json::json!({"n": 1}));
         let other = out.clone();
         let (a, b) = (out.text(), other.text());
-        assert_eq!(a.as_ptr(), b.as_ptr(), "both receivers share one text");
+        assert_eq!(
+            a.as_str().as_ptr(),
+            b.as_str().as_ptr(),
+            "both receivers share one text"
+        );
         let expected = ServerMessage::Event {
             event: "tick".into(),
             payload: serde_json::json!({"n": 1}),
         };
-        assert_eq!(&a[..], expected.encode().as_bytes());
+        assert_eq!(a.as_str(), expected.encode());
         assert!(out.close_reason().is_none());
         assert_eq!(out.into_message(), expected);
         assert_eq!(other.into_message(), expected);

@@ -174,15 +174,8 @@ async fn pump(
                         let _ = send_close(socket, code, reason, write_timeout).await;
                         return End::Actor;
                     }
-                    // protocol text is JSON, so valid UTF-8; a broadcast's is shared
-                    let text = match Utf8Bytes::try_from(msg.text()) {
-                        Ok(text) => text,
-                        Err(error) => {
-                            tracing::error!(%error, "an outbound message is not UTF-8; it is dropped");
-                            continue;
-                        }
-                    };
-                    if send(socket, Message::Text(text), write_timeout)
+                    // a broadcast's text is shared by every receiver
+                    if send(socket, Message::Text(msg.text()), write_timeout)
                         .await
                         .is_err()
                     {
