@@ -347,6 +347,16 @@ impl Flame {
 /// caps it at `net.core.somaxconn`). tokio's and the standard library's `bind` ask for 128:
 /// a burst above that (clients reconnecting after a restart) has its handshakes dropped and
 /// retried a second later. Go, and so Flamego, asks for `somaxconn`.
+///
+/// ```
+/// // the same backlog for a listener made by hand
+/// let socket = tokio::net::TcpSocket::new_v4()?;
+/// socket.bind("127.0.0.1:0".parse().unwrap())?;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let listener = socket.listen(flame_core::server::LISTEN_BACKLOG)?;
+/// # drop(listener); Ok::<(), std::io::Error>(()) })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// Listens on `addr` (`host:port`; the first address it resolves to that binds) with a
