@@ -23,6 +23,7 @@
 //! ```text
 //! cargo bench -p flame-actor --bench transport              # N = 10,000
 //! FLAME_BENCH_N=2000 cargo bench -p flame-actor --bench transport
+//! FLAME_BENCH_ONLY=broadcast cargo bench -p flame-actor --bench transport   # rpc, broadcast, memory
 //! ```
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
@@ -172,7 +173,10 @@ fn fan_out_frames(sockets: &[TcpStream], text: &str) -> usize {
         frame.extend_from_slice(&(text.len() as u16).to_be_bytes());
     }
     frame.extend_from_slice(text.as_bytes());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::env::var("FLAME_FLOOR_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let chunk = sockets.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = sockets
@@ -875,9 +879,22 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // FLAME_BENCH_ONLY=broadcast (or rpc, memory; comma-separated) runs only those parts
+    let only = std::env::var("FLAME_BENCH_ONLY").unwrap_or_default();
+    let wanted = |part: &str| only.is_empty() || only.split(',').any(|p| p.trim() == part);
     runtime.block_on(async {
-        rpc_latency(20_000).await;
-        broadcast(n, 5).await;
-        memory(n).await;
+        if wanted("rpc") {
+            rpc_latency(20_000).await;
+        }
+        if wanted("broadcast") {
+            let rounds = std::env::var("FLAME_BENCH_ROUNDS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(5);
+            broadcast(n, rounds).await;
+        }
+        if wanted("memory") {
+            memory(n).await;
+        }
     });
 }

@@ -2,12 +2,14 @@
 //! socket and the actor, pings the peer, and closes with a reason.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use flame_core::websocket::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use flame_core::{Axum, Context, HttpError, Reply, Return};
+use futures_util::StreamExt;
+use futures_util::task::AtomicWaker;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite;
@@ -126,6 +128,65 @@ enum Event<F> {
     Tick,
 }
 
+/// The waker one source of a connection task (its socket or its ticker) is polled with: it
+/// notes that this source woke the task, then wakes the task. The task polls a source only
+/// when it was woken by it, so a broadcast, which wakes ten thousand connection tasks to
+/// write one frame each, does not also make each of them poll its socket (tungstenite
+/// prepares its read buffer on every poll) and its timer for nothing.
+#[derive(Default)]
+struct SourceWaker {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SourceWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// A source of a connection task and whether it has to be polled.
+struct Source {
+    state: Arc<SourceWaker>,
+    waker: Waker,
+}
+
+impl Source {
+    fn new() -> Self {
+        let state = Arc::new(SourceWaker::default());
+        // polled the first time, which registers the task with it
+        state.woken.store(true, Ordering::Relaxed);
+        let waker = Waker::from(state.clone());
+        Self { state, waker }
+    }
+
+    /// Polls `poll` if this source woke the task since its last `Pending`. A `Ready` keeps
+    /// the source marked, as a stream or an interval is polled again until it is pending.
+    fn poll<T>(
+        &self,
+        cx: &TaskContext<'_>,
+        poll: impl FnOnce(&mut TaskContext<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        // Unmarked means no wake since the last poll, so the task's waker is still
+        // registered: an unwoken source costs one load. The mark is cleared before the
+        // poll so that a wake during the poll is not lost.
+        if !self.state.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        self.state.task.register(cx.waker());
+        let ready = poll(&mut TaskContext::from_waker(&self.waker));
+        if ready.is_ready() {
+            self.state.woken.store(true, Ordering::Relaxed);
+        }
+        ready
+    }
+}
+
 /// Moves messages both ways until the connection ends.
 async fn pump(
     socket: &mut WebSocket,
@@ -140,29 +201,30 @@ async fn pump(
     let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    // Outbound first, mostly: a woken connection usually has something to write, and then
-    // neither the socket (whose read buffer tungstenite prepares on every poll) nor the
-    // ticker is polled for nothing. After a run of writes, one turn polls the socket and the
-    // ticker first, so a steady stream of events cannot keep the client's messages from
-    // being read or the heartbeat from running.
+    let (socket_source, ticker_source) = (Source::new(), Source::new());
+    // Outbound first, mostly: a woken connection usually has something to write. After a
+    // run of writes, one turn polls the socket and the ticker first, so a steady stream of
+    // events cannot keep the client's messages from being read or the heartbeat from
+    // running (tokio's cooperative budget would otherwise let the channel win every turn).
     let mut writes_in_a_row = 0u32;
     loop {
         let fair_turn = writes_in_a_row >= WRITES_BEFORE_A_FAIR_TURN;
-        let event = if !fair_turn {
-            tokio::select! {
-                biased;
-                msg = outbound.recv() => Event::Out(msg),
-                frame = socket.recv() => Event::Frame(frame),
-                _ = ticker.tick() => Event::Tick,
+        let event = std::future::poll_fn(|cx| {
+            if !fair_turn && let Poll::Ready(msg) = outbound.poll_recv(cx) {
+                return Poll::Ready(Event::Out(msg));
             }
-        } else {
-            tokio::select! {
-                biased;
-                frame = socket.recv() => Event::Frame(frame),
-                _ = ticker.tick() => Event::Tick,
-                msg = outbound.recv() => Event::Out(msg),
+            if let Poll::Ready(frame) = socket_source.poll(cx, |cx| socket.poll_next_unpin(cx)) {
+                return Poll::Ready(Event::Frame(frame));
             }
-        };
+            if ticker_source.poll(cx, |cx| ticker.poll_tick(cx)).is_ready() {
+                return Poll::Ready(Event::Tick);
+            }
+            if fair_turn {
+                return outbound.poll_recv(cx).map(Event::Out);
+            }
+            Poll::Pending
+        })
+        .await;
         writes_in_a_row = match event {
             Event::Out(Some(_)) if !fair_turn => writes_in_a_row + 1,
             _ => 0,
