@@ -173,11 +173,13 @@ impl Source {
         poll: impl FnOnce(&mut TaskContext<'_>) -> Poll<T>,
     ) -> Poll<T> {
         // Unmarked means no wake since the last poll, so the task's waker is still
-        // registered: an unwoken source costs one load. The mark is cleared before the
-        // poll so that a wake during the poll is not lost.
-        if !self.state.woken.swap(false, Ordering::AcqRel) {
+        // registered: an unwoken source costs one load.
+        if !self.state.woken.load(Ordering::Acquire) {
             return Poll::Pending;
         }
+        // Cleared before the poll, so that a wake during the poll is not lost; a swap, so
+        // that a wake just before it is seen by the poll.
+        self.state.woken.swap(false, Ordering::AcqRel);
         self.state.task.register(cx.waker());
         let ready = poll(&mut TaskContext::from_waker(&self.waker));
         if ready.is_ready() {
@@ -374,4 +376,95 @@ async fn send_close(
 /// Refuses a connection `system.connect` did not accept.
 async fn refuse(socket: &mut WebSocket, error: &WireError, limit: Duration) {
     let _ = send_close(socket, &error.code, &error.message, limit).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the wakes of a task.
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_source_is_polled_only_after_it_woke_the_task() {
+        let task = Arc::new(Wakes(AtomicUsize::new(0)));
+        let task_waker = Waker::from(task.clone());
+        let cx = TaskContext::from_waker(&task_waker);
+        let source = Source::new();
+        let mut polls = 0;
+        let mut registered = None;
+
+        // the first poll reaches the source, which keeps the waker it was given
+        let first = source.poll(&cx, |cx| {
+            polls += 1;
+            registered = Some(cx.waker().clone());
+            Poll::<u8>::Pending
+        });
+        assert!(first.is_pending());
+        assert_eq!(polls, 1);
+
+        // not woken since: not polled
+        let idle = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert!(idle.is_pending());
+        assert_eq!(
+            polls, 1,
+            "a source that did not wake the task is not polled"
+        );
+
+        // the source wakes: the task is woken, and the source is polled on the next turn
+        registered.take().expect("registered").wake();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        let ready = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::Ready(7)
+        });
+        assert_eq!(ready, Poll::Ready(7));
+        assert_eq!(polls, 2);
+
+        // after a Ready it is polled again until it is pending
+        let after_ready = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert!(after_ready.is_pending());
+        assert_eq!(polls, 3);
+        let _ = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert_eq!(polls, 3);
+    }
+
+    #[test]
+    fn a_wake_during_the_poll_is_kept() {
+        let task = Arc::new(Wakes(AtomicUsize::new(0)));
+        let task_waker = Waker::from(task.clone());
+        let cx = TaskContext::from_waker(&task_waker);
+        let source = Source::new();
+        // the source becomes ready while it is being polled (another thread, say)
+        let first = source.poll(&cx, |cx| {
+            cx.waker().wake_by_ref();
+            Poll::<u8>::Pending
+        });
+        assert!(first.is_pending());
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+        let mut polled = false;
+        let _ = source.poll(&cx, |_| {
+            polled = true;
+            Poll::<u8>::Pending
+        });
+        assert!(
+            polled,
+            "the wake that came during the poll marks the source"
+        );
+    }
 }
