@@ -391,10 +391,15 @@ mod tests {
         }
     }
 
+    /// A task's wake counter and its waker.
+    fn task() -> (Arc<Wakes>, Waker) {
+        let task = Arc::new(Wakes(AtomicUsize::new(0)));
+        (task.clone(), Waker::from(task))
+    }
+
     #[test]
     fn a_source_is_polled_only_after_it_woke_the_task() {
-        let task = Arc::new(Wakes(AtomicUsize::new(0)));
-        let task_waker = Waker::from(task.clone());
+        let (task, task_waker) = task();
         let cx = TaskContext::from_waker(&task_waker);
         let source = Source::new();
         let mut polls = 0;
@@ -446,8 +451,7 @@ mod tests {
 
     #[test]
     fn a_wake_during_the_poll_is_kept() {
-        let task = Arc::new(Wakes(AtomicUsize::new(0)));
-        let task_waker = Waker::from(task.clone());
+        let (task, task_waker) = task();
         let cx = TaskContext::from_waker(&task_waker);
         let source = Source::new();
         // the source becomes ready while it is being polled (another thread, say)
