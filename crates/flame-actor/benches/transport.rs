@@ -614,11 +614,14 @@ fn receive(
                 continue;
             }
             let conn = &mut conns[event.token().0];
-            // edge-triggered: read until the socket would block
+            // Edge-triggered: read until the socket is drained. A short read drains a stream
+            // socket (epoll(7)), which spares each connection a second read that would only
+            // say it would block: the receiver's syscalls are what the servers wait on.
             while conn.open {
                 match conn.stream.read(&mut scratch) {
                     Ok(0) => conn.open = false,
                     Ok(read) => {
+                        let drained = read < scratch.len();
                         conn.buf.extend_from_slice(&scratch[..read]);
                         let new = parse_frames(conn);
                         for _ in 0..new {
@@ -631,6 +634,9 @@ fn receive(
                             if complete[conn.ticks - 1] == n {
                                 let _ = rounds.send((conn.ticks, Instant::now()));
                             }
+                        }
+                        if drained {
+                            break;
                         }
                     }
                     Err(error) if error.kind() == ErrorKind::WouldBlock => break,
