@@ -442,13 +442,6 @@ impl ServerMessage {
         }
         Ok(env.body)
     }
-
-    pub(crate) fn close(code: ErrorCode, reason: impl Into<String>) -> Self {
-        ServerMessage::Close {
-            code: code.as_str().to_owned(),
-            reason: reason.into(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -535,7 +528,10 @@ mod tests {
                 code: "x".into(),
                 message: "y".into(),
             },
-            ServerMessage::close(ErrorCode::ActorDestroyed, "gone"),
+            ServerMessage::Close {
+                code: ErrorCode::ActorDestroyed.as_str().to_owned(),
+                reason: "gone".into(),
+            },
         ] {
             assert_eq!(ServerMessage::decode(&msg.encode()), Ok(msg));
         }

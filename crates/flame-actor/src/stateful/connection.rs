@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::actor::StatefulActor;
 use super::context::{Effect, EffectQueue};
 use super::instance::{Call, Msg, Reply};
-use super::outbound::Outbound;
+use super::outbound::{Attached, Outbound, Outlet};
 use crate::identity::Actor;
 use crate::protocol::{ClientMessage, ErrorCode, ProtocolError, ServerMessage, WireError};
 
@@ -58,7 +58,7 @@ pub struct Connection<A: StatefulActor> {
     params: A::ConnParams,
     state: A::ConnState,
     caller: Arc<dyn Actor>,
-    pub(crate) outbound: mpsc::Sender<Outbound>,
+    pub(crate) outlet: Attached,
     subscriptions: HashSet<String>,
     effects: EffectQueue,
 }
@@ -79,7 +79,7 @@ impl<A: StatefulActor> Connection<A> {
         params: A::ConnParams,
         state: A::ConnState,
         caller: Arc<dyn Actor>,
-        outbound: mpsc::Sender<Outbound>,
+        outlet: Outlet,
         effects: EffectQueue,
     ) -> Self {
         Self {
@@ -87,7 +87,7 @@ impl<A: StatefulActor> Connection<A> {
             params,
             state,
             caller,
-            outbound,
+            outlet: Attached::new(outlet),
             subscriptions: HashSet::new(),
             effects,
         }
@@ -216,6 +216,17 @@ pub struct ConnectionSender {
 }
 
 impl ConnectionSender {
+    pub(crate) fn new(conn: ConnId, tx: mpsc::Sender<Msg>, max_message_size: usize) -> Self {
+        Self {
+            guard: DisconnectGuard {
+                conn,
+                tx,
+                armed: true,
+            },
+            max_message_size,
+        }
+    }
+
     /// The connection's id.
     pub fn id(&self) -> ConnId {
         self.guard.conn
@@ -340,23 +351,8 @@ pub struct ConnectionHandle {
 }
 
 impl ConnectionHandle {
-    pub(crate) fn new(
-        conn: ConnId,
-        tx: mpsc::Sender<Msg>,
-        outbound: mpsc::Receiver<Outbound>,
-        max_message_size: usize,
-    ) -> Self {
-        Self {
-            sender: ConnectionSender {
-                guard: DisconnectGuard {
-                    conn,
-                    tx,
-                    armed: true,
-                },
-                max_message_size,
-            },
-            outbound,
-        }
+    pub(crate) fn new(sender: ConnectionSender, outbound: mpsc::Receiver<Outbound>) -> Self {
+        Self { sender, outbound }
     }
 
     /// The connection's id.

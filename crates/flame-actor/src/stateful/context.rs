@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::actor::StatefulActor;
 use super::connection::{ConnId, Connection};
 use super::error::ActorError;
+use super::outbound::Outlet;
 use crate::protocol::ServerMessage;
 use crate::store::{ActorId, Alarm};
 
@@ -25,6 +26,16 @@ pub(crate) enum Effect {
 /// The effects of the message being handled, shared by the context and its connections (so
 /// `conn.send` works through a shared reference). Only the instance's task touches it.
 pub(crate) type EffectQueue = Arc<Mutex<Vec<Effect>>>;
+
+/// How many events' subscribers a context keeps at most.
+const MAX_AUDIENCES: usize = 4;
+
+/// The connections subscribed to one event.
+#[derive(Debug)]
+struct Audience {
+    event: String,
+    targets: Arc<[(ConnId, Outlet)]>,
+}
 
 /// The actor's side of a hook or action: its state and connections, and what it can do.
 ///
@@ -43,6 +54,10 @@ pub struct ActorCtx<A: StatefulActor> {
     pub(crate) state: A::State,
     pub(crate) dirty: bool,
     pub(crate) connections: HashMap<u64, Connection<A>>,
+    /// The subscribers of recently broadcast events, so that a broadcast does not look at
+    /// every connection's subscriptions; forgotten whenever a connection comes, goes, or
+    /// may have changed.
+    audiences: Vec<Audience>,
     pub(crate) effects: EffectQueue,
     pub(crate) new_alarms: Vec<Alarm>,
     pub(crate) shutdown: bool,
@@ -71,6 +86,7 @@ impl<A: StatefulActor> ActorCtx<A> {
             state,
             dirty: false,
             connections: HashMap::new(),
+            audiences: Vec::new(),
             effects: Arc::new(Mutex::new(Vec::new())),
             new_alarms: Vec::new(),
             shutdown: false,
@@ -130,7 +146,40 @@ impl<A: StatefulActor> ActorCtx<A> {
 
     /// One open connection, to change its state or subscriptions.
     pub fn connection_mut(&mut self, id: ConnId) -> Option<&mut Connection<A>> {
+        // its subscriptions may change
+        self.audiences.clear();
         self.connections.get_mut(&id.get())
+    }
+
+    pub(crate) fn insert_connection(&mut self, connection: Connection<A>) {
+        self.audiences.clear();
+        self.connections.insert(connection.id().get(), connection);
+    }
+
+    pub(crate) fn remove_connection(&mut self, id: ConnId) -> Option<Connection<A>> {
+        self.audiences.clear();
+        self.connections.remove(&id.get())
+    }
+
+    /// The connections subscribed to `event`, with their outlets.
+    pub(crate) fn audience(&mut self, event: &str) -> Arc<[(ConnId, Outlet)]> {
+        if let Some(audience) = self.audiences.iter().find(|a| a.event == event) {
+            return audience.targets.clone();
+        }
+        let targets: Arc<[(ConnId, Outlet)]> = self
+            .connections
+            .values()
+            .filter(|c| c.is_subscribed(event))
+            .map(|c| (c.id(), c.outlet.outlet.clone()))
+            .collect();
+        if self.audiences.len() >= MAX_AUDIENCES {
+            self.audiences.remove(0);
+        }
+        self.audiences.push(Audience {
+            event: event.to_owned(),
+            targets: targets.clone(),
+        });
+        targets
     }
 
     /// Calls `method` with `args` (anything that serializes to a JSON array, such as a tuple;

@@ -16,13 +16,13 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::actor::{ConnectOptions, InitCtx, StatefulActor};
+use super::actor::{ConnectOptions, InitCtx};
 use super::commit::{CommitMsg, CommitRequest};
 use super::connection::{ConnId, Connection};
 use super::context::{ActorCtx, Effect};
 use super::error::{ActorError, SystemError};
 use super::lifecycle::{Outcome, guarded};
-use super::outbound::Outbound;
+use super::outbound::{Outbound, Outlet, Refused};
 use super::rpc::{Actions, Rpc};
 use super::schedule::SchedulerCmd;
 use super::system::{Kind, Shared};
@@ -77,7 +77,7 @@ pub(crate) struct Connect {
     pub(crate) conn: ConnId,
     pub(crate) params: String,
     pub(crate) caller: Arc<dyn Actor>,
-    pub(crate) outbound: mpsc::Sender<Outbound>,
+    pub(crate) outlet: Outlet,
     pub(crate) reply: oneshot::Sender<Result<(), WireError>>,
 }
 
@@ -210,22 +210,61 @@ fn destroyed_error(id: &ActorId) -> WireError {
     )
 }
 
-/// Queues `msg` for a connection; a connection whose client does not keep up, or is gone,
-/// goes to `broken` to be disconnected.
-fn offer<A: StatefulActor>(
-    actor: &ActorId,
-    c: &Connection<A>,
-    msg: Outbound,
-    broken: &mut Vec<ConnId>,
-) {
-    match c.outbound.try_send(msg) {
+/// Hands `msg` to a connection; a connection whose client does not keep up, or is gone, goes
+/// to `broken` to be disconnected.
+fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: &Outbound, broken: &mut Vec<ConnId>) {
+    match outlet.offer(msg) {
         Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            tracing::warn!(%actor, conn = %c.id(), "the client does not keep up; closing its connection");
-            broken.push(c.id());
+        Err(Refused::Full) => {
+            tracing::warn!(%actor, %conn, "the client does not keep up; closing its connection");
+            broken.push(conn);
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => broken.push(c.id()),
+        Err(Refused::Closed) => broken.push(conn),
     }
+}
+
+/// [`offer`] to each of `targets`; the connections to disconnect.
+fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> Vec<ConnId> {
+    let mut broken = Vec::new();
+    for (conn, outlet) in targets {
+        offer(actor, *conn, outlet, msg, &mut broken);
+    }
+    broken
+}
+
+/// A broadcast to at least this many connections is shared out among the runtime's worker
+/// threads; a smaller one is written by the actor's task alone.
+const PARALLEL_FAN_OUT: usize = 512;
+
+/// Offers `msg` to every one of `targets` and returns once all have it (or refused it): the
+/// actor's next message to any of them comes after. A big audience is split among one task
+/// per worker thread, since handing a message to a socket costs a system call.
+async fn fan_out(actor: &ActorId, targets: Arc<[(ConnId, Outlet)]>, msg: Outbound) -> Vec<ConnId> {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    if targets.len() < PARALLEL_FAN_OUT || workers < 2 {
+        return offer_all(actor, &targets, &msg);
+    }
+    let chunk = targets.len().div_ceil(workers);
+    // All parts are spawned, none is run here: tokio keeps the last task a worker spawns
+    // for that worker, and would not let another worker steal it while this one is busy.
+    let parts: Vec<_> = (0..workers)
+        .map(|part| {
+            let (targets, msg, actor) = (targets.clone(), msg.clone(), actor.clone());
+            tokio::spawn(async move {
+                let start = (part * chunk).min(targets.len());
+                let end = (start + chunk).min(targets.len());
+                offer_all(&actor, &targets[start..end], &msg)
+            })
+        })
+        .collect();
+    let mut broken = Vec::new();
+    for part in parts {
+        match part.await {
+            Ok(part) => broken.extend(part),
+            Err(error) => tracing::error!(%actor, %error, "a part of a broadcast failed"),
+        }
+    }
+    broken
 }
 
 /// Fails every message still in a (closed) mailbox.
@@ -528,23 +567,23 @@ impl<A: Actions> Instance<A> {
         }
         let stage_failed = std::mem::take(&mut self.stage_failed);
         if let Some(release) = first {
-            self.release(release);
+            self.release(release).await;
         }
         let effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
         for effect in effects {
-            self.release(Release::Effect(effect));
+            self.release(Release::Effect(effect)).await;
         }
         if let Some(mut release) = last {
             if stage_failed && let Release::Reply(_, result) = &mut release {
                 *result = Err(WireError::internal());
             }
-            self.release(release);
+            self.release(release).await;
         }
     }
 
-    fn release(&mut self, release: Release) {
+    async fn release(&mut self, release: Release) {
         if self.committed >= self.version && self.outbox.is_empty() {
-            self.deliver(release);
+            self.deliver(release).await;
         } else {
             self.outbox.push_back((self.version, release));
         }
@@ -552,23 +591,28 @@ impl<A: Actions> Instance<A> {
 
     fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
         if let Some(c) = self.rpc.ctx.connections.get(&conn.get()) {
-            offer(&self.rpc.ctx.id, c, msg.into(), &mut self.broken);
+            offer(
+                &self.rpc.ctx.id,
+                conn,
+                &c.outlet.outlet,
+                &msg.into(),
+                &mut self.broken,
+            );
         }
     }
 
-    fn deliver(&mut self, release: Release) {
+    async fn deliver(&mut self, release: Release) {
         match release {
             Release::Effect(Effect::Broadcast { event, payload }) => {
-                let ctx = &self.rpc.ctx;
-                let mut targets = ctx.connections.values().filter(|c| c.is_subscribed(&event));
-                let Some(first) = targets.next() else {
+                let targets = self.rpc.ctx.audience(&event);
+                if targets.is_empty() {
                     return;
-                };
-                // encoded once; every target shares the text and the payload
-                let shared = Outbound::shared_event(event.clone(), payload);
-                for c in std::iter::once(first).chain(targets) {
-                    offer(&ctx.id, c, shared.clone(), &mut self.broken);
                 }
+                // encoded once; every target shares the text and the payload
+                let shared = Outbound::shared_event(event, payload);
+                // boxed: the instance's idle task does not carry a broadcast's future
+                let broken = Box::pin(fan_out(&self.rpc.ctx.id, targets, shared)).await;
+                self.broken.extend(broken);
             }
             Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
             Release::Reply(Reply::Direct(tx), result) => {
@@ -648,7 +692,7 @@ impl<A: Actions> Instance<A> {
                         break;
                     }
                     if let Some((_, release)) = self.outbox.pop_front() {
-                        self.deliver(release);
+                        self.deliver(release).await;
                     }
                 }
                 self.flush();
@@ -660,7 +704,8 @@ impl<A: Actions> Instance<A> {
                 for (_, release) in std::mem::take(&mut self.outbox) {
                     match release {
                         Release::Reply(reply, _) => {
-                            self.deliver(Release::Reply(reply, Err(WireError::internal())));
+                            self.deliver(Release::Reply(reply, Err(WireError::internal())))
+                                .await;
                         }
                         Release::Connected { conn, reply } => {
                             let _ = reply.send(Err(WireError::internal()));
@@ -769,7 +814,7 @@ impl<A: Actions> Instance<A> {
             conn,
             params,
             caller,
-            outbound,
+            outlet,
             reply,
         } = connect;
         let text = if params.trim().is_empty() {
@@ -830,7 +875,7 @@ impl<A: Actions> Instance<A> {
         };
         let ConnectOptions { params, caller, .. } = opts;
         let effects = self.rpc.ctx.effects.clone();
-        let connection = Connection::new(conn, params, conn_state, caller, outbound, effects);
+        let connection = Connection::new(conn, params, conn_state, caller, outlet, effects);
         let outcome = guarded(limit, self.actor.on_connect(&mut self.rpc.ctx, &connection)).await;
         let error = match outcome {
             Outcome::Done(Ok(())) => None,
@@ -847,13 +892,15 @@ impl<A: Actions> Instance<A> {
         match error {
             None => {
                 tracing::debug!(actor = %self.id(), conn = %conn, "connected");
-                self.rpc.ctx.connections.insert(conn.get(), connection);
+                self.rpc.ctx.insert_connection(connection);
                 // settle stages on_connect's changes before it queues `Connected`, so the
                 // answer waits for them to commit, and `init` goes out before any event
                 self.settle(Some(Release::Connected { conn, reply }), None)
                     .await;
             }
             Some(error) => {
+                let mut connection = connection;
+                connection.outlet.disarm();
                 Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
                 let _ = reply.send(Err(error));
@@ -863,7 +910,7 @@ impl<A: Actions> Instance<A> {
 
     async fn disconnect_broken(&mut self) {
         while let Some(conn) = self.broken.pop() {
-            if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
+            if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
                 Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
             }
@@ -912,17 +959,17 @@ impl<A: Actions> Instance<A> {
             }
             Msg::Connect(connect) => Box::pin(self.connect(*connect)).await,
             Msg::Subscribe { conn, event } => {
-                if let Some(c) = self.rpc.ctx.connections.get_mut(&conn.get()) {
+                if let Some(c) = self.rpc.ctx.connection_mut(conn) {
                     c.subscribe(String::from(event));
                 }
             }
             Msg::Unsubscribe { conn, event } => {
-                if let Some(c) = self.rpc.ctx.connections.get_mut(&conn.get()) {
+                if let Some(c) = self.rpc.ctx.connection_mut(conn) {
                     c.unsubscribe(&event);
                 }
             }
             Msg::Disconnect { conn, done } => {
-                if let Some(connection) = self.rpc.ctx.connections.remove(&conn.get()) {
+                if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
                     Box::pin(self.on_disconnect(connection)).await;
                 }
                 self.settle(None, done.map(Release::Done)).await;
@@ -999,7 +1046,7 @@ impl<A: Actions> Instance<A> {
                 }
                 Event::Tick => {
                     for c in self.rpc.ctx.connections.values() {
-                        if c.outbound.is_closed() {
+                        if c.outlet.outlet.is_closed() {
                             self.broken.push(c.id());
                         }
                     }
@@ -1044,12 +1091,16 @@ impl<A: Actions> Instance<A> {
 
     /// Closes every connection (after `on_disconnect`) with `code` and `reason`.
     async fn close_all(&mut self, code: ErrorCode, reason: &str) {
-        let conns: Vec<u64> = self.rpc.ctx.connections.keys().copied().collect();
+        let conns: Vec<ConnId> = self
+            .rpc
+            .ctx
+            .connections
+            .values()
+            .map(Connection::id)
+            .collect();
         for conn in conns {
-            if let Some(connection) = self.rpc.ctx.connections.remove(&conn) {
-                let _ = connection
-                    .outbound
-                    .try_send(ServerMessage::close(code, reason).into());
+            if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
+                connection.outlet.outlet.close(code.as_str(), reason);
                 Box::pin(self.on_disconnect(connection)).await;
             }
         }

@@ -91,6 +91,7 @@ pub use self::connection::{ConnId, Connection, ConnectionHandle, ConnectionSende
 pub use self::context::ActorCtx;
 pub use self::error::{ActorError, SystemError};
 pub use self::outbound::Outbound;
+pub(crate) use self::outbound::{Outlet, Refused, Sink};
 pub use self::rpc::{Actions, Rpc};
 pub use self::schedule::SchedulerActor;
 pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder};

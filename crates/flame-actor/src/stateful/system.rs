@@ -13,9 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
 use super::config::ActorConfig;
-use super::connection::{ConnId, ConnectionHandle};
+use super::connection::{ConnId, ConnectionHandle, ConnectionSender};
 use super::error::SystemError;
 use super::instance::{self, Call, Connect, Factory, Msg, Reply, Spawn};
+use super::outbound::Outlet;
 use super::rpc::Actions;
 use super::schedule::{SchedulerActor, SchedulerCmd, run_scheduler};
 use crate::identity::Actor;
@@ -510,6 +511,24 @@ impl ActorSystem {
         params: &str,
         caller: Arc<dyn Actor>,
     ) -> Result<ConnectionHandle, WireError> {
+        let capacity = self.inner.shared.config.outbound_capacity.max(1);
+        let (outbound, outbound_rx) = mpsc::channel(capacity);
+        let sender = self
+            .connect_outlet(name, key, params, caller, Outlet::Channel(outbound))
+            .await?;
+        Ok(ConnectionHandle::new(sender, outbound_rx))
+    }
+
+    /// [`connect`](Self::connect) for a transport that takes the connection's messages
+    /// through `outlet` rather than reading a channel.
+    pub(crate) async fn connect_outlet(
+        &self,
+        name: &str,
+        key: &str,
+        params: &str,
+        caller: Arc<dyn Actor>,
+        outlet: Outlet,
+    ) -> Result<ConnectionSender, WireError> {
         let config = &self.inner.shared.config;
         if params.len() > config.max_params_size {
             return Err(WireError::new(
@@ -522,23 +541,17 @@ impl ActorSystem {
             ));
         }
         let conn = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (outbound, outbound_rx) = mpsc::channel(config.outbound_capacity.max(1));
         let (reply, rx) = oneshot::channel();
         let msg = Msg::Connect(Box::new(Connect {
             conn,
             params: params.to_owned(),
             caller,
-            outbound,
+            outlet,
             reply,
         }));
         let tx = self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())??;
-        Ok(ConnectionHandle::new(
-            conn,
-            tx,
-            outbound_rx,
-            config.max_message_size,
-        ))
+        Ok(ConnectionSender::new(conn, tx, config.max_message_size))
     }
 
     /// Destroys (name, key) for good, loaded or not: its connections are closed

@@ -52,6 +52,7 @@
 mod codes;
 mod config;
 mod http;
+mod socket;
 mod ws;
 
 use std::sync::Arc;

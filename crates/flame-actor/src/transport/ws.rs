@@ -1,24 +1,27 @@
-//! The WebSocket side: one task per connection that moves protocol messages between the
-//! socket and the actor, pings the peer, and closes with a reason.
+//! The WebSocket side: one task per connection that reads the client's messages, hands
+//! them to the actor, pings the peer, and closes with a reason. The actor writes to the
+//! socket itself, through the connection's `SocketSink`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
-use flame_core::websocket::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use flame_core::{Axum, Context, HttpError, Reply, Return};
 use futures_util::StreamExt;
 use futures_util::task::AtomicWaker;
-use tokio::sync::mpsc;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use hyper::upgrade::OnUpgrade;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::State;
-use super::codes::close_code;
+use super::socket::{Ended, Io, SocketIo, SocketSink, ping_frame, text_frame};
 use crate::identity::Actor;
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
-use crate::stateful::{ConnectionSender, InboundError, Outbound};
+use crate::stateful::{ConnectionSender, InboundError, Outlet, Refused};
 
 /// Counts the open connections; one guard per connection task.
 pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
@@ -37,6 +40,10 @@ impl Drop for OpenGuard {
 }
 
 /// `GET {prefix}/{name}/{key}?params=<json>`: upgrades, then connects to the actor.
+///
+/// axum checks the handshake (and words the refusals); the upgrade itself is done here,
+/// because the actor writes to the upgraded socket directly, which axum's `WebSocket`
+/// does not allow.
 pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, HttpError> {
     let name = c.param("name").to_owned();
     let key = c.param("key").to_owned();
@@ -44,25 +51,60 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     let actor = crate::websocket::connection_actor(&c, |builder| {
         builder.metadata("actor", format!("{name}/{key}"))
     });
-    let config = &state.config;
-    let upgrade = c
-        .websocket_upgrade()
-        .await?
-        .read_buffer_size(config.read_buffer_size)
-        .write_buffer_size(config.write_buffer_size)
-        .max_message_size(config.max_frame_size)
-        .max_frame_size(config.max_frame_size);
-    let response = upgrade.on_upgrade(move |socket| async move {
+    // the checks; what axum would answer a bad handshake with
+    drop(c.websocket_upgrade().await?);
+    let on_upgrade = c.extensions().get::<OnUpgrade>().cloned().ok_or_else(|| {
+        HttpError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "the connection cannot be upgraded",
+        )
+    })?;
+    let response = switching_protocols(&c);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "a WebSocket upgrade failed");
+                return;
+            }
+        };
         let _open = OpenGuard::new(&state.open);
-        serve(socket, &state, &name, &key, &params, Arc::new(actor)).await;
+        serve(
+            Io::new(upgraded),
+            &state,
+            &name,
+            &key,
+            &params,
+            Arc::new(actor),
+        )
+        .await;
     });
     Ok(Axum(response).into_reply())
+}
+
+/// The answer that completes a handshake axum has checked: `101` with the accept key over
+/// HTTP/1.1, `200` to an HTTP/2 extended `CONNECT`.
+fn switching_protocols(c: &Context) -> (StatusCode, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    if c.method() == Method::CONNECT {
+        return (StatusCode::OK, headers);
+    }
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Some(key) = c.headers().get(header::SEC_WEBSOCKET_KEY) {
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        if let Ok(accept) = HeaderValue::from_str(&accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+    }
+    (StatusCode::SWITCHING_PROTOCOLS, headers)
 }
 
 /// Why a connection ended.
 #[derive(Debug)]
 enum End {
-    /// The actor closed it (destroyed, shutting down, on_connect failed).
+    /// The actor closed it (destroyed, shutting down, on_connect failed), or the client
+    /// did not keep up; the close frames are written or queued.
     Actor,
     /// The client closed it, or the socket failed.
     Client,
@@ -72,18 +114,29 @@ enum End {
     TooBig,
 }
 
-async fn serve(
-    mut socket: WebSocket,
-    state: &State,
-    name: &str,
-    key: &str,
-    params: &str,
-    caller: Arc<dyn Actor>,
-) {
-    let write_timeout = state.config.ping_timeout;
+type Socket = WebSocketStream<SocketIo>;
+
+async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, caller: Arc<dyn Actor>) {
+    let config = &state.config;
+    let write_timeout = config.ping_timeout;
+    let outlet_source = Source::new();
+    let max_queued = state.system.config().outbound_capacity;
+    let sink = Arc::new(SocketSink::new(io, outlet_source.waker.clone(), max_queued));
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(Some(config.max_frame_size))
+        .max_frame_size(Some(config.max_frame_size));
+    let io = SocketIo(sink.clone());
+    let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
     let connection_id = caller.actor_id().unwrap_or_default();
-    let handle = match state.system.connect(name, key, params, caller).await {
-        Ok(handle) => handle,
+    let outlet = Outlet::Sink(sink.clone());
+    let sender = match state
+        .system
+        .connect_outlet(name, key, params, caller, outlet)
+        .await
+    {
+        Ok(sender) => sender,
         Err(error) => {
             tracing::debug!(
                 actor.name = name,
@@ -92,38 +145,38 @@ async fn serve(
                 code = error.code,
                 "connection refused"
             );
-            refuse(&mut socket, &error, write_timeout).await;
+            crate::stateful::Sink::close(&*sink, &error.code, &error.message);
+            sink.finish(write_timeout).await;
             return;
         }
     };
-    let conn = handle.id();
+    let conn = sender.id();
     tracing::debug!(actor.name = name, actor.key = key, connection.id = connection_id, %conn, "connected");
-    let (sender, outbound) = handle.into_parts();
-    let end = pump(&mut socket, &sender, outbound, state).await;
+    let end = pump(&mut socket, &sink, &outlet_source, &sender, state).await;
     tracing::debug!(actor.name = name, actor.key = key, %conn, end = ?end, "disconnected");
-    if matches!(end, End::TooBig) {
-        let error = WireError::new(
-            ErrorCode::MessageTooLong,
-            format!(
-                "a message was longer than {} bytes",
-                state.config.max_frame_size
-            ),
-        );
-        // The rest of the frame is never read, so the peer may see a reset rather than
-        // the close frame; the `close` message goes first and usually arrives.
-        let _ = send_close(&mut socket, &error.code, &error.message, write_timeout).await;
-    }
+    let flush_for = match end {
+        End::TooBig => {
+            let error = WireError::new(
+                ErrorCode::MessageTooLong,
+                format!("a message was longer than {} bytes", config.max_frame_size),
+            );
+            // The rest of the frame is never read, so the peer may see a reset rather than
+            // the close frame; the `close` message goes first and usually arrives.
+            crate::stateful::Sink::close(&*sink, &error.code, &error.message);
+            write_timeout
+        }
+        End::Actor => write_timeout,
+        // nobody is reading: what is queued gets one try
+        End::Client | End::Dead => Duration::ZERO,
+    };
+    sink.finish(flush_for).await;
     // on_disconnect runs exactly once: the actor forgets the connection the first time.
     sender.disconnect().await;
 }
 
-/// How many outbound messages a connection writes in a row before it polls its socket and
-/// its ticker on equal terms.
-const WRITES_BEFORE_A_FAIR_TURN: u32 = 16;
-
 /// What woke the connection task; `F` is what the socket gave.
 enum Event<F> {
-    Out(Option<Outbound>),
+    Ended(Ended),
     Frame(F),
     Tick,
 }
@@ -189,31 +242,25 @@ impl Source {
     }
 }
 
-/// Moves messages both ways until the connection ends.
+/// Reads the client's messages, and keeps the connection alive, until it ends.
 async fn pump(
-    socket: &mut WebSocket,
+    socket: &mut Socket,
+    sink: &SocketSink,
+    outlet_source: &Source,
     sender: &ConnectionSender,
-    mut outbound: mpsc::Receiver<Outbound>,
     state: &State,
 ) -> End {
     let config = &state.config;
     let interval = config.ping_interval.max(Duration::from_millis(1));
     let silence_limit = interval + config.ping_timeout;
-    let write_timeout = config.ping_timeout;
     let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
     let (socket_source, ticker_source) = (Source::new(), Source::new());
-    // Outbound first, mostly: a woken connection usually has something to write. After a
-    // run of writes, one turn polls the socket and the ticker first, so a steady stream of
-    // events cannot keep the client's messages from being read or the heartbeat from
-    // running (tokio's cooperative budget would otherwise let the channel win every turn).
-    let mut writes_in_a_row = 0u32;
     loop {
-        let fair_turn = writes_in_a_row >= WRITES_BEFORE_A_FAIR_TURN;
         let event = std::future::poll_fn(|cx| {
-            if !fair_turn && let Poll::Ready(msg) = outbound.poll_recv(cx) {
-                return Poll::Ready(Event::Out(msg));
+            if let Poll::Ready(ended) = outlet_source.poll(cx, |cx| sink.poll_task(cx)) {
+                return Poll::Ready(Event::Ended(ended));
             }
             if let Poll::Ready(frame) = socket_source.poll(cx, |cx| socket.poll_next_unpin(cx)) {
                 return Poll::Ready(Event::Frame(frame));
@@ -221,44 +268,12 @@ async fn pump(
             if ticker_source.poll(cx, |cx| ticker.poll_tick(cx)).is_ready() {
                 return Poll::Ready(Event::Tick);
             }
-            if fair_turn {
-                return outbound.poll_recv(cx).map(Event::Out);
-            }
             Poll::Pending
         })
         .await;
-        writes_in_a_row = match event {
-            Event::Out(Some(_)) if !fair_turn => writes_in_a_row + 1,
-            _ => 0,
-        };
         match event {
-            Event::Out(msg) => match msg {
-                Some(msg) => {
-                    if let Some((code, reason)) = msg.close_reason() {
-                        let _ = send_close(socket, code, reason, write_timeout).await;
-                        return End::Actor;
-                    }
-                    // a broadcast's text is shared by every receiver
-                    if send(socket, Message::Text(msg.text()), write_timeout)
-                        .await
-                        .is_err()
-                    {
-                        return End::Client;
-                    }
-                }
-                None => {
-                    // The actor dropped the connection without a `close` (the client did
-                    // not keep up): tell the client, which may reconnect.
-                    let _ = send_close(
-                        socket,
-                        ErrorCode::ConnectionClosed.as_str(),
-                        "the connection was closed by the actor",
-                        write_timeout,
-                    )
-                    .await;
-                    return End::Actor;
-                }
-            },
+            Event::Ended(Ended::Closing) => return End::Actor,
+            Event::Ended(Ended::Failed) => return End::Client,
             Event::Frame(frame) => {
                 last_seen = Instant::now();
                 match frame {
@@ -266,29 +281,18 @@ async fn pump(
                         Ok(()) => {}
                         Err(InboundError::Protocol(error)) => {
                             let reply = error.to_server_message().encode();
-                            if send(socket, Message::Text(Utf8Bytes::from(reply)), write_timeout)
-                                .await
-                                .is_err()
-                            {
-                                return End::Client;
+                            if let Err(end) = reply_with(sink, &reply) {
+                                return end;
                             }
                         }
                         Err(InboundError::Closed) => {
-                            // The actor is gone; its `close` may still be queued.
-                            if let Ok(Some(msg)) =
-                                tokio::time::timeout(write_timeout, outbound.recv()).await
-                                && let Some((code, reason)) = msg.close_reason()
-                            {
-                                let _ = send_close(socket, code, reason, write_timeout).await;
-                            } else {
-                                let _ = send_close(
-                                    socket,
-                                    ErrorCode::ConnectionClosed.as_str(),
-                                    "the connection is closed",
-                                    write_timeout,
-                                )
-                                .await;
-                            }
+                            // The actor is gone; its `close` is written or queued, unless
+                            // it went without one.
+                            crate::stateful::Sink::close(
+                                sink,
+                                ErrorCode::ConnectionClosed.as_str(),
+                                "the connection is closed",
+                            );
                             return End::Actor;
                         }
                     },
@@ -299,26 +303,20 @@ async fn pump(
                                 "binary messages are not supported; send JSON text",
                             ),
                         };
-                        if send(
-                            socket,
-                            Message::Text(Utf8Bytes::from(reply.encode())),
-                            write_timeout,
-                        )
-                        .await
-                        .is_err()
-                        {
-                            return End::Client;
+                        if let Err(end) = reply_with(sink, &reply.encode()) {
+                            return end;
                         }
                     }
-                    // axum answers pings itself; a pong is proof of life, nothing more.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    // tungstenite answers pings itself; a pong is proof of life, nothing more.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return End::Client,
+                    Some(Err(tungstenite::Error::Capacity(error))) => {
+                        tracing::debug!(%error, "a WebSocket message was too long");
+                        return End::TooBig;
+                    }
                     Some(Err(error)) => {
-                        let too_big = std::error::Error::source(&error)
-                            .and_then(|s| s.downcast_ref::<tungstenite::Error>())
-                            .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)));
                         tracing::debug!(%error, "WebSocket read failed");
-                        return if too_big { End::TooBig } else { End::Client };
+                        return End::Client;
                     }
                 }
             }
@@ -327,10 +325,7 @@ async fn pump(
                     tracing::debug!(silent_for = ?last_seen.elapsed(), "no pong in time; the peer is dead");
                     return End::Dead;
                 }
-                if send(socket, Message::Ping(Default::default()), write_timeout)
-                    .await
-                    .is_err()
-                {
+                if sink.write(ping_frame()).is_err() {
                     return End::Dead;
                 }
             }
@@ -338,44 +333,21 @@ async fn pump(
     }
 }
 
-/// Sends `msg`, failing after `limit`. Most sends complete at their first poll; only one
-/// that waits (a full socket buffer) gets a timer, so the common case does not touch the
-/// runtime's timer at all.
-async fn send(socket: &mut WebSocket, msg: Message, limit: Duration) -> Result<(), ()> {
-    let mut sending = std::pin::pin!(socket.send(msg));
-    let first = std::future::poll_fn(|cx| Poll::Ready(sending.as_mut().poll(cx))).await;
-    let result = match first {
-        Poll::Ready(result) => result,
-        Poll::Pending => match tokio::time::timeout(limit, sending).await {
-            Ok(result) => result,
-            Err(_) => return Err(()),
-        },
-    };
-    result.map_err(|_| ())
-}
-
-/// Sends the `close` message and a close frame whose reason is the code.
-async fn send_close(
-    socket: &mut WebSocket,
-    code: &str,
-    reason: &str,
-    limit: Duration,
-) -> Result<(), ()> {
-    let msg = ServerMessage::Close {
-        code: code.to_owned(),
-        reason: reason.to_owned(),
-    };
-    send(socket, Message::Text(Utf8Bytes::from(msg.encode())), limit).await?;
-    let frame = CloseFrame {
-        code: close_code(code),
-        reason: Utf8Bytes::from(code.to_owned()),
-    };
-    send(socket, Message::Close(Some(frame)), limit).await
-}
-
-/// Refuses a connection `system.connect` did not accept.
-async fn refuse(socket: &mut WebSocket, error: &WireError, limit: Duration) {
-    let _ = send_close(socket, &error.code, &error.message, limit).await;
+/// Writes a protocol message of the connection's own (an error about what the client sent).
+fn reply_with(sink: &SocketSink, text: &str) -> Result<(), End> {
+    match sink.write(text_frame(text)) {
+        Ok(()) => Ok(()),
+        Err(Refused::Full) => {
+            tracing::warn!("the client does not keep up; closing its connection");
+            crate::stateful::Sink::close(
+                sink,
+                ErrorCode::ConnectionClosed.as_str(),
+                "the client did not keep up",
+            );
+            Err(End::Actor)
+        }
+        Err(Refused::Closed) => Err(End::Client),
+    }
 }
 
 #[cfg(test)]
