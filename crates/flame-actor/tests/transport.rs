@@ -17,6 +17,7 @@ use flame_actor::{Actor, ActorContext, ContextActorExt, WebSocketActor, WebSocke
 use flame_core::Context;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::MaybeTlsStream;
 use tokio_tungstenite::tungstenite::Message;
 
 fn rpc(id: u64, method: &str, args: Value) -> String {
@@ -527,6 +528,110 @@ async fn the_javascript_client_is_served() {
         .await
         .expect("request");
     assert!(response.status().is_client_error());
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// Over 512 subscribers, a broadcast is written by one task per worker thread. Every
+/// connection still gets the events in the order they were made, and the caller gets each
+/// event before the answer to the call that made it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_hundreds_of_websockets_keeps_each_connections_order() {
+    const LISTENERS: usize = 600;
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let mut listeners = Vec::with_capacity(LISTENERS);
+    for i in 0..LISTENERS {
+        let (mut ws, _) = connect_counter(&server, "crowd", &format!("u{i}")).await;
+        // the subscribe and the call go out at once, not the call after an ACK
+        if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+            tcp.set_nodelay(true).expect("nodelay");
+        }
+        send(&mut ws, r#"{"v":1,"type":"subscribe","event":"count"}"#).await;
+        // the answer comes after the subscribe was handled
+        send(&mut ws, &rpc(0, "get", json!([]))).await;
+        assert_eq!(recv(&mut ws).await, rpc_ok(0, 0));
+        listeners.push(ws);
+    }
+    let (mut caller, _) = connect_counter(&server, "crowd", "caller").await;
+    send(&mut caller, r#"{"v":1,"type":"subscribe","event":"count"}"#).await;
+    let count = |n: i64| ServerMessage::Event {
+        event: "count".into(),
+        payload: n.into(),
+    };
+    for n in 1..=3 {
+        send(&mut caller, &rpc(n, "increment", json!([1]))).await;
+        assert_eq!(recv(&mut caller).await, count(n as i64), "event first");
+        assert_eq!(recv(&mut caller).await, rpc_ok(n, n));
+    }
+    for ws in &mut listeners {
+        for n in 1..=3 {
+            assert_eq!(recv(ws).await, count(n));
+        }
+    }
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that reads nothing for a while: what its socket does not take waits in the
+/// connection's queue and arrives whole and in order once it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_late_gets_everything_in_order() {
+    const CALLS: u64 = 200;
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let (mut ws, _) = connect_counter(&server, "late", "slow").await;
+    // 200 events of 32 KiB: more than loopback's socket buffers hold
+    for id in 1..=CALLS {
+        let text = format!("{id:05}{}", "x".repeat(32 * 1024));
+        send(&mut ws, &rpc(id, "notify_me", json!([text]))).await;
+    }
+    for id in 1..=CALLS {
+        match recv(&mut ws).await {
+            ServerMessage::Event { event, payload } => {
+                assert_eq!(event, "direct");
+                let text = payload.as_str().expect("a string");
+                assert_eq!(&text[..5], format!("{id:05}"), "in order");
+                assert_eq!(text.len(), 5 + 32 * 1024, "whole");
+            }
+            other => panic!("expected the event of call {id}, got {other:?}"),
+        }
+        assert_eq!(recv(&mut ws).await, rpc_ok(id, true));
+    }
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that never reads is closed once its queue is full; the actor forgets it
+/// (`on_disconnect`), and the other connections carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_and_the_others_stay() {
+    let log = Log::default();
+    let config = flame_actor::stateful::ActorConfig {
+        outbound_capacity: 4,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut other, _) = connect_counter(&server, "room", "other").await;
+    let (mut stuck, _) = connect_counter(&server, "room", "stuck").await;
+    let text = "x".repeat(60 * 1024);
+    // Enough to fill loopback's buffers many times over. The client stops sending once
+    // the server has closed the connection.
+    for id in 1..=2000u64 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            stuck.send(Message::text(rpc(id, "notify_me", json!([text])))),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) || log.count("disconnect:stuck") == 1 {
+            break;
+        }
+    }
+    eventually(|| log.count("disconnect:stuck") == 1).await;
+    send(&mut other, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut other).await, rpc_ok(1, 1));
+    assert_eq!(log.count("disconnect:other"), 0);
     system.shutdown().await;
     server.stop().await;
 }

@@ -325,3 +325,51 @@ impl AsyncWrite for SocketIo {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A broadcast writes to thousands of sockets from one task; tokio's cooperative budget
+    /// (128 operations a turn) must not make the writes after the 128th pend.
+    #[tokio::test]
+    async fn writes_are_not_held_back_by_the_task_budget() {
+        let (mut near, mut far) = tokio::io::duplex(64 * 1024);
+        let mut cx = Context::from_waker(Waker::noop());
+        for i in 0..1000 {
+            let written = write_some(&mut near, b"x", &mut cx).expect("write");
+            assert_eq!(written, 1, "write {i} pended");
+        }
+        let mut read = vec![0; 1000];
+        tokio::io::AsyncReadExt::read_exact(&mut far, &mut read)
+            .await
+            .expect("read");
+        assert!(read.iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
+    fn frames_are_what_a_server_sends() {
+        assert_eq!(&text_frame("hi")[..], b"\x81\x02hi");
+        assert_eq!(&ping_frame()[..], b"\x89\x00");
+        let long = "x".repeat(300);
+        let frame = text_frame(&long);
+        assert_eq!(&frame[..4], &[0x81, 126, 0x01, 0x2c]);
+        assert_eq!(frame.len(), 4 + 300);
+        let [message, close] = close_frames("actor_destroyed", "gone");
+        assert_eq!(
+            ServerMessage::decode(std::str::from_utf8(&message[2..]).expect("utf-8"))
+                .expect("a protocol message"),
+            ServerMessage::Close {
+                code: "actor_destroyed".into(),
+                reason: "gone".into()
+            }
+        );
+        // opcode 8, then the close code for the protocol code, then the code as the reason
+        assert_eq!(close[0], 0x88);
+        assert_eq!(&close[4..], b"actor_destroyed");
+        assert_eq!(
+            u16::from_be_bytes([close[2], close[3]]),
+            close_code("actor_destroyed")
+        );
+    }
+}
