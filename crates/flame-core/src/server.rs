@@ -228,7 +228,10 @@ where
     }
 }
 
-impl tower::Service<axum::serve::IncomingStream<'_, TcpListener>> for FlameService {
+impl<L> tower::Service<axum::serve::IncomingStream<'_, L>> for FlameService
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     type Response = FlameService;
     type Error = Infallible;
     type Future = Ready<Result<FlameService, Infallible>>;
@@ -237,7 +240,7 @@ impl tower::Service<axum::serve::IncomingStream<'_, TcpListener>> for FlameServi
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self::Future {
+    fn call(&mut self, stream: axum::serve::IncomingStream<'_, L>) -> Self::Future {
         let mut service = self.clone();
         service.remote = Some(*stream.remote_addr());
         ready(Ok(service))
@@ -303,6 +306,7 @@ impl Flame {
             .local_addr()
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         tracing::info!(%addr, env = %env(), "flame listening");
+        let listener = axum::serve::ListenerExt::tap_io(listener, accepted);
         axum::serve(listener, self.into_service())
             .with_graceful_shutdown(signal)
             .await
@@ -400,6 +404,15 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Sets up a connection `serve()` accepted: `TCP_NODELAY`, as Go's `net/http` (and so
+/// Flamego) does. A WebSocket answer often follows an event by microseconds; with Nagle's
+/// algorithm the second small write would wait for the peer's delayed ACK, 40 ms on Linux.
+fn accepted(tcp: &mut tokio::net::TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+    }
+}
+
 /// The address from `FLAME_ADDR`, or [`DEFAULT_ADDR`].
 pub fn listen_addr() -> String {
     std::env::var(ADDR_VAR)
@@ -435,4 +448,21 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_writes_at_once() {
+        let listener = bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (mut server_side, _) = listener.accept().await.expect("accept");
+        assert!(!server_side.nodelay().expect("nodelay"), "off by default");
+        accepted(&mut server_side);
+        assert!(server_side.nodelay().expect("nodelay"));
+        drop(client);
+    }
 }
