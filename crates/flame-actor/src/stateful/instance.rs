@@ -212,7 +212,7 @@ fn destroyed_error(id: &ActorId) -> WireError {
 
 /// Hands `msg` to a connection; a connection whose client does not keep up, or is gone, goes
 /// to `broken` to be disconnected.
-fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: &Outbound, broken: &mut Vec<ConnId>) {
+fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: Outbound, broken: &mut Vec<ConnId>) {
     match outlet.offer(msg) {
         Ok(()) => {}
         Err(Refused::Full) => {
@@ -227,7 +227,8 @@ fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: &Outbound, broken:
 fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> Vec<ConnId> {
     let mut broken = Vec::new();
     for (conn, outlet) in targets {
-        offer(actor, *conn, outlet, msg, &mut broken);
+        // a broadcast's clone shares its text
+        offer(actor, *conn, outlet, msg.clone(), &mut broken);
     }
     broken
 }
@@ -236,15 +237,35 @@ fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> V
 /// threads; a smaller one is written by the actor's task alone.
 const PARALLEL_FAN_OUT: usize = 512;
 
-/// Offers `msg` to every one of `targets` and returns once all have it (or refused it): the
-/// actor's next message to any of them comes after. A big audience is split among one task
-/// per worker thread, since handing a message to a socket costs a system call.
-async fn fan_out(actor: &ActorId, targets: Arc<[(ConnId, Outlet)]>, msg: Outbound) -> Vec<ConnId> {
-    let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    if targets.len() < PARALLEL_FAN_OUT || workers < 2 {
-        return offer_all(actor, &targets, &msg);
+/// A broadcast too big for the actor's task alone.
+struct FanOut {
+    targets: Arc<[(ConnId, Outlet)]>,
+    msg: Outbound,
+}
+
+/// Offers a broadcast to its targets: by the actor's task for a small audience (`None`),
+/// or, for a big one, a [`FanOut`] to hand to [`fan_out`], since giving a message to a
+/// socket costs a system call and the runtime has more than one worker thread.
+fn offer_or_fan_out(
+    actor: &ActorId,
+    targets: Arc<[(ConnId, Outlet)]>,
+    msg: Outbound,
+    broken: &mut Vec<ConnId>,
+) -> Option<FanOut> {
+    if targets.len() >= PARALLEL_FAN_OUT
+        && tokio::runtime::Handle::current().metrics().num_workers() > 1
+    {
+        return Some(FanOut { targets, msg });
     }
-    let chunk = targets.len().div_ceil(workers);
+    broken.extend(offer_all(actor, &targets, &msg));
+    None
+}
+
+/// Splits a broadcast among one task per worker thread and returns once every target has
+/// it (or refused it), so that the actor's next message to any of them comes after.
+async fn fan_out(actor: &ActorId, FanOut { targets, msg }: FanOut) -> Vec<ConnId> {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let chunk = targets.len().div_ceil(workers.max(1));
     // All parts are spawned, none is run here: tokio keeps the last task a worker spawns
     // for that worker, and would not let another worker steal it while this one is busy.
     let parts: Vec<_> = (0..workers)
@@ -566,27 +587,43 @@ impl<A: Actions> Instance<A> {
             self.stage();
         }
         let stage_failed = std::mem::take(&mut self.stage_failed);
-        if let Some(release) = first {
-            self.release(release).await;
+        if let Some(fan) = first.and_then(|release| self.release(release)) {
+            self.wait_fan_out(fan).await;
         }
         let effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
         for effect in effects {
-            self.release(Release::Effect(effect)).await;
+            if let Some(fan) = self.release(Release::Effect(effect)) {
+                self.wait_fan_out(fan).await;
+            }
         }
         if let Some(mut release) = last {
             if stage_failed && let Release::Reply(_, result) = &mut release {
                 *result = Err(WireError::internal());
             }
-            self.release(release).await;
+            if let Some(fan) = self.release(release) {
+                self.wait_fan_out(fan).await;
+            }
         }
     }
 
-    async fn release(&mut self, release: Release) {
+    /// Delivers `release` now if everything before it is committed, else queues it. A
+    /// broadcast too big for this task comes back, for [`wait_fan_out`](Self::wait_fan_out)
+    /// before anything else is delivered.
+    #[must_use]
+    fn release(&mut self, release: Release) -> Option<FanOut> {
         if self.committed >= self.version && self.outbox.is_empty() {
-            self.deliver(release).await;
+            self.deliver(release)
         } else {
             self.outbox.push_back((self.version, release));
+            None
         }
+    }
+
+    /// Runs a big broadcast's parts and waits for them.
+    async fn wait_fan_out(&mut self, fan: FanOut) {
+        // boxed: neither the idle task nor each message's future carries it
+        let broken = Box::pin(fan_out(&self.rpc.ctx.id, fan)).await;
+        self.broken.extend(broken);
     }
 
     fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
@@ -595,24 +632,25 @@ impl<A: Actions> Instance<A> {
                 &self.rpc.ctx.id,
                 conn,
                 &c.outlet.outlet,
-                &msg.into(),
+                msg.into(),
                 &mut self.broken,
             );
         }
     }
 
-    async fn deliver(&mut self, release: Release) {
+    /// Hands `release` over; a broadcast too big for this task comes back, to be awaited
+    /// before anything else is delivered.
+    #[must_use]
+    fn deliver(&mut self, release: Release) -> Option<FanOut> {
         match release {
             Release::Effect(Effect::Broadcast { event, payload }) => {
                 let targets = self.rpc.ctx.audience(&event);
                 if targets.is_empty() {
-                    return;
+                    return None;
                 }
                 // encoded once; every target shares the text and the payload
                 let shared = Outbound::shared_event(event, payload);
-                // boxed: the instance's idle task does not carry a broadcast's future
-                let broken = Box::pin(fan_out(&self.rpc.ctx.id, targets, shared)).await;
-                self.broken.extend(broken);
+                return offer_or_fan_out(&self.rpc.ctx.id, targets, shared, &mut self.broken);
             }
             Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
             Release::Reply(Reply::Direct(tx), result) => {
@@ -645,6 +683,7 @@ impl<A: Actions> Instance<A> {
                 let _ = done.send(());
             }
         }
+        None
     }
 
     /// Hands the staged changes to the committer, unless a write is already in flight.
@@ -691,8 +730,10 @@ impl<A: Actions> Instance<A> {
                     if *version > self.committed {
                         break;
                     }
-                    if let Some((_, release)) = self.outbox.pop_front() {
-                        self.deliver(release).await;
+                    if let Some((_, release)) = self.outbox.pop_front()
+                        && let Some(fan) = self.deliver(release)
+                    {
+                        self.wait_fan_out(fan).await;
                     }
                 }
                 self.flush();
@@ -704,8 +745,8 @@ impl<A: Actions> Instance<A> {
                 for (_, release) in std::mem::take(&mut self.outbox) {
                     match release {
                         Release::Reply(reply, _) => {
-                            self.deliver(Release::Reply(reply, Err(WireError::internal())))
-                                .await;
+                            // a reply: nothing to wait for
+                            let _ = self.deliver(Release::Reply(reply, Err(WireError::internal())));
                         }
                         Release::Connected { conn, reply } => {
                             let _ = reply.send(Err(WireError::internal()));

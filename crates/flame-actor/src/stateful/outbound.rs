@@ -148,13 +148,13 @@ pub(crate) enum Outlet {
 }
 
 impl Outlet {
-    pub(crate) fn offer(&self, msg: &Outbound) -> Result<(), Refused> {
+    pub(crate) fn offer(&self, msg: Outbound) -> Result<(), Refused> {
         match self {
-            Outlet::Channel(tx) => tx.try_send(msg.clone()).map_err(|e| match e {
+            Outlet::Channel(tx) => tx.try_send(msg).map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => Refused::Full,
                 mpsc::error::TrySendError::Closed(_) => Refused::Closed,
             }),
-            Outlet::Sink(sink) => sink.offer(msg),
+            Outlet::Sink(sink) => sink.offer(&msg),
         }
     }
 
