@@ -325,3 +325,44 @@ async fn idle_instances_unload_and_reload_with_their_state() {
     assert!(system.is_loaded("counter", "b"));
     system.shutdown().await;
 }
+
+/// A broadcast reaches whoever is subscribed at that moment, also when an action changed the
+/// subscriptions (through `conn_mut`) after the event's subscribers were last looked up.
+#[tokio::test]
+async fn subscriptions_changed_by_an_action_count_for_the_next_broadcast() {
+    let log = Log::default();
+    let system = memory_system(&log).await;
+    let mut a = connect(&system, "room", "a").await;
+    let mut b = connect(&system, "room", "b").await;
+    let count = |n: i64| {
+        Some(ServerMessage::Event {
+            event: "count".into(),
+            payload: n.into(),
+        })
+    };
+    a.subscribe("count").await.expect("subscribe");
+    assert_eq!(a.rpc("increment", vec![json!(1)]).await, Ok(json!(1)));
+    assert_eq!(next(&mut a).await, count(1));
+
+    assert_eq!(
+        b.rpc("follow", vec![json!("count"), json!(true)]).await,
+        Ok(json!(true))
+    );
+    assert_eq!(a.rpc("increment", vec![json!(1)]).await, Ok(json!(2)));
+    assert_eq!(next(&mut a).await, count(2));
+    assert_eq!(next(&mut b).await, count(2), "subscribed by its action");
+
+    assert_eq!(
+        b.rpc("follow", vec![json!("count"), json!(false)]).await,
+        Ok(json!(true))
+    );
+    assert_eq!(a.rpc("increment", vec![json!(1)]).await, Ok(json!(3)));
+    assert_eq!(next(&mut a).await, count(3));
+    // b's event, had there been one, was queued before a's answer
+    assert_eq!(b.try_recv(), None, "unsubscribed by its action");
+
+    drop(b);
+    assert_eq!(a.rpc("increment", vec![json!(1)]).await, Ok(json!(4)));
+    assert_eq!(next(&mut a).await, count(4));
+    system.shutdown().await;
+}

@@ -170,6 +170,16 @@ impl Counter {
         )
     }
 
+    /// Subscribes (or unsubscribes) the calling connection from inside an action.
+    async fn follow(&self, rpc: &mut Rpc<Self>, event: String, on: bool) -> bool {
+        match rpc.conn_mut() {
+            Some(conn) if on => conn.subscribe(event),
+            Some(conn) => conn.unsubscribe(&event),
+            None => return false,
+        }
+        true
+    }
+
     async fn notify_me(&self, rpc: &mut Rpc<Self>, text: String) -> bool {
         match rpc.conn() {
             Some(conn) => {
