@@ -34,8 +34,9 @@ pub struct ActorConfig {
     pub connect_timeout: Duration,
     /// How many messages an instance's mailbox holds before senders wait. Default: 1024.
     pub mailbox_capacity: usize,
-    /// How many outbound messages a connection buffers; a connection whose client does not
-    /// keep up is closed rather than slowing the actor down. Default: 1024.
+    /// How many outbound messages a connection buffers (for a WebSocket, beyond what its
+    /// socket holds); a connection whose client does not keep up is closed rather than
+    /// slowing the actor down. Default: 1024.
     pub outbound_capacity: usize,
     /// How many queued messages an instance handles before it commits their changes in one
     /// write (the per-actor half of group commit). Default: 256.
