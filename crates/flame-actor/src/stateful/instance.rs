@@ -1074,7 +1074,9 @@ impl<A: Actions> Instance<A> {
                 _ = tick.tick() => Event::Tick,
             };
             match event {
-                Event::Ack(result) => self.on_ack(result).await,
+                // boxed, like a batch: one allocation per commit, and the idle task does not
+                // carry what delivering after a commit needs
+                Event::Ack(result) => Box::pin(self.on_ack(result)).await,
                 Event::Msg(None) => break Exit::Stop(None),
                 Event::Msg(Some(msg)) => {
                     self.active = true;
