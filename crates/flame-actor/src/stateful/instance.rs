@@ -213,7 +213,12 @@ fn destroyed_error(id: &ActorId) -> WireError {
 /// Hands `msg` to a connection; a connection whose client does not keep up, or is gone, goes
 /// to `broken` to be disconnected.
 fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: Outbound, broken: &mut Vec<ConnId>) {
-    match outlet.offer(msg) {
+    refused(actor, conn, outlet.offer(msg), broken);
+}
+
+/// Sends a connection whose outlet refused a message to `broken`.
+fn refused(actor: &ActorId, conn: ConnId, offered: Result<(), Refused>, broken: &mut Vec<ConnId>) {
+    match offered {
         Ok(()) => {}
         Err(Refused::Full) => {
             tracing::warn!(%actor, %conn, "the client does not keep up; closing its connection");
@@ -227,8 +232,7 @@ fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: Outbound, broken: 
 fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> Vec<ConnId> {
     let mut broken = Vec::new();
     for (conn, outlet) in targets {
-        // a broadcast's clone shares its text
-        offer(actor, *conn, outlet, msg.clone(), &mut broken);
+        refused(actor, *conn, outlet.offer_shared(msg), &mut broken);
     }
     broken
 }

@@ -9,6 +9,7 @@
 //! (the WebSocket transport: the actor writes to the socket itself, so a message costs no
 //! channel hop and no wake of the connection's task).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -68,14 +69,14 @@ impl Outbound {
     }
 
     /// The bytes `encode` makes of the message's text. A broadcast's are made once, by the
-    /// first receiver, and shared by the others: `encode` is the one transport's framing.
-    pub(crate) fn wire(&self, encode: fn(&str) -> Bytes) -> Bytes {
+    /// first receiver, and lent to the others (no reference count that every receiver's
+    /// thread would touch): `encode` is the one transport's framing.
+    pub(crate) fn wire(&self, encode: fn(&str) -> Bytes) -> Cow<'_, Bytes> {
         match &self.0 {
-            Kind::Message(message) => encode(&message.encode()),
-            Kind::Shared(shared) => shared
-                .wire
-                .get_or_init(|| encode(shared.text.as_str()))
-                .clone(),
+            Kind::Message(message) => Cow::Owned(encode(&message.encode())),
+            Kind::Shared(shared) => {
+                Cow::Borrowed(shared.wire.get_or_init(|| encode(shared.text.as_str())))
+            }
         }
     }
 
@@ -150,11 +151,16 @@ pub(crate) enum Outlet {
 impl Outlet {
     pub(crate) fn offer(&self, msg: Outbound) -> Result<(), Refused> {
         match self {
-            Outlet::Channel(tx) => tx.try_send(msg).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Refused::Full,
-                mpsc::error::TrySendError::Closed(_) => Refused::Closed,
-            }),
+            Outlet::Channel(tx) => send(tx, msg),
             Outlet::Sink(sink) => sink.offer(&msg),
+        }
+    }
+
+    /// [`offer`](Self::offer) for one of many receivers of `msg`: a sink only borrows it.
+    pub(crate) fn offer_shared(&self, msg: &Outbound) -> Result<(), Refused> {
+        match self {
+            Outlet::Channel(tx) => send(tx, msg.clone()),
+            Outlet::Sink(sink) => sink.offer(msg),
         }
     }
 
@@ -179,6 +185,13 @@ impl Outlet {
             Outlet::Sink(sink) => sink.is_closed(),
         }
     }
+}
+
+fn send(tx: &mpsc::Sender<Outbound>, msg: Outbound) -> Result<(), Refused> {
+    tx.try_send(msg).map_err(|e| match e {
+        mpsc::error::TrySendError::Full(_) => Refused::Full,
+        mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+    })
 }
 
 /// A connection's outlet as its [`Connection`](super::Connection) holds it: when the actor

@@ -8,6 +8,7 @@
 //! anything is queued, later frames queue behind it, so a connection's frames always leave
 //! in the order they were offered.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -115,6 +116,12 @@ impl SocketSink {
 
     /// Writes `frame` after everything before it, now if nothing is queued.
     pub(super) fn write(&self, frame: Bytes) -> Result<(), Refused> {
+        self.write_cow(Cow::Owned(frame))
+    }
+
+    /// [`write`](Self::write) for a frame that may be borrowed (a broadcast's, which every
+    /// receiver shares): it is copied (a reference count) only if it has to wait.
+    fn write_cow(&self, frame: Cow<'_, Bytes>) -> Result<(), Refused> {
         let mut writer = self.writer.lock();
         if writer.closing || writer.failed {
             return Err(Refused::Closed);
@@ -168,12 +175,17 @@ impl SocketSink {
 
     /// Queues `frame`, or writes it now when nothing is queued. `bounded`: refused when
     /// too much is queued already.
-    fn push(&self, writer: &mut Writer, frame: Bytes, bounded: bool) -> Result<(), Refused> {
+    fn push(
+        &self,
+        writer: &mut Writer,
+        frame: Cow<'_, Bytes>,
+        bounded: bool,
+    ) -> Result<(), Refused> {
         if !writer.queue.is_empty() {
             if bounded && writer.queue.len() >= self.max_queued {
                 return Err(Refused::Full);
             }
-            writer.queue.push_back(frame);
+            writer.queue.push_back(frame.into_owned());
             return Ok(());
         }
         let Some(io) = writer.io.as_mut() else {
@@ -252,7 +264,7 @@ fn write_some<W: AsyncWrite + Unpin>(
 
 impl Sink for SocketSink {
     fn offer(&self, msg: &Outbound) -> Result<(), Refused> {
-        self.write(msg.wire(text_frame))
+        self.write_cow(msg.wire(text_frame))
     }
 
     fn close(&self, code: &str, reason: &str) {
@@ -262,7 +274,7 @@ impl Sink for SocketSink {
         }
         for frame in close_frames(code, reason) {
             // The close frames are not refused for a full queue: they end it.
-            if self.push(&mut writer, frame, false).is_err() {
+            if self.push(&mut writer, Cow::Owned(frame), false).is_err() {
                 break;
             }
         }
