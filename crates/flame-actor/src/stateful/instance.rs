@@ -269,10 +269,13 @@ fn offer_or_fan_out(
 /// it (or refused it), so that the actor's next message to any of them comes after.
 async fn fan_out(actor: &ActorId, FanOut { targets, msg }: FanOut) -> Vec<ConnId> {
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let chunk = targets.len().div_ceil(workers.max(1));
+    // one part per worker, each of at least half the threshold: on a machine with many
+    // cores, a part is still worth its task
+    let parts = workers.min(targets.len() / (PARALLEL_FAN_OUT / 2)).max(1);
+    let chunk = targets.len().div_ceil(parts);
     // All parts are spawned, none is run here: tokio keeps the last task a worker spawns
     // for that worker, and would not let another worker steal it while this one is busy.
-    let parts: Vec<_> = (0..workers)
+    let parts: Vec<_> = (0..parts)
         .map(|part| {
             let (targets, msg, actor) = (targets.clone(), msg.clone(), actor.clone());
             tokio::spawn(async move {
