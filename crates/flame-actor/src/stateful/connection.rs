@@ -2,9 +2,10 @@
 //! ([`ConnectionHandle`], [`ConnectionSender`]).
 //!
 //! A connection is an id, the client's params, the state `on_before_connect` made, the
-//! caller's identity and an outbound channel of [`Outbound`] messages. The transport (WebSocket,
-//! in-process client) reads the outbound channel and feeds client messages in through the
-//! [`ConnectionSender`]; when the outbound channel ends, the connection is over.
+//! caller's identity and an outlet for its [`Outbound`] messages: a channel an in-process
+//! client reads ([`ConnectionHandle`]), or the WebSocket transport's sink, which the actor
+//! writes to the socket through. Client messages come in through the [`ConnectionSender`].
+//! When the channel ends, or the sink is told the actor let go, the connection is over.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -58,7 +59,7 @@ pub struct Connection<A: StatefulActor> {
     params: A::ConnParams,
     state: A::ConnState,
     caller: Arc<dyn Actor>,
-    pub(crate) outlet: Attached,
+    pub(crate) attached: Attached,
     subscriptions: HashSet<String>,
     effects: EffectQueue,
 }
@@ -87,7 +88,7 @@ impl<A: StatefulActor> Connection<A> {
             params,
             state,
             caller,
-            outlet: Attached::new(outlet),
+            attached: Attached::new(outlet),
             subscriptions: HashSet::new(),
             effects,
         }
@@ -96,6 +97,11 @@ impl<A: StatefulActor> Connection<A> {
     /// The connection's id.
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// Where the connection's messages go.
+    pub(crate) fn outlet(&self) -> &Outlet {
+        &self.attached.outlet
     }
 
     /// The params the client connected with.

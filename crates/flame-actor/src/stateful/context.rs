@@ -170,7 +170,7 @@ impl<A: StatefulActor> ActorCtx<A> {
             .connections
             .values()
             .filter(|c| c.is_subscribed(event))
-            .map(|c| (c.id(), c.outlet.outlet.clone()))
+            .map(|c| (c.id(), c.outlet().clone()))
             .collect();
         if self.audiences.len() >= MAX_AUDIENCES {
             self.audiences.remove(0);

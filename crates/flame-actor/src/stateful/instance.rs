@@ -210,14 +210,14 @@ fn destroyed_error(id: &ActorId) -> WireError {
     )
 }
 
-/// Hands `msg` to a connection; a connection whose client does not keep up, or is gone, goes
-/// to `broken` to be disconnected.
-fn offer(actor: &ActorId, conn: ConnId, outlet: &Outlet, msg: Outbound, broken: &mut Vec<ConnId>) {
-    refused(actor, conn, outlet.offer(msg), broken);
-}
-
-/// Sends a connection whose outlet refused a message to `broken`.
-fn refused(actor: &ActorId, conn: ConnId, offered: Result<(), Refused>, broken: &mut Vec<ConnId>) {
+/// Sends a connection whose outlet refused a message (its client does not keep up, or is
+/// gone) to `broken`, to be disconnected.
+fn note_refusal(
+    actor: &ActorId,
+    conn: ConnId,
+    offered: Result<(), Refused>,
+    broken: &mut Vec<ConnId>,
+) {
     match offered {
         Ok(()) => {}
         Err(Refused::Full) => {
@@ -228,11 +228,11 @@ fn refused(actor: &ActorId, conn: ConnId, offered: Result<(), Refused>, broken: 
     }
 }
 
-/// [`offer`] to each of `targets`; the connections to disconnect.
+/// Offers `msg` to each of `targets`; the connections to disconnect.
 fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> Vec<ConnId> {
     let mut broken = Vec::new();
     for (conn, outlet) in targets {
-        refused(actor, *conn, outlet.offer_shared(msg), &mut broken);
+        note_refusal(actor, *conn, outlet.offer_shared(msg), &mut broken);
     }
     broken
 }
@@ -241,10 +241,11 @@ fn offer_all(actor: &ActorId, targets: &[(ConnId, Outlet)], msg: &Outbound) -> V
 /// threads; a smaller one is written by the actor's task alone.
 const PARALLEL_FAN_OUT: usize = 512;
 
-/// A broadcast too big for the actor's task alone.
+/// A broadcast too big for the actor's task alone, and how many parts it is split into.
 struct FanOut {
     targets: Arc<[(ConnId, Outlet)]>,
     msg: Outbound,
+    parts: usize,
 }
 
 /// Offers a broadcast to its targets: by the actor's task for a small audience (`None`),
@@ -256,22 +257,33 @@ fn offer_or_fan_out(
     msg: Outbound,
     broken: &mut Vec<ConnId>,
 ) -> Option<FanOut> {
-    if targets.len() >= PARALLEL_FAN_OUT
-        && tokio::runtime::Handle::current().metrics().num_workers() > 1
-    {
-        return Some(FanOut { targets, msg });
+    if targets.len() >= PARALLEL_FAN_OUT {
+        // one part per worker, each of at least half the threshold: on a machine with many
+        // cores, a part is still worth its task
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        let parts = workers.min(targets.len() / (PARALLEL_FAN_OUT / 2));
+        if parts > 1 {
+            return Some(FanOut {
+                targets,
+                msg,
+                parts,
+            });
+        }
     }
     broken.extend(offer_all(actor, &targets, &msg));
     None
 }
 
-/// Splits a broadcast among one task per worker thread and returns once every target has
-/// it (or refused it), so that the actor's next message to any of them comes after.
-async fn fan_out(actor: &ActorId, FanOut { targets, msg }: FanOut) -> Vec<ConnId> {
-    let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    // one part per worker, each of at least half the threshold: on a machine with many
-    // cores, a part is still worth its task
-    let parts = workers.min(targets.len() / (PARALLEL_FAN_OUT / 2)).max(1);
+/// Splits a broadcast among its parts' tasks and returns once every target has it (or
+/// refused it), so that the actor's next message to any of them comes after.
+async fn fan_out(
+    actor: &ActorId,
+    FanOut {
+        targets,
+        msg,
+        parts,
+    }: FanOut,
+) -> Vec<ConnId> {
     let chunk = targets.len().div_ceil(parts);
     // All parts are spawned, none is run here: tokio keeps the last task a worker spawns
     // for that worker, and would not let another worker steal it while this one is busy.
@@ -635,13 +647,8 @@ impl<A: Actions> Instance<A> {
 
     fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
         if let Some(c) = self.rpc.ctx.connections.get(&conn.get()) {
-            offer(
-                &self.rpc.ctx.id,
-                conn,
-                &c.outlet.outlet,
-                msg.into(),
-                &mut self.broken,
-            );
+            let offered = c.outlet().offer(msg.into());
+            note_refusal(&self.rpc.ctx.id, conn, offered, &mut self.broken);
         }
     }
 
@@ -948,7 +955,7 @@ impl<A: Actions> Instance<A> {
             }
             Some(error) => {
                 let mut connection = connection;
-                connection.outlet.disarm();
+                connection.attached.disarm();
                 Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
                 let _ = reply.send(Err(error));
@@ -1096,7 +1103,7 @@ impl<A: Actions> Instance<A> {
                 }
                 Event::Tick => {
                     for c in self.rpc.ctx.connections.values() {
-                        if c.outlet.outlet.is_closed() {
+                        if c.outlet().is_closed() {
                             self.broken.push(c.id());
                         }
                     }
@@ -1150,7 +1157,7 @@ impl<A: Actions> Instance<A> {
             .collect();
         for conn in conns {
             if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
-                connection.outlet.outlet.close(code.as_str(), reason);
+                connection.outlet().close(code.as_str(), reason);
                 Box::pin(self.on_disconnect(connection)).await;
             }
         }

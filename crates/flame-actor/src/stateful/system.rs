@@ -485,8 +485,9 @@ impl ActorSystem {
         caller: Arc<dyn Actor>,
     ) -> Result<Value, WireError> {
         let (reply, rx) = oneshot::channel();
+        let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
         let msg = Msg::call(Call {
-            method: Cow::Owned(method.to_owned()),
+            method: action_name(actions, method),
             args,
             caller: Some(caller),
             conn: None,

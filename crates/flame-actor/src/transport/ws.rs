@@ -21,7 +21,7 @@ use super::State;
 use super::socket::{Ended, Io, SocketIo, SocketSink, ping_frame, text_frame};
 use crate::identity::Actor;
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
-use crate::stateful::{ConnectionSender, InboundError, Outlet, Refused};
+use crate::stateful::{ConnectionSender, InboundError, Outlet, Refused, Sink};
 
 /// Counts the open connections; one guard per connection task.
 pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
@@ -103,8 +103,8 @@ fn switching_protocols(c: &Context) -> (StatusCode, HeaderMap) {
 /// Why a connection ended.
 #[derive(Debug)]
 enum End {
-    /// The actor closed it (destroyed, shutting down, on_connect failed), or the client
-    /// did not keep up; the close frames are written or queued.
+    /// The actor closed it (destroyed, shutting down, let go of it), or the client did not
+    /// keep up; the close frames are written or queued.
     Actor,
     /// The client closed it, or the socket failed.
     Client,
@@ -145,7 +145,7 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
                 code = error.code,
                 "connection refused"
             );
-            crate::stateful::Sink::close(&*sink, &error.code, &error.message);
+            sink.close(&error.code, &error.message);
             sink.finish(write_timeout).await;
             return;
         }
@@ -162,7 +162,7 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
             );
             // The rest of the frame is never read, so the peer may see a reset rather than
             // the close frame; the `close` message goes first and usually arrives.
-            crate::stateful::Sink::close(&*sink, &error.code, &error.message);
+            sink.close(&error.code, &error.message);
             write_timeout
         }
         End::Actor => write_timeout,
@@ -181,11 +181,11 @@ enum Event<F> {
     Tick,
 }
 
-/// The waker one source of a connection task (its socket or its ticker) is polled with: it
-/// notes that this source woke the task, then wakes the task. The task polls a source only
-/// when it was woken by it, so a broadcast, which wakes ten thousand connection tasks to
-/// write one frame each, does not also make each of them poll its socket (tungstenite
-/// prepares its read buffer on every poll) and its timer for nothing.
+/// The waker one source of a connection task (its sink, its socket or its ticker) is polled
+/// with: it notes that this source woke the task, then wakes the task. The task polls a
+/// source only when it was woken by it, so a sink with a frame to flush does not also make
+/// it poll its socket (tungstenite prepares its read buffer on every poll) and its timer
+/// for nothing.
 #[derive(Default)]
 struct SourceWaker {
     woken: AtomicBool,
@@ -288,8 +288,7 @@ async fn pump(
                         Err(InboundError::Closed) => {
                             // The actor is gone; its `close` is written or queued, unless
                             // it went without one.
-                            crate::stateful::Sink::close(
-                                sink,
+                            sink.close(
                                 ErrorCode::ConnectionClosed.as_str(),
                                 "the connection is closed",
                             );
@@ -339,8 +338,7 @@ fn reply_with(sink: &SocketSink, text: &str) -> Result<(), End> {
         Ok(()) => Ok(()),
         Err(Refused::Full) => {
             tracing::warn!("the client does not keep up; closing its connection");
-            crate::stateful::Sink::close(
-                sink,
+            sink.close(
                 ErrorCode::ConnectionClosed.as_str(),
                 "the client did not keep up",
             );
