@@ -635,3 +635,48 @@ async fn a_client_that_never_reads_is_closed_and_the_others_stay() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// The transport completes the handshake itself: the accept key of RFC 6455's example, and
+/// a handshake axum would refuse (a wrong version) is refused, not upgraded.
+#[tokio::test]
+async fn the_handshake_is_answered_by_the_rfc_and_a_bad_one_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn handshake(server: &Server, version: &str) -> String {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let request = format!(
+            "GET /actors/counter/h HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: {version}\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            server.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let read = tokio::time::timeout(common::net::HANG, tcp.read(&mut byte))
+                .await
+                .expect("an answer")
+                .expect("read");
+            assert_eq!(read, 1, "the server closed before the end of the head");
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).expect("utf-8").to_ascii_lowercase()
+    }
+
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let ok = handshake(&server, "13").await;
+    assert!(ok.starts_with("http/1.1 101"), "{ok}");
+    assert!(
+        ok.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{ok}"
+    );
+    assert!(ok.contains("upgrade: websocket"), "{ok}");
+    let refused = handshake(&server, "12").await;
+    assert!(refused.starts_with("http/1.1 400"), "{refused}");
+    system.shutdown().await;
+    server.stop().await;
+}
