@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo run --example chat
+//! open 'http://localhost:2830/chat.html?name=ada'     # the page: history, members, live messages
 //! websocat 'ws://localhost:2830/actors/room/lobby?params={"name":"ada"}'
 //! {"v":1,"type":"subscribe","event":"message"}
 //! {"v":1,"type":"rpc","id":1,"method":"send","args":["hello"]}
@@ -23,7 +24,7 @@ use flame_actor::stateful::{
 use flame_actor::transport::{self, TransportConfig};
 use flame_auth::session::SessionStore;
 use flame_auth::{Authenticator, WebSocketUserExt};
-use flame_core::{Context, Flame};
+use flame_core::{Context, Flame, StaticOptions};
 use serde::{Deserialize, Serialize};
 
 /// How many messages a room keeps.
@@ -180,6 +181,10 @@ pub async fn app(data_dir: &Path, sessions: SessionStore) -> anyhow::Result<(Fla
             }
         }
     });
+    // the page (public/chat.html), and the JavaScript client it imports from the transport
+    let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
+    f.use_(flame_core::static_files(StaticOptions::new(public)));
+    f.get("/", |c: Context| c.redirect("/chat.html"));
     transport::mount(&mut f, system.clone(), TransportConfig::default());
     Ok((f, system))
 }

@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
+use common::browser::{Browser, chromium_or_skip};
 use flame_actor::client::ActorClient;
-use flame_actor::protocol::ServerMessage;
+use flame_actor::protocol::{ClientMessage, ServerMessage};
 use flame_auth::User;
 use flame_auth::session::SessionStore;
 use futures_util::{SinkExt, StreamExt};
@@ -125,6 +126,162 @@ async fn members_and_guests_talk_in_a_room() {
         }]
     );
     ada.close(None).await.expect("close");
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_talks_in_headless_chromium() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
+        .await
+        .expect("app");
+    let server = TestServer::start(f).await;
+    let ws = format!("ws://{}", server.addr);
+
+    // bob is in the room before the page, and says something
+    let bob = ActorClient::connect(&ws, "room", "lobby", json!({"name": "bob"}))
+        .await
+        .expect("bob connects");
+    let mut heard = bob.on("message");
+    assert_eq!(bob.call::<usize>("send", ("before the page",)).await, Ok(1));
+    assert_eq!(
+        within(heard.recv()).await,
+        Some(json!({"from": "bob (guest)", "text": "before the page"}))
+    );
+
+    let url = server.url("/chat.html?name=ada&room=lobby");
+    let browser = Browser::start(&binary, &url);
+    let mut page = browser.page(&url).await;
+    let status = "document.getElementById('status').textContent";
+    let members = "document.getElementById('members').textContent";
+    let lines = "[...document.querySelectorAll('#messages li')].map((li) => li.textContent)";
+    page.wait_for(status, &json!("open")).await;
+    // the history, once, and who is here
+    page.wait_for(lines, &json!(["bob (guest)before the page"]))
+        .await;
+    page.wait_for(members, &json!("ada (guest), bob (guest)"))
+        .await;
+
+    // the page sends: bob hears it
+    page.eval(
+        "document.getElementById('text').value = 'hi from the page'; \
+         document.getElementById('send-button').click(); true",
+    )
+    .await;
+    assert_eq!(
+        within(heard.recv()).await,
+        Some(json!({"from": "ada (guest)", "text": "hi from the page"}))
+    );
+    page.wait_for("document.getElementById('text').value", &json!(""))
+        .await;
+
+    // bob sends markup: the page shows it as text
+    assert_eq!(bob.call::<usize>("send", ("<b>not bold</b>",)).await, Ok(3));
+    page.wait_for(
+        lines,
+        &json!([
+            "bob (guest)before the page",
+            "ada (guest)hi from the page",
+            "bob (guest)<b>not bold</b>"
+        ]),
+    )
+    .await;
+    assert_eq!(
+        page.eval("document.querySelectorAll('#messages li:last-child b').length")
+            .await,
+        json!(1),
+        "only the sender's name is bold"
+    );
+
+    // bob leaves: the page says so and updates who is here
+    bob.close().await;
+    page.wait_for(members, &json!("ada (guest)")).await;
+    page.wait_for(
+        "document.querySelector('#messages li:last-child').textContent",
+        &json!("bob (guest) left"),
+    )
+    .await;
+
+    drop(page);
+    drop(browser);
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// The JavaScript client subscribes again before it reports "open": a page that reads the
+/// state on "open" (as the chat and counter pages do) then misses no event in between.
+/// Checked on the wire, with a bare WebSocket server standing in for the actor.
+#[tokio::test]
+async fn the_js_client_subscribes_before_it_reports_open() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
+        .await
+        .expect("app");
+    let server = TestServer::start(f).await;
+    let bare = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bare_addr = bare.local_addr().expect("addr");
+    let wire = tokio::spawn(async move {
+        let (stream, _) = bare.accept().await.expect("the page connects");
+        let mut socket = tokio_tungstenite::accept_async(stream)
+            .await
+            .expect("handshake");
+        let init = ServerMessage::Init { conn_id: 7 }.encode();
+        socket.send(Message::text(init)).await.expect("init");
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    seen.push(
+                        ClientMessage::decode(text.as_str(), 64 * 1024)
+                            .expect("a protocol message"),
+                    );
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the page's socket ended: {other:?}"),
+            }
+        }
+        seen
+    });
+
+    let url = server.url("/chat.html?name=ada");
+    let browser = Browser::start(&binary, &url);
+    let mut page = browser.page(&url).await;
+    page.wait_for(
+        "document.getElementById('status').textContent",
+        &json!("open"),
+    )
+    .await;
+    let script = format!(
+        "(async () => {{ \
+           const {{ connect }} = await import('/actors/client.js'); \
+           const conn = connect('ws://{bare_addr}', 'room', 'x', {{}}); \
+           conn.on('message', () => {{}}); \
+           conn.onStatus((status) => {{ if (status === 'open') conn.call('history'); }}); \
+           return true; \
+         }})()"
+    );
+    assert_eq!(page.eval(&script).await, json!(true));
+    let seen = within(wire).await.expect("the bare server");
+    assert!(
+        matches!(&seen[0], ClientMessage::Subscribe { event } if event == "message"),
+        "the subscription first: {seen:?}"
+    );
+    assert!(
+        matches!(&seen[1], ClientMessage::Rpc { method, .. } if method == "history"),
+        "then the call made on open: {seen:?}"
+    );
+
+    drop(page);
+    drop(browser);
     system.shutdown().await;
     server.stop().await;
 }

@@ -137,11 +137,14 @@ export class ActorConnection {
         case "init":
           this.connId = msg.conn_id;
           this._attempt = 0;
-          this._setStatus("open");
+          // Subscriptions and queued calls before "open": a call a status listener makes
+          // on "open" (reading the state again, say) then reaches the actor after the
+          // subscriptions, so no event between the two is missed.
           for (const event of this._listeners.keys()) {
             socket.send(JSON.stringify({ v: VERSION, type: "subscribe", event }));
           }
           for (const { text } of this._queue.splice(0)) socket.send(text);
+          this._setStatus("open");
           this._resolveReady(this);
           break;
         case "rpc_ok": {
