@@ -198,9 +198,9 @@ impl SystemInner {
     ) -> Result<mpsc::Sender<Msg>, WireError> {
         for _ in 0..3 {
             let tx = self.sender(name, key)?;
-            match tx.send(msg).await {
+            match post(&tx, msg).await {
                 Ok(()) => return Ok(tx),
-                Err(mpsc::error::SendError(returned)) => msg = returned,
+                Err(returned) => msg = returned,
             }
         }
         let error = WireError::new(ErrorCode::Unavailable, "the actor could not be reached");
@@ -683,6 +683,17 @@ impl ActorSystem {
     }
 }
 
+/// Puts `msg` in a mailbox: at once when it has room, without the waiting future of `send`
+/// (tokio hands freed room to waiting senders first, so this jumps no queue), else once it
+/// has. The message comes back if the instance is gone.
+async fn post(tx: &mpsc::Sender<Msg>, msg: Msg) -> Result<(), Msg> {
+    match tx.try_send(msg) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(msg)) => tx.send(msg).await.map_err(|e| e.0),
+        Err(mpsc::error::TrySendError::Closed(msg)) => Err(msg),
+    }
+}
+
 /// `method` as one of `actions` (borrowed, no allocation), or owned when it is not one.
 fn action_name(actions: &'static [&'static str], method: &str) -> Cow<'static, str> {
     match actions.iter().find(|name| **name == method) {
@@ -744,7 +755,7 @@ impl ActorRef {
             conn: None,
             reply: Reply::Direct(reply),
         });
-        if let Err(mpsc::error::SendError(msg)) = self.tx.send(msg).await {
+        if let Err(msg) = post(&self.tx, msg).await {
             // the instance went away (destroyed, stopped, crashed): ask the system again
             self.system
                 .inner
@@ -810,6 +821,46 @@ mod tests {
         let err = counter.call("nope", vec![]).await.unwrap_err();
         assert!(err.is(ErrorCode::ActionNotFound), "{err:?}");
         assert!(err.message.contains("nope"), "{err:?}");
+        system.shutdown().await;
+    }
+
+    /// A full mailbox makes callers wait for room (`post`'s slow path), in order, and none
+    /// is lost; through an `ActorRef` and through `ActorSystem::call` alike.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_wait_for_room_in_a_full_mailbox() {
+        let system = ActorSystem::builder()
+            .store(MemoryStore::new())
+            .config(crate::stateful::ActorConfig {
+                mailbox_capacity: 1,
+                ..Default::default()
+            })
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap();
+        let caller: Arc<dyn Actor> = Arc::new(crate::BackendActor::new("test"));
+        let counter = system.get("counter", "a", caller.clone()).unwrap();
+        let mut calls = Vec::new();
+        for i in 0..200 {
+            let counter = counter.clone();
+            let system = system.clone();
+            let caller = caller.clone();
+            calls.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    counter.call("increment", vec![1.into()]).await
+                } else {
+                    system
+                        .call("counter", "a", "increment", vec![1.into()], caller)
+                        .await
+                }
+            }));
+        }
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap().unwrap().as_i64().unwrap());
+        }
+        answers.sort_unstable();
+        assert_eq!(answers, (1..=200).collect::<Vec<i64>>());
         system.shutdown().await;
     }
 
