@@ -824,7 +824,7 @@ mod tests {
         system.shutdown().await;
     }
 
-    /// A full mailbox makes callers wait for room (`post`'s slow path), in order, and none
+    /// A full mailbox makes callers wait for room (`post`'s slow path), and none
     /// is lost; through an `ActorRef` and through `ActorSystem::call` alike.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn callers_wait_for_room_in_a_full_mailbox() {
