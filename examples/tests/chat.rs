@@ -130,16 +130,25 @@ async fn members_and_guests_talk_in_a_room() {
     server.stop().await;
 }
 
+/// The chat app on a fresh data directory (kept while the test runs), served on loopback.
+async fn serve_chat() -> (
+    tempfile::TempDir,
+    flame_actor::stateful::ActorSystem,
+    TestServer,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
+        .await
+        .expect("app");
+    (dir, system, TestServer::start(f).await)
+}
+
 #[tokio::test]
 async fn the_page_talks_in_headless_chromium() {
     let Some(binary) = chromium_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
-        .await
-        .expect("app");
-    let server = TestServer::start(f).await;
+    let (_dir, system, server) = serve_chat().await;
     let ws = format!("ws://{}", server.addr);
 
     // bob is in the room before the page, and says something
@@ -220,11 +229,7 @@ async fn the_js_client_subscribes_before_it_reports_open() {
     let Some(binary) = chromium_or_skip() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
-        .await
-        .expect("app");
-    let server = TestServer::start(f).await;
+    let (_dir, system, server) = serve_chat().await;
     let bare = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
