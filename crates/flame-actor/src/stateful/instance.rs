@@ -315,15 +315,6 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, error: &WireError) {
     }
 }
 
-async fn commit_now(shared: &Shared, write: ActorWrite) -> Result<(), StoreError> {
-    let (ack, rx) = oneshot::channel();
-    shared
-        .committer
-        .send(CommitMsg::Write(CommitRequest { write, ack }))
-        .map_err(|_| StoreError::Closed)?;
-    rx.await.map_err(|_| StoreError::Closed)?
-}
-
 /// Gives up on starting: leaves the registry and fails whatever is queued.
 fn fail_start(
     kind: &Kind,
@@ -480,7 +471,7 @@ async fn load_state<A: Actions>(
     })?;
     let mut write = ActorWrite::new(id.clone());
     write.state = Some(Arc::from(bytes.as_slice()));
-    commit_now(shared, write).await.map_err(|e| {
+    shared.commit_now(write).await.map_err(|e| {
         tracing::error!(actor = %id, error = %e, "could not commit the initial state");
         not_initialized()
     })?;
@@ -1173,7 +1164,7 @@ impl<A: Actions> Instance<A> {
                 self.drain_commits().await;
                 let mut write = ActorWrite::new(id.clone());
                 write.destroy = true;
-                let result = commit_now(&self.shared, write).await;
+                let result = self.shared.commit_now(write).await;
                 let _ = self
                     .shared
                     .scheduler

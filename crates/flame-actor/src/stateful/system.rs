@@ -48,6 +48,15 @@ impl Shared {
         let store = self.store.read().clone().ok_or(StoreError::Closed)?;
         store.load(id).await
     }
+
+    /// Commits `write` through the committer and waits until it is durable.
+    pub(crate) async fn commit_now(&self, write: ActorWrite) -> Result<(), StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.committer
+            .send(CommitMsg::Write(CommitRequest { write, ack }))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 type SpawnFn = Box<dyn Fn(Spawn) + Send + Sync>;
@@ -587,17 +596,7 @@ impl ActorSystem {
                 let id = ActorId::new(name, key);
                 let mut write = ActorWrite::new(id.clone());
                 write.destroy = true;
-                let (ack, rx) = oneshot::channel();
-                let sent = self
-                    .inner
-                    .shared
-                    .committer
-                    .send(CommitMsg::Write(CommitRequest { write, ack }));
-                let result = match sent {
-                    Ok(()) => rx.await.unwrap_or(Err(StoreError::Closed)),
-                    Err(_) => Err(StoreError::Closed),
-                };
-                if let Err(e) = result {
+                if let Err(e) = self.inner.shared.commit_now(write).await {
                     kind.slots.lock().destroyed.remove(key);
                     return Err(e.into());
                 }
