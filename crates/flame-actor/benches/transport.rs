@@ -12,7 +12,10 @@
 //!    both servers), so the client's own overhead does not hide what the servers do. The
 //!    time ends when that thread has parsed the last connection's `tick` frame. A third
 //!    server shows the floor: it writes one pre-encoded frame to every raw socket from one
-//!    thread per CPU, with nothing else per connection.
+//!    thread per CPU, with nothing else per connection. Every server is measured twice: with
+//!    the listeners ACKing each frame as they read it (Linux's default), and with their ACKs
+//!    delayed past the round, since on loopback the listeners' ACKs are sent and received
+//!    on the server's own CPUs (see [`Acks`]).
 //! 3. Memory per idle WebSocket connection (server RSS delta over N connections) vs the raw
 //!    server, and per idle actor (RSS delta over N loaded actors) vs N bare tokio tasks with
 //!    a mailbox each.
@@ -471,15 +474,15 @@ async fn open_listeners(url: &str, n: usize, subscribe: bool) -> Vec<Ws> {
     all
 }
 
-/// The mio token of the waker that stops the receiver thread.
-const STOP: Token = Token(usize::MAX);
+/// The mio token of the waker that tells the receiver thread a [`Control`] is waiting.
+const CONTROL: Token = Token(usize::MAX);
 
 /// The listening side of the broadcast: the raw sockets of handshaken connections, read by
 /// one OS thread with a `mio` event loop. Round `r` is complete when every socket has had
 /// `r` text frames containing `"tick"`; the thread then reports the instant it parsed the
 /// last of them.
 struct TickReceiver {
-    stop: Arc<AtomicBool>,
+    control: std::sync::mpsc::Sender<Control>,
     waker: mio::Waker,
     thread: Option<std::thread::JoinHandle<()>>,
     rounds: mpsc::UnboundedReceiver<(usize, Instant)>,
@@ -506,20 +509,20 @@ impl TickReceiver {
             .collect();
         let n = sockets.len();
         let poll = Poll::new().unwrap();
-        let waker = mio::Waker::new(poll.registry(), STOP).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
+        let waker = mio::Waker::new(poll.registry(), CONTROL).unwrap();
+        let (control, commands) = std::sync::mpsc::channel();
         let ticks = Arc::new(AtomicUsize::new(0));
         let closed = Arc::new(AtomicUsize::new(0));
         let (tx, rounds) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name(String::from("tick-receiver"))
             .spawn({
-                let (stop, ticks, closed) = (stop.clone(), ticks.clone(), closed.clone());
-                move || receive(poll, sockets, &stop, &tx, &ticks, &closed)
+                let (ticks, closed) = (ticks.clone(), closed.clone());
+                move || receive(poll, sockets, &commands, &tx, &ticks, &closed)
             })
             .unwrap();
         Self {
-            stop,
+            control,
             waker,
             thread: Some(thread),
             rounds,
@@ -527,6 +530,15 @@ impl TickReceiver {
             closed,
             n,
         }
+    }
+
+    /// Puts every listener socket in delayed-ACK mode (`TCP_QUICKACK` off) and waits until
+    /// it is done. Not for good: the kernel leaves the mode once a delayed ACK goes out.
+    async fn delay_acks(&self) {
+        let (done, armed) = tokio::sync::oneshot::channel();
+        self.control.send(Control::DelayAcks(done)).unwrap();
+        self.waker.wake().unwrap();
+        armed.await.unwrap();
     }
 
     /// Waits for round `round` (from 1) to complete; the instant its last frame was parsed.
@@ -548,12 +560,19 @@ impl TickReceiver {
 
 impl Drop for TickReceiver {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.control.send(Control::Stop);
         let _ = self.waker.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
+}
+
+/// What the bench asks of the receiver thread.
+enum Control {
+    Stop,
+    /// [`TickReceiver::delay_acks`]; the sender is told when it is done.
+    DelayAcks(tokio::sync::oneshot::Sender<()>),
 }
 
 /// One listener socket in the receiver thread.
@@ -572,7 +591,7 @@ struct Conn {
 fn receive(
     mut poll: Poll,
     sockets: Vec<std::net::TcpStream>,
-    stop: &AtomicBool,
+    commands: &std::sync::mpsc::Receiver<Control>,
     rounds: &mpsc::UnboundedSender<(usize, Instant)>,
     ticks: &AtomicUsize,
     closed: &AtomicUsize,
@@ -607,9 +626,19 @@ fn receive(
             panic!("mio poll failed: {error}");
         }
         for event in &events {
-            if event.token() == STOP {
-                if stop.load(Ordering::SeqCst) {
-                    return;
+            if event.token() == CONTROL {
+                while let Ok(command) = commands.try_recv() {
+                    match command {
+                        Control::Stop => return,
+                        Control::DelayAcks(done) => {
+                            for conn in conns.iter().filter(|c| c.open) {
+                                socket2::SockRef::from(&conn.stream)
+                                    .set_tcp_quickack(false)
+                                    .unwrap();
+                            }
+                            let _ = done.send(());
+                        }
+                    }
                 }
                 continue;
             }
@@ -728,6 +757,46 @@ async fn listen(url: &str, n: usize, flame: bool) -> (TickReceiver, Duration) {
     (TickReceiver::start(listeners), took)
 }
 
+/// How the listeners acknowledge what they receive during a broadcast round.
+///
+/// On loopback, the listeners' kernel work runs on the server's CPUs. A socket that only
+/// reads ACKs each small segment as it reads it (Linux's default), so a round to 10,000
+/// listeners also carries 10,000 ACKs: each one sent by the listener thread and received by
+/// a server socket, on the same two CPUs as the fan-out. Deployed, the clients' sends run
+/// on their own machines. [`Acks::Delayed`] shows what the servers cost without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Acks {
+    /// As the kernel does by default: inside the round.
+    AtOnce,
+    /// Every listener socket is put in delayed-ACK mode before the round, and the round
+    /// starts 250 ms after the last one ended, past the delayed-ACK timer of the one
+    /// before (40 to 200 ms): the round's ACKs go out after it.
+    Delayed,
+}
+
+/// What one server did in one ACK mode: the median time, and the TCP segments the whole
+/// machine sent per round (the frames, the ACKs that fell inside the round, the trigger).
+#[derive(Debug, Clone, Copy)]
+struct Rounds {
+    median: Duration,
+    segments: f64,
+}
+
+/// The machine's TCP `OutSegs` counter.
+fn tcp_segments_sent() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut tcp = snmp.lines().filter(|line| line.starts_with("Tcp:"));
+    let (Some(names), Some(values)) = (tcp.next(), tcp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "OutSegs")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
+}
+
 async fn broadcast(n: usize, rounds: usize) {
     println!(
         "\n## Broadcast to {n} connections: from the call until the last connection has the event (median of {rounds})"
@@ -761,49 +830,78 @@ async fn broadcast(n: usize, rounds: usize) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-        let mut times = Vec::new();
-        for round in 1..=rounds {
-            let text = if kind == "flame" {
-                json!({"v":1,"type":"rpc","id":round,"method":"shout","args":["hello"]}).to_string()
-            } else {
-                String::from("broadcast:hello")
-            };
-            let start = Instant::now();
-            if kind == "floor" {
-                // the trigger connection got the frame too: it is one of the server's sockets
-                let sent = server.ask("fanout");
-                assert_eq!(sent, format!("sent {}", n + 1), "the floor server's writes");
-            } else {
-                trigger.send(Message::text(text)).await.unwrap();
+        let mut modes = Vec::new();
+        let mut round = 0;
+        for acks in [Acks::AtOnce, Acks::Delayed] {
+            let mut times = Vec::new();
+            let mut segments = 0;
+            for _ in 0..rounds {
+                round += 1;
+                let text = if kind == "flame" {
+                    json!({"v":1,"type":"rpc","id":round,"method":"shout","args":["hello"]})
+                        .to_string()
+                } else {
+                    String::from("broadcast:hello")
+                };
+                if acks == Acks::Delayed {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    receiver.delay_acks().await;
+                }
+                let before = tcp_segments_sent();
+                let start = Instant::now();
+                if kind == "floor" {
+                    // the trigger connection got the frame too: it is one of the server's sockets
+                    let sent = server.ask("fanout");
+                    assert_eq!(sent, format!("sent {}", n + 1), "the floor server's writes");
+                } else {
+                    trigger.send(Message::text(text)).await.unwrap();
+                }
+                let last = receiver.round(round).await;
+                times.push(last.saturating_duration_since(start));
+                segments += tcp_segments_sent().saturating_sub(before);
+                if kind == "flame" {
+                    next_text(&mut trigger).await; // the rpc_ok
+                }
             }
-            let last = receiver.round(round).await;
-            times.push(last.saturating_duration_since(start));
-            if kind == "flame" {
-                next_text(&mut trigger).await; // the rpc_ok
-            }
+            times.sort();
+            modes.push(Rounds {
+                median: times[times.len() / 2],
+                segments: segments as f64 / rounds as f64,
+            });
         }
-        times.sort();
-        results.push((kind, times[times.len() / 2]));
+        results.push((kind, modes));
         drop(receiver);
         drop(server);
     }
-    let base = results[0].1;
-    println!("| server | time until the last has it | ratio |");
+    let (raw, floor) = (&results[0].1, &results[2].1);
+    println!(
+        "| server | listeners ACK at once (Linux's default) | listeners' ACKs delayed past the round |"
+    );
     println!("|---|---|---|");
-    for (kind, t) in results {
-        let name = match kind {
+    for (kind, modes) in &results {
+        let name = match *kind {
             "raw" => "raw tokio-tungstenite fan-out (baseline)",
             "floor" => "floor: one pre-encoded frame written to each socket, one thread per CPU",
             _ => "flame `ctx.broadcast`",
         };
-        println!(
-            "| {name} | {:.2} ms | {:.2}x |",
-            t.as_secs_f64() * 1e3,
-            t.as_secs_f64() / base.as_secs_f64()
-        );
+        let cells: Vec<String> = modes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let ms = r.median.as_secs_f64();
+                format!(
+                    "{:.2} ms ({:.2}x raw, {:.2}x floor; {:.0} segments)",
+                    ms * 1e3,
+                    ms / raw[i].median.as_secs_f64(),
+                    ms / floor[i].median.as_secs_f64(),
+                    r.segments
+                )
+            })
+            .collect();
+        println!("| {name} | {} | {} |", cells[0], cells[1]);
     }
     println!(
-        "\nListeners: {n} raw sockets read by one mio thread that parses the frames (the same for every server; connecting and handshaking took {:.1} s raw, {:.1} s flame, {:.1} s floor). The floor is what the kernel's loopback sends alone cost on this machine: no server can beat it.",
+        "\nListeners: {n} raw sockets read by one mio thread that parses the frames (the same for every server; connecting and handshaking took {:.1} s raw, {:.1} s flame, {:.1} s floor). The floor is what the kernel's loopback sends alone cost on this machine: no server can beat it. Segments: TCP segments the machine sent during a round (mean), the listeners' ACKs among them when they ACK at once.",
         connecting[0].as_secs_f64(),
         connecting[1].as_secs_f64(),
         connecting[2].as_secs_f64()
