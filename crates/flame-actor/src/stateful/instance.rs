@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -274,8 +275,16 @@ fn offer_or_fan_out(
     None
 }
 
+/// How many targets a part of a big broadcast takes at a time.
+const FAN_OUT_CHUNK: usize = 64;
+
 /// Splits a broadcast among its parts' tasks and returns once every target has it (or
 /// refused it), so that the actor's next message to any of them comes after.
+///
+/// The parts take the targets a chunk at a time, from one counter, rather than a fixed
+/// half each: a worker thread that shares its CPU (with another process, or with the
+/// kernel's work for the sockets) does fewer chunks instead of holding up the broadcast,
+/// and a part that never gets a worker in time leaves its share to the others.
 async fn fan_out(
     actor: &ActorId,
     FanOut {
@@ -284,16 +293,23 @@ async fn fan_out(
         parts,
     }: FanOut,
 ) -> Vec<ConnId> {
-    let chunk = targets.len().div_ceil(parts);
+    let next = Arc::new(AtomicUsize::new(0));
     // All parts are spawned, none is run here: tokio keeps the last task a worker spawns
     // for that worker, and would not let another worker steal it while this one is busy.
     let parts: Vec<_> = (0..parts)
-        .map(|part| {
-            let (targets, msg, actor) = (targets.clone(), msg.clone(), actor.clone());
+        .map(|_| {
+            let (targets, msg, actor, next) =
+                (targets.clone(), msg.clone(), actor.clone(), next.clone());
             tokio::spawn(async move {
-                let start = (part * chunk).min(targets.len());
-                let end = (start + chunk).min(targets.len());
-                offer_all(&actor, &targets[start..end], &msg)
+                let mut broken = Vec::new();
+                loop {
+                    let start = next.fetch_add(FAN_OUT_CHUNK, Ordering::Relaxed);
+                    if start >= targets.len() {
+                        break broken;
+                    }
+                    let end = (start + FAN_OUT_CHUNK).min(targets.len());
+                    broken.extend(offer_all(&actor, &targets[start..end], &msg));
+                }
             })
         })
         .collect();
@@ -1202,6 +1218,58 @@ impl<A: Actions> Instance<A> {
                 self.drain_commits().await;
                 tracing::error!(actor = %id, reason, "the actor stopped after a failure");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts of a big broadcast take its targets a chunk at a time: every target gets
+    /// the message exactly once, however many parts there are and whichever worker runs
+    /// them, and the targets that are gone come back to be disconnected.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fan_out_gives_every_target_the_message_once() {
+        // not a multiple of the chunk, and more parts than workers
+        let count = 10 * FAN_OUT_CHUNK + 7;
+        let mut receivers = Vec::new();
+        let targets: Arc<[(ConnId, Outlet)]> = (0..count)
+            .map(|i| {
+                let (tx, rx) = mpsc::channel(4);
+                receivers.push(rx);
+                (ConnId(i as u64), Outlet::Channel(tx))
+            })
+            .collect();
+        // every 100th client is gone
+        for rx in receivers.iter_mut().step_by(100) {
+            rx.close();
+        }
+        let msg = Outbound::shared_event("tick".into(), serde_json::json!(1));
+        let broken = fan_out(
+            &ActorId::new("room", "a"),
+            FanOut {
+                targets,
+                msg,
+                parts: 5,
+            },
+        )
+        .await;
+
+        let mut broken: Vec<u64> = broken.into_iter().map(ConnId::get).collect();
+        broken.sort_unstable();
+        let gone: Vec<u64> = (0..count as u64).step_by(100).collect();
+        assert_eq!(broken, gone);
+        for (i, rx) in receivers.iter_mut().enumerate() {
+            if i % 100 == 0 {
+                continue;
+            }
+            let got = rx.try_recv().expect("every open target has the message");
+            assert_eq!(
+                got.text().as_str(),
+                r#"{"v":1,"type":"event","event":"tick","payload":1}"#
+            );
+            assert!(rx.try_recv().is_err(), "target {i} got the message twice");
         }
     }
 }
