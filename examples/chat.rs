@@ -17,14 +17,14 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use flame_actor::WebSocketIdentity;
-use flame_actor::stateful::{
-    ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, InitCtx, Rpc,
-    StatefulActor, actions,
-};
-use flame_actor::transport::{self, TransportConfig};
 use flame_auth::session::SessionStore;
 use flame_auth::{Authenticator, WebSocketUserExt};
 use flame_core::{Context, Flame, StaticOptions};
+use flame_stateful::transport::{self, TransportConfig};
+use flame_stateful::{
+    ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, InitCtx, Rpc,
+    StatefulActor, actions,
+};
 use serde::{Deserialize, Serialize};
 
 /// How many messages a room keeps.

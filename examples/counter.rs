@@ -14,13 +14,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flame_actor::stateful::{
+use flame_actor::{Actor, ContextActorExt};
+use flame_core::{Context, Flame, StaticOptions};
+use flame_stateful::transport::{self, TransportConfig};
+use flame_stateful::{
     ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, InitCtx, Rpc,
     StatefulActor, actions,
 };
-use flame_actor::transport::{self, TransportConfig};
-use flame_actor::{Actor, ContextActorExt};
-use flame_core::{Context, Flame, StaticOptions};
 use serde::{Deserialize, Serialize};
 
 /// Where the counter keeps its data (default `./.flame`).

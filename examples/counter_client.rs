@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use flame_actor::client::ActorClient;
+use flame_client::ActorClient;
 use serde::Deserialize;
 use serde_json::json;
 

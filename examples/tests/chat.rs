@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use common::TestServer;
 use common::browser::{Browser, chromium_or_skip};
-use flame_actor::client::ActorClient;
-use flame_actor::protocol::{ClientMessage, ServerMessage};
 use flame_auth::User;
 use flame_auth::session::SessionStore;
+use flame_client::ActorClient;
+use flame_protocol::{ClientMessage, ServerMessage};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -131,11 +131,7 @@ async fn members_and_guests_talk_in_a_room() {
 }
 
 /// The chat app on a fresh data directory (kept while the test runs), served on loopback.
-async fn serve_chat() -> (
-    tempfile::TempDir,
-    flame_actor::stateful::ActorSystem,
-    TestServer,
-) {
+async fn serve_chat() -> (tempfile::TempDir, flame_stateful::ActorSystem, TestServer) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (f, system) = chat::app(dir.path(), SessionStore::in_memory())
         .await

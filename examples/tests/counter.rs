@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::TestServer;
 use common::browser::{Browser, chromium_or_skip};
-use flame_actor::client::{ActorClient, ClientConfig, ClientStatus};
+use flame_client::{ActorClient, ClientConfig, ClientStatus};
 use serde_json::{Value, json};
 
 #[allow(dead_code)]

@@ -5,15 +5,15 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Pat, ReturnType, Type};
 
-/// The path of the `flame_actor` crate as the calling crate names it.
+/// The path of the `flame_stateful` crate as the calling crate names it.
 fn crate_path() -> TokenStream {
-    match proc_macro_crate::crate_name("flame-actor") {
+    match proc_macro_crate::crate_name("flame-stateful") {
         Ok(proc_macro_crate::FoundCrate::Name(name)) => {
             let ident = format_ident!("{}", name);
             quote!(::#ident)
         }
-        // inside flame-actor itself, `extern crate self as flame_actor` makes this work
-        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => quote!(::flame_actor),
+        // inside flame-stateful itself, `extern crate self as flame_stateful` makes this work
+        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => quote!(::flame_stateful),
     }
 }
 
@@ -153,15 +153,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     Ok(quote! {
         #block
 
-        impl #impl_generics #krate::stateful::Actions for #self_ty #where_clause {
+        impl #impl_generics #krate::Actions for #self_ty #where_clause {
             const ACTIONS: &'static [&'static str] = &[#(#names),*];
 
             async fn dispatch(
                 &self,
-                rpc: &mut #krate::stateful::Rpc<Self>,
+                rpc: &mut #krate::Rpc<Self>,
                 method: &str,
                 args: ::std::vec::Vec<#krate::__private::Value>,
-            ) -> ::core::result::Result<#krate::__private::Value, #krate::stateful::ActorError> {
+            ) -> ::core::result::Result<#krate::__private::Value, #krate::ActorError> {
                 match method {
                     #(#arms)*
                     _ => {

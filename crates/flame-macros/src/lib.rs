@@ -59,7 +59,7 @@ pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Turns an inherent impl block of a stateful actor into its `Actions` dispatch table:
 /// action name -> arguments from JSON -> call -> result to JSON.
 ///
-/// Documented, with examples, as `flame_actor::stateful::actions`.
+/// Documented, with examples, as `flame_stateful::actions`.
 #[proc_macro_attribute]
 pub fn actions(
     attr: proc_macro::TokenStream,

@@ -231,7 +231,18 @@ where
 /// The actor of a new WebSocket connection, for every endpoint (plain `websocket` routes and
 /// stateful actor connections): a random id, the peer, now, what `customize` adds; then the
 /// upgrade request's [`WebSocketIdentity`] hook.
-pub(crate) fn connection_actor(
+///
+/// ```
+/// use flame_actor::{Actor, websocket::connection_actor};
+/// use flame_core::Context;
+///
+/// fn identity_of(c: &Context) -> String {
+///     let actor = connection_actor(c, |builder| builder.metadata("room", "lobby"));
+///     assert_eq!(actor.actor_type(), "websocket");
+///     actor.connection_id().to_owned()
+/// }
+/// ```
+pub fn connection_actor(
     c: &Context,
     customize: impl FnOnce(WebSocketActorBuilder) -> WebSocketActorBuilder,
 ) -> WebSocketActor {

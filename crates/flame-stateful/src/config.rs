@@ -1,0 +1,72 @@
+//! [`ActorConfig`]: every limit and timeout of the stateful actor runtime, with its default.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every limit and timeout of the stateful actor runtime, each with its default named here.
+///
+/// ```
+/// use std::time::Duration;
+/// use flame_stateful::ActorConfig;
+///
+/// let config = ActorConfig {
+///     idle_timeout: Duration::from_secs(5),
+///     ..ActorConfig::default()
+/// };
+/// assert_eq!(config.max_message_size, 64 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ActorConfig {
+    /// Where the embedded store keeps its file (`actors.redb`) when no store is given.
+    /// Default: `./.flame`.
+    pub data_dir: PathBuf,
+    /// The longest incoming protocol message, in bytes. Default: 64 KiB.
+    pub max_message_size: usize,
+    /// The longest connection parameters (JSON text), in bytes. Default: 4 KiB.
+    pub max_params_size: usize,
+    /// How long one action may run before the caller gets `rpc_timeout` (its changes are
+    /// discarded). Default: 60 s.
+    pub rpc_timeout: Duration,
+    /// How long `on_initialize`, `on_start`, `on_state_change` and `on_disconnect` may each run.
+    /// Default: 5 s.
+    pub hook_timeout: Duration,
+    /// How long `on_before_connect` and `on_connect` may each run. Default: 5 s.
+    pub connect_timeout: Duration,
+    /// How many messages an instance's mailbox holds before senders wait. Default: 1024.
+    pub mailbox_capacity: usize,
+    /// How many outbound messages a connection buffers (for a WebSocket, beyond what its
+    /// socket holds); a connection whose client does not keep up is closed rather than
+    /// slowing the actor down. Default: 1024.
+    pub outbound_capacity: usize,
+    /// How many queued messages an instance handles before it commits their changes in one
+    /// write (the per-actor half of group commit). Default: 256.
+    pub max_batch: usize,
+    /// An instance with no connections, no handles and no messages for about this long is
+    /// unloaded (its state is already committed) and reloaded on demand. Default: 60 s.
+    pub idle_timeout: Duration,
+    /// How long the committer waits after the first pending write for more to join the same
+    /// transaction. Zero still groups everything that queued up while the previous
+    /// transaction was being written, which is usually best. Default: 0.
+    pub group_commit_window: Duration,
+    /// The most actor writes in one transaction. Default: 4096.
+    pub max_commit_batch: usize,
+}
+
+impl Default for ActorConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./.flame"),
+            max_message_size: 64 * 1024,
+            max_params_size: 4 * 1024,
+            rpc_timeout: Duration::from_secs(60),
+            hook_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            mailbox_capacity: 1024,
+            outbound_capacity: 1024,
+            max_batch: 256,
+            idle_timeout: Duration::from_secs(60),
+            group_commit_window: Duration::ZERO,
+            max_commit_batch: 4096,
+        }
+    }
+}

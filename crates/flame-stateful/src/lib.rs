@@ -1,0 +1,131 @@
+//! flame's stateful actors, in the manner of Rivet: long-lived objects with persisted state,
+//! lifecycle hooks, connections that carry their own state, actions (RPC methods) and
+//! events, which survive restarts and crashes without losing acknowledged state.
+//!
+//! - [`StatefulActor`]: the trait, its types and hooks; [`ActorCtx`], [`Rpc`]: what hooks
+//!   and actions see; [`actions`]: the attribute that turns an inherent impl into the
+//!   dispatch table.
+//! - [`ActorSystem`]: kinds by name, instances by (name, key), calls, connections, destroy.
+//! - [`Connection`], [`ConnectionHandle`]: a client's connection, from both sides.
+//! - [`ActorConfig`]: every limit and timeout.
+//! - [`store`]: where the state is kept: [`store::ActorStore`], redb (the `redb` feature, on
+//!   by default), memory.
+//! - [`transport`]: an actor system on a flame app: WebSocket connections, the HTTP RPC, the
+//!   JavaScript client.
+//! - [`protocol`]: the wire messages and error codes (the `flame-protocol` crate).
+//!
+//! Who calls is an identity actor from `flame-actor`; the Rust client is `flame-client`.
+//!
+//! **The durability rule: an acknowledged change is never lost.** After a message changed
+//! the state, the state is committed to the store before the reply and the events go out;
+//! writes from many actors are grouped into one transaction. Rivet throttles its saves; flame
+//! commits before it answers.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use flame_actor::Actor;
+//! use flame_protocol::ServerMessage;
+//! use flame_stateful::{actions, ActorCtx, ActorError, ActorSystem, InitCtx, Rpc, StatefulActor};
+//! use flame_stateful::store::MemoryStore;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Default)]
+//! struct Counter;
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct State { count: i64 }
+//!
+//! impl StatefulActor for Counter {
+//!     type State = State;
+//!     type ConnParams = ();
+//!     type ConnState = ();
+//!
+//!     async fn on_initialize(&self, _: &InitCtx) -> Result<State, ActorError> {
+//!         Ok(State { count: 0 })
+//!     }
+//!
+//!     async fn on_state_change(&self, ctx: &mut ActorCtx<Self>) {
+//!         ctx.broadcast("count", ctx.state().count);
+//!     }
+//! }
+//!
+//! #[actions]
+//! impl Counter {
+//!     async fn increment(&self, rpc: &mut Rpc<Self>, by: i64) -> Result<i64, ActorError> {
+//!         rpc.state_mut().count += by;
+//!         Ok(rpc.state().count)
+//!     }
+//! }
+//!
+//! #[derive(Debug)]
+//! struct Browser;
+//! impl Actor for Browser { fn actor_type(&self) -> &str { "websocket" } }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let system = ActorSystem::builder()
+//!     .store(MemoryStore::new())
+//!     .register_default::<Counter>("counter")
+//!     .build()
+//!     .await?;
+//! let mut conn = system.connect("counter", "room-1", "", Arc::new(Browser)).await?;
+//! assert!(matches!(conn.recv().await, Some(ServerMessage::Init { .. })));
+//! conn.subscribe("count").await?;
+//! conn.send_text(r#"{"v":1,"type":"rpc","id":1,"method":"increment","args":[2]}"#).await?;
+//! // the event and the answer come once the new count is committed
+//! assert_eq!(conn.recv().await, Some(ServerMessage::Event { event: "count".into(), payload: 2.into() }));
+//! assert_eq!(conn.recv().await, Some(ServerMessage::RpcOk { id: 1, output: 2.into() }));
+//! system.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
+
+// Lets `#[actions]` name this crate as `::flame_stateful` from inside it too.
+#[allow(unused_extern_crates)]
+extern crate self as flame_stateful;
+
+pub use flame_protocol as protocol;
+
+pub mod store;
+pub mod transport;
+
+mod actor;
+mod commit;
+mod config;
+mod connection;
+mod context;
+mod error;
+mod instance;
+mod lifecycle;
+mod outbound;
+mod rpc;
+mod schedule;
+mod system;
+
+pub use self::actor::{ConnectOptions, InitCtx, StatefulActor};
+pub use self::commit::CommitStats;
+pub use self::config::ActorConfig;
+pub use self::connection::{ConnId, Connection, ConnectionHandle, ConnectionSender, InboundError};
+pub use self::context::ActorCtx;
+pub use self::error::{ActorError, SystemError};
+pub use self::outbound::Outbound;
+pub(crate) use self::outbound::{Outlet, Refused, Sink};
+pub use self::rpc::{Actions, Rpc};
+pub use self::schedule::SchedulerActor;
+pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder};
+
+/// Turns an inherent impl block into the actor's [`Actions`] (its RPC dispatch table).
+///
+/// Each method with a `&self` receiver becomes an action named after it. Its first
+/// argument, if its type mentions `Rpc`, receives the [`Rpc`] context; the others are the
+/// positional arguments, deserialized from JSON (missing trailing ones read as `null`, so
+/// `Option`s may be left out). It returns a serializable value or a `Result<T, E>` with
+/// `E: Into<ActorError>` (such as `ActorError` or `anyhow::Error`).
+///
+/// `#[action(skip)]` leaves a method out; `#[action(name = "other")]` renames it.
+///
+/// See [`Actions`] for an example.
+pub use flame_macros::actions;
+
+#[doc(hidden)]
+pub use self::rpc::__private;

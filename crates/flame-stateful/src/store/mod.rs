@@ -1,0 +1,207 @@
+//! Where stateful actors keep what must survive: [`ActorStore`], with an embedded default
+//! ([`RedbStore`], one file in the data directory) and [`MemoryStore`] for tests.
+//!
+//! Per actor, identified by an [`ActorId`] (kind name and key), a store keeps:
+//!
+//! - its state, as bytes (JSON); an actor with state has been initialized,
+//! - a tombstone once it was destroyed (its key can never come back),
+//! - its scheduled [`Alarm`]s.
+//!
+//! The runtime never writes one actor at a time: a committer task groups the writes of many
+//! actors into one [`ActorStore::commit`] call, which must be atomic and durable before it
+//! returns (for redb: one write transaction, fsync'ed).
+//!
+//! The trait is object-safe (boxed futures), so other stores (PostgreSQL with single-activation
+//! leases, say) can be added without touching the runtime.
+
+mod memory;
+#[cfg(feature = "redb")]
+mod redb;
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use self::memory::MemoryStore;
+#[cfg(feature = "redb")]
+pub use self::redb::RedbStore;
+
+/// An actor's address: its kind's registered name and its key.
+///
+/// ```
+/// use flame_stateful::store::ActorId;
+/// let id = ActorId::new("counter", "room-1");
+/// assert_eq!(id.to_string(), "counter/room-1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActorId {
+    /// The kind's name, as registered with the actor system.
+    pub name: Arc<str>,
+    /// The instance's key.
+    pub key: Arc<str>,
+}
+
+impl ActorId {
+    /// An id from a kind name and a key.
+    pub fn new(name: impl Into<Arc<str>>, key: impl Into<Arc<str>>) -> Self {
+        Self {
+            name: name.into(),
+            key: key.into(),
+        }
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.name, self.key)
+    }
+}
+
+/// A scheduled call of one of an actor's actions.
+///
+/// ```
+/// use flame_stateful::store::Alarm;
+/// let alarm = Alarm { id: 1, at_ms: 1_700_000_000_000, method: "tick".into(), args: vec![] };
+/// assert_eq!(alarm.method, "tick");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm {
+    /// Unique within its actor.
+    pub id: u64,
+    /// When it is due, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The action to call.
+    pub method: String,
+    /// Its positional arguments.
+    pub args: Vec<Value>,
+}
+
+/// What a store holds about one actor.
+///
+/// ```
+/// use flame_stateful::store::StoredActor;
+/// let fresh = StoredActor::default();
+/// assert!(!fresh.is_initialized() && !fresh.destroyed);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredActor {
+    /// The last committed state, if the actor was ever initialized.
+    pub state: Option<Arc<[u8]>>,
+    /// Whether the actor was destroyed (a tombstone).
+    pub destroyed: bool,
+}
+
+impl StoredActor {
+    /// Whether `on_initialize` ran and its result was committed.
+    pub fn is_initialized(&self) -> bool {
+        self.state.is_some()
+    }
+}
+
+/// One actor's part of a grouped commit.
+///
+/// ```
+/// use flame_stateful::store::{ActorId, ActorWrite};
+/// let mut write = ActorWrite::new(ActorId::new("counter", "a"));
+/// write.state = Some(br#"{"count":1}"#.as_slice().into());
+/// assert!(!write.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActorWrite {
+    /// Whose write it is.
+    pub actor: ActorId,
+    /// The new state (which also marks the actor initialized), if it changed.
+    pub state: Option<Arc<[u8]>>,
+    /// Alarms to add (or replace, by id).
+    pub put_alarms: Vec<Alarm>,
+    /// Alarms to remove, by id.
+    pub delete_alarms: Vec<u64>,
+    /// Destroy the actor: write the tombstone, delete its state and all its alarms. When set,
+    /// the other fields are ignored.
+    pub destroy: bool,
+}
+
+impl ActorWrite {
+    /// A write that changes nothing yet.
+    pub fn new(actor: ActorId) -> Self {
+        Self {
+            actor,
+            state: None,
+            put_alarms: Vec::new(),
+            delete_alarms: Vec::new(),
+            destroy: false,
+        }
+    }
+
+    /// Whether the write changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_none()
+            && self.put_alarms.is_empty()
+            && self.delete_alarms.is_empty()
+            && !self.destroy
+    }
+}
+
+/// A store failed.
+///
+/// ```
+/// use flame_stateful::store::StoreError;
+/// let e = StoreError::backend(std::io::Error::other("disk full"));
+/// assert_eq!(e.to_string(), "store backend error: disk full");
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The backend (database, file system) failed.
+    #[error("store backend error: {0}")]
+    Backend(Arc<dyn std::error::Error + Send + Sync>),
+    /// A record could not be read back.
+    #[error("corrupt record for actor {actor}: {message}")]
+    Corrupt {
+        /// Whose record.
+        actor: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The store (or the committer in front of it) is shut down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Arc::new(e))
+    }
+}
+
+/// Durable storage for stateful actors.
+///
+/// Implementations must make [`commit`](ActorStore::commit) atomic (all writes or none) and
+/// durable before its future completes: the runtime acknowledges RPCs on the strength of it.
+///
+/// ```
+/// use flame_stateful::store::{ActorId, ActorStore, ActorWrite, MemoryStore};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let id = ActorId::new("counter", "a");
+/// let mut write = ActorWrite::new(id.clone());
+/// write.state = Some(b"1".as_slice().into());
+/// store.commit(vec![write]).await?;
+/// let stored = store.load(&id).await?;
+/// assert_eq!(stored.state.as_deref(), Some(b"1".as_slice()));
+/// # Ok::<(), flame_stateful::store::StoreError>(()) }).unwrap();
+/// ```
+pub trait ActorStore: Send + Sync + fmt::Debug + 'static {
+    /// What the store holds about `actor` (the default value when nothing).
+    fn load<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<StoredActor, StoreError>>;
+
+    /// Applies all writes in one atomic, durable transaction.
+    fn commit(&self, writes: Vec<ActorWrite>) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Every pending alarm of every actor (read once when the actor system starts).
+    fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>>;
+}

@@ -1,0 +1,895 @@
+//! [`ActorSystem`]: registers actor kinds by name, gets or creates instances by (name, key),
+//! routes calls and connections to them, and owns the committer and the scheduler.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
+use super::config::ActorConfig;
+use super::connection::{ConnId, ConnectionHandle, ConnectionSender};
+use super::error::SystemError;
+use super::instance::{self, Call, Connect, Factory, Msg, Reply, Spawn};
+use super::outbound::Outlet;
+use super::rpc::Actions;
+use super::schedule::{SchedulerActor, SchedulerCmd, run_scheduler};
+use crate::protocol::{ErrorCode, WireError};
+use crate::store::{ActorId, ActorStore, ActorWrite, StoreError, StoredActor};
+use flame_actor::Actor;
+
+/// What every instance shares.
+pub(crate) struct Shared {
+    pub(crate) config: ActorConfig,
+    store: RwLock<Option<Arc<dyn ActorStore>>>,
+    pub(crate) committer: mpsc::UnboundedSender<CommitMsg>,
+    pub(crate) scheduler: mpsc::UnboundedSender<SchedulerCmd>,
+    pub(crate) scheduler_caller: Arc<dyn Actor>,
+    counters: Arc<Counters>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .field("store", &self.store.read())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) async fn load(&self, id: &ActorId) -> Result<StoredActor, StoreError> {
+        let store = self.store.read().clone().ok_or(StoreError::Closed)?;
+        store.load(id).await
+    }
+
+    /// Commits `write` through the committer and waits until it is durable.
+    pub(crate) async fn commit_now(&self, write: ActorWrite) -> Result<(), StoreError> {
+        let (ack, rx) = oneshot::channel();
+        self.committer
+            .send(CommitMsg::Write(CommitRequest { write, ack }))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+type SpawnFn = Box<dyn Fn(Spawn) + Send + Sync>;
+
+/// One registered kind and its live instances.
+pub(crate) struct Kind {
+    pub(crate) name: Arc<str>,
+    /// The kind's action names.
+    actions: &'static [&'static str],
+    slots: Mutex<Slots>,
+    spawn: SpawnFn,
+}
+
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kind")
+            .field("name", &self.name)
+            .field("live", &self.slots.lock().live.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Slots {
+    live: HashMap<Arc<str>, Slot>,
+    /// Destroyed keys seen by this process (the store has them all).
+    destroyed: HashSet<Arc<str>>,
+}
+
+struct Slot {
+    tx: mpsc::Sender<Msg>,
+    generation: u64,
+}
+
+impl Kind {
+    /// Leaves the registry (if this generation is still the live one).
+    pub(crate) fn retire(&self, key: &str, generation: u64, destroyed: bool) {
+        let mut slots = self.slots.lock();
+        if slots
+            .live
+            .get(key)
+            .is_some_and(|s| s.generation == generation)
+        {
+            slots.live.remove(key);
+        }
+        if destroyed {
+            slots.destroyed.insert(key.into());
+        }
+    }
+
+    /// Leaves the registry if nobody but the registry can send to the instance and its
+    /// mailbox is empty: then no message can be lost.
+    pub(crate) fn retire_if_idle(
+        &self,
+        key: &str,
+        generation: u64,
+        rx: &mpsc::Receiver<Msg>,
+    ) -> bool {
+        let mut slots = self.slots.lock();
+        let idle = slots
+            .live
+            .get(key)
+            .is_some_and(|s| s.generation == generation && s.tx.strong_count() == 1)
+            && rx.is_empty();
+        if idle {
+            slots.live.remove(key);
+        }
+        idle
+    }
+}
+
+/// The actor system's shared inside.
+pub(crate) struct SystemInner {
+    shared: Arc<Shared>,
+    kinds: HashMap<String, Arc<Kind>>,
+    next_conn: AtomicU64,
+    next_generation: AtomicU64,
+    shutting_down: AtomicBool,
+}
+
+impl fmt::Debug for SystemInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorSystem")
+            .field("kinds", &self.kinds.values().collect::<Vec<_>>())
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+fn not_found(name: &str) -> WireError {
+    WireError::new(
+        ErrorCode::ActorNotFound,
+        format!("no actor kind is registered as `{name}`"),
+    )
+}
+
+fn unavailable() -> WireError {
+    WireError::new(ErrorCode::Unavailable, "the actor system is shutting down")
+}
+
+impl SystemInner {
+    fn kind(&self, name: &str) -> Result<&Arc<Kind>, WireError> {
+        self.kinds.get(name).ok_or_else(|| not_found(name))
+    }
+
+    /// The mailbox of (name, key), creating the instance if needed.
+    pub(crate) fn sender(&self, name: &str, key: &str) -> Result<mpsc::Sender<Msg>, WireError> {
+        let kind = self.kind(name)?;
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(unavailable());
+        }
+        let mut slots = kind.slots.lock();
+        if let Some(slot) = slots.live.get(key) {
+            return Ok(slot.tx.clone());
+        }
+        if slots.destroyed.contains(key) {
+            return Err(WireError::new(
+                ErrorCode::ActorDestroyed,
+                format!("the actor {name}/{key} was destroyed"),
+            ));
+        }
+        let (tx, rx) = mpsc::channel(self.shared.config.mailbox_capacity.max(1));
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let key: Arc<str> = key.into();
+        slots.live.insert(
+            key.clone(),
+            Slot {
+                tx: tx.clone(),
+                generation,
+            },
+        );
+        (kind.spawn)(Spawn {
+            kind: kind.clone(),
+            shared: self.shared.clone(),
+            key,
+            generation,
+            rx,
+        });
+        Ok(tx)
+    }
+
+    /// Sends `msg` to (name, key); if the instance went away meanwhile, to its successor.
+    pub(crate) async fn send(
+        &self,
+        name: &str,
+        key: &str,
+        mut msg: Msg,
+    ) -> Result<mpsc::Sender<Msg>, WireError> {
+        for _ in 0..3 {
+            let tx = self.sender(name, key)?;
+            match post(&tx, msg).await {
+                Ok(()) => return Ok(tx),
+                Err(returned) => msg = returned,
+            }
+        }
+        let error = WireError::new(ErrorCode::Unavailable, "the actor could not be reached");
+        msg.fail(&error);
+        Err(error)
+    }
+}
+
+impl Drop for SystemInner {
+    fn drop(&mut self) {
+        for kind in self.kinds.values() {
+            for slot in kind.slots.lock().live.values() {
+                let _ = slot.tx.try_send(Msg::Stop { done: None });
+            }
+        }
+    }
+}
+
+/// Builds an [`ActorSystem`]: config, store, kinds.
+///
+/// ```
+/// use flame_stateful::{ActorConfig, ActorSystem};
+/// use flame_stateful::store::MemoryStore;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let system = ActorSystem::builder()
+///     .config(ActorConfig::default())
+///     .store(MemoryStore::new())
+///     .build()
+///     .await?;
+/// assert_eq!(system.kinds().count(), 0);
+/// # Ok::<(), flame_stateful::SystemError>(()) }).unwrap();
+/// ```
+pub struct ActorSystemBuilder {
+    config: ActorConfig,
+    store: Option<Arc<dyn ActorStore>>,
+    kinds: Vec<(String, SpawnFn, &'static [&'static str])>,
+}
+
+impl fmt::Debug for ActorSystemBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorSystemBuilder")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .field(
+                "kinds",
+                &self.kinds.iter().map(|(n, ..)| n).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl ActorSystemBuilder {
+    /// Sets the limits and timeouts.
+    pub fn config(mut self, config: ActorConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Keeps the embedded store in `dir` (shorthand for setting `ActorConfig::data_dir`).
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.data_dir = dir.into();
+        self
+    }
+
+    /// Uses `store` instead of the embedded redb file.
+    pub fn store(self, store: impl ActorStore) -> Self {
+        self.shared_store(Arc::new(store))
+    }
+
+    /// Uses a shared `store` instead of the embedded redb file.
+    pub fn shared_store(mut self, store: Arc<dyn ActorStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Registers the actor kind `A` as `name`; `factory` makes the actor object of each
+    /// instance (again after a crash).
+    pub fn register<A: Actions>(
+        mut self,
+        name: &str,
+        factory: impl Fn(&ActorId) -> A + Send + Sync + 'static,
+    ) -> Self {
+        let factory: Factory<A> = Arc::new(factory);
+        let spawn: SpawnFn = Box::new(move |spawn: Spawn| {
+            let runtime = spawn.shared.runtime.clone();
+            runtime.spawn(instance::run::<A>(spawn, factory.clone()));
+        });
+        self.kinds.push((name.to_owned(), spawn, A::ACTIONS));
+        self
+    }
+
+    /// Registers the actor kind `A` as `name`, made with `A::default()`.
+    pub fn register_default<A: Actions + Default>(self, name: &str) -> Self {
+        self.register(name, |_: &ActorId| A::default())
+    }
+
+    /// Opens the store (the redb file in `data_dir` unless one was given), starts the
+    /// committer and the scheduler, and loads the pending alarms. Call it inside a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    ///
+    /// A kind registered twice, or a store that cannot be opened or read.
+    pub async fn build(self) -> Result<ActorSystem, SystemError> {
+        let config = self.config;
+        let store: Arc<dyn ActorStore> = match self.store {
+            Some(store) => store,
+            #[cfg(feature = "redb")]
+            None => Arc::new(crate::store::RedbStore::open_dir(&config.data_dir)?),
+            #[cfg(not(feature = "redb"))]
+            None => return Err(SystemError::NoStore),
+        };
+        let alarms = store.load_alarms().await?;
+
+        let counters = Arc::new(Counters::default());
+        let (committer, commit_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_committer(
+            store.clone(),
+            commit_rx,
+            config.group_commit_window,
+            config.max_commit_batch,
+            counters.clone(),
+        ));
+        let (scheduler, sched_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            config,
+            store: RwLock::new(Some(store)),
+            committer,
+            scheduler: scheduler.clone(),
+            scheduler_caller: Arc::new(SchedulerActor),
+            counters,
+            runtime: tokio::runtime::Handle::current(),
+        });
+
+        let mut kinds = HashMap::new();
+        for (name, spawn, actions) in self.kinds {
+            if kinds.contains_key(&name) {
+                return Err(SystemError::DuplicateKind(name));
+            }
+            let kind = Kind {
+                name: name.as_str().into(),
+                actions,
+                slots: Mutex::new(Slots::default()),
+                spawn,
+            };
+            kinds.insert(name, Arc::new(kind));
+        }
+        let inner = Arc::new(SystemInner {
+            shared,
+            kinds,
+            next_conn: AtomicU64::new(1),
+            next_generation: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+        });
+        tokio::spawn(run_scheduler(sched_rx, Arc::downgrade(&inner)));
+        let pending = alarms.len();
+        for (actor, alarm) in alarms {
+            let _ = scheduler.send(SchedulerCmd::Add(actor, alarm));
+        }
+        tracing::info!(
+            kinds = inner.kinds.len(),
+            pending_alarms = pending,
+            "actor system started"
+        );
+        Ok(ActorSystem { inner })
+    }
+}
+
+/// The stateful actor runtime: kinds by name, instances by (name, key), one task and a
+/// bounded mailbox per instance, group commit to the store, scheduled calls.
+///
+/// Cheap to clone. Call [`shutdown`](ActorSystem::shutdown) to stop every instance and
+/// release the store before the program (or a test) opens it again.
+///
+/// ```
+/// use std::sync::Arc;
+/// use flame_actor::Actor;
+/// use flame_stateful::{actions, ActorError, ActorSystem, InitCtx, Rpc, StatefulActor};
+/// use flame_stateful::store::MemoryStore;
+///
+/// #[derive(Default)]
+/// struct Counter;
+///
+/// impl StatefulActor for Counter {
+///     type State = i64;
+///     type ConnParams = ();
+///     type ConnState = ();
+///     async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> { Ok(0) }
+/// }
+///
+/// #[actions]
+/// impl Counter {
+///     async fn increment(&self, rpc: &mut Rpc<Self>, by: i64) -> i64 {
+///         *rpc.state_mut() += by;
+///         *rpc.state()
+///     }
+/// }
+///
+/// #[derive(Debug)]
+/// struct Job;
+/// impl Actor for Job { fn actor_type(&self) -> &str { "job" } }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let system = ActorSystem::builder()
+///     .store(MemoryStore::new())
+///     .register_default::<Counter>("counter")
+///     .build()
+///     .await?;
+/// let caller: Arc<dyn Actor> = Arc::new(Job);
+/// let n = system.call("counter", "a", "increment", vec![5.into()], caller.clone()).await?;
+/// assert_eq!(n, 5);
+/// // a connection: what the WebSocket transport does for each client
+/// let conn = system.connect("counter", "a", "null", caller).await?;
+/// assert_eq!(conn.rpc("increment", vec![1.into()]).await?, 6);
+/// system.shutdown().await;
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct ActorSystem {
+    inner: Arc<SystemInner>,
+}
+
+impl fmt::Debug for ActorSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl ActorSystem {
+    /// Starts building a system.
+    pub fn builder() -> ActorSystemBuilder {
+        ActorSystemBuilder {
+            config: ActorConfig::default(),
+            store: None,
+            kinds: Vec::new(),
+        }
+    }
+
+    /// The limits and timeouts in force.
+    pub fn config(&self) -> &ActorConfig {
+        &self.inner.shared.config
+    }
+
+    /// The registered kind names.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.inner.kinds.keys().map(String::as_str)
+    }
+
+    /// A handle to the instance (name, key), created (and initialized, if new) on first use.
+    /// Calls through it come from `caller`. A handle keeps its instance loaded.
+    ///
+    /// # Errors
+    ///
+    /// `actor_not_found`, `actor_destroyed`, `unavailable`.
+    pub fn get(
+        &self,
+        name: &str,
+        key: &str,
+        caller: Arc<dyn Actor>,
+    ) -> Result<ActorRef, WireError> {
+        let tx = self.inner.sender(name, key)?;
+        let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
+        Ok(ActorRef {
+            system: self.clone(),
+            id: ActorId::new(name, key),
+            caller,
+            actions,
+            tx,
+        })
+    }
+
+    /// Calls the action `method` of (name, key) without a connection (the stateless HTTP
+    /// RPC, a background job).
+    ///
+    /// # Errors
+    ///
+    /// The action's error, or `actor_not_found`, `actor_destroyed`, `unavailable`.
+    pub async fn call(
+        &self,
+        name: &str,
+        key: &str,
+        method: &str,
+        args: Vec<Value>,
+        caller: Arc<dyn Actor>,
+    ) -> Result<Value, WireError> {
+        let (reply, rx) = oneshot::channel();
+        let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
+        let msg = Msg::call(Call {
+            method: action_name(actions, method),
+            args,
+            caller: Some(caller),
+            conn: None,
+            reply: Reply::Direct(reply),
+        });
+        self.inner.send(name, key, msg).await?;
+        rx.await.map_err(|_| lost())?
+    }
+
+    /// Connects `caller` to (name, key) with `params` (JSON text; empty means `null`):
+    /// runs `on_before_connect` and `on_connect`, and returns the connection once they
+    /// succeeded and their changes are committed. The first outbound message is `init`.
+    ///
+    /// # Errors
+    ///
+    /// `params_too_long`, `invalid_params`, the hooks' errors (`unauthorized`,
+    /// `connection_rejected`, ...), `actor_not_found`, `actor_destroyed`, `unavailable`.
+    pub async fn connect(
+        &self,
+        name: &str,
+        key: &str,
+        params: &str,
+        caller: Arc<dyn Actor>,
+    ) -> Result<ConnectionHandle, WireError> {
+        let capacity = self.inner.shared.config.outbound_capacity.max(1);
+        let (outbound, outbound_rx) = mpsc::channel(capacity);
+        let sender = self
+            .connect_outlet(name, key, params, caller, Outlet::Channel(outbound))
+            .await?;
+        Ok(ConnectionHandle::new(sender, outbound_rx))
+    }
+
+    /// [`connect`](Self::connect) for a transport that takes the connection's messages
+    /// through `outlet` rather than reading a channel.
+    pub(crate) async fn connect_outlet(
+        &self,
+        name: &str,
+        key: &str,
+        params: &str,
+        caller: Arc<dyn Actor>,
+        outlet: Outlet,
+    ) -> Result<ConnectionSender, WireError> {
+        let config = &self.inner.shared.config;
+        if params.len() > config.max_params_size {
+            return Err(WireError::new(
+                ErrorCode::ParamsTooLong,
+                format!(
+                    "connection params are {} bytes, the limit is {}",
+                    params.len(),
+                    config.max_params_size
+                ),
+            ));
+        }
+        let conn = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed));
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::Connect(Box::new(Connect {
+            conn,
+            params: params.to_owned(),
+            caller,
+            outlet,
+            reply,
+        }));
+        let tx = self.inner.send(name, key, msg).await?;
+        rx.await.map_err(|_| lost())??;
+        Ok(ConnectionSender::new(conn, tx, config.max_message_size))
+    }
+
+    /// Destroys (name, key) for good, loaded or not: its connections are closed
+    /// (`actor_destroyed`), a tombstone is committed, and the key can never come back.
+    /// Destroying a destroyed actor is fine.
+    ///
+    /// # Errors
+    ///
+    /// An unknown kind, or the store failed.
+    pub async fn destroy(&self, name: &str, key: &str) -> Result<(), SystemError> {
+        let kind = self
+            .inner
+            .kinds
+            .get(name)
+            .ok_or_else(|| SystemError::UnknownKind(name.to_owned()))?;
+        for _ in 0..3 {
+            let live = {
+                let mut slots = kind.slots.lock();
+                if slots.destroyed.contains(key) {
+                    return Ok(());
+                }
+                match slots.live.get(key) {
+                    Some(slot) => Some(slot.tx.clone()),
+                    None => {
+                        slots.destroyed.insert(key.into());
+                        None
+                    }
+                }
+            };
+            let Some(tx) = live else {
+                // not loaded: write the tombstone directly
+                let id = ActorId::new(name, key);
+                let mut write = ActorWrite::new(id.clone());
+                write.destroy = true;
+                if let Err(e) = self.inner.shared.commit_now(write).await {
+                    kind.slots.lock().destroyed.remove(key);
+                    return Err(e.into());
+                }
+                let _ = self
+                    .inner
+                    .shared
+                    .scheduler
+                    .send(SchedulerCmd::RemoveActor(id.clone()));
+                tracing::info!(actor = %id, "destroyed");
+                return Ok(());
+            };
+            let (done, rx) = oneshot::channel();
+            if tx.send(Msg::Destroy { done }).await.is_ok() {
+                return rx
+                    .await
+                    .unwrap_or_else(|_| Err(SystemError::Unavailable("the actor stopped".into())));
+            }
+        }
+        Err(SystemError::Unavailable(
+            "the actor could not be reached".into(),
+        ))
+    }
+
+    /// Whether (name, key) is loaded right now.
+    pub fn is_loaded(&self, name: &str, key: &str) -> bool {
+        self.inner
+            .kinds
+            .get(name)
+            .is_some_and(|k| k.slots.lock().live.contains_key(key))
+    }
+
+    /// How many instances are loaded right now.
+    pub fn loaded_count(&self) -> usize {
+        self.inner
+            .kinds
+            .values()
+            .map(|k| k.slots.lock().live.len())
+            .sum()
+    }
+
+    /// The committer's counters: with many actors writing at once, `transactions` stays
+    /// well below `writes`.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.shared.counters.snapshot()
+    }
+
+    /// Stops every instance (connections get `close` with `unavailable` and
+    /// `on_disconnect` runs; everything is committed), stops the committer and releases the
+    /// store. Calls after it fail with `unavailable`.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let mut waiting = Vec::new();
+        for kind in self.inner.kinds.values() {
+            let senders: Vec<_> = kind
+                .slots
+                .lock()
+                .live
+                .values()
+                .map(|s| s.tx.clone())
+                .collect();
+            for tx in senders {
+                let (done, rx) = oneshot::channel();
+                if tx.send(Msg::Stop { done: Some(done) }).await.is_ok() {
+                    waiting.push(rx);
+                }
+            }
+        }
+        for rx in waiting {
+            let _ = rx.await;
+        }
+        let (done, rx) = oneshot::channel();
+        if self
+            .inner
+            .shared
+            .committer
+            .send(CommitMsg::Shutdown(done))
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+        self.inner.shared.store.write().take();
+        tracing::info!("actor system stopped");
+    }
+}
+
+/// Puts `msg` in a mailbox: at once when it has room, without the waiting future of `send`
+/// (tokio hands freed room to waiting senders first, so this jumps no queue), else once it
+/// has. The message comes back if the instance is gone.
+async fn post(tx: &mpsc::Sender<Msg>, msg: Msg) -> Result<(), Msg> {
+    match tx.try_send(msg) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(msg)) => tx.send(msg).await.map_err(|e| e.0),
+        Err(mpsc::error::TrySendError::Closed(msg)) => Err(msg),
+    }
+}
+
+/// `method` as one of `actions` (borrowed, no allocation), or owned when it is not one.
+fn action_name(actions: &'static [&'static str], method: &str) -> Cow<'static, str> {
+    match actions.iter().find(|name| **name == method) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(method.to_owned()),
+    }
+}
+
+fn lost() -> WireError {
+    WireError::new(
+        ErrorCode::Unavailable,
+        "the actor stopped before it answered",
+    )
+}
+
+/// A handle to one instance; calls through it come from the caller it was made with.
+///
+/// A handle keeps its instance loaded; get a new one from the system when you need it
+/// rather than keeping one forever.
+#[derive(Debug, Clone)]
+pub struct ActorRef {
+    system: ActorSystem,
+    id: ActorId,
+    caller: Arc<dyn Actor>,
+    actions: &'static [&'static str],
+    tx: mpsc::Sender<Msg>,
+}
+
+impl ActorRef {
+    /// Which actor.
+    pub fn id(&self) -> &ActorId {
+        &self.id
+    }
+
+    /// Who calls.
+    pub fn caller(&self) -> &Arc<dyn Actor> {
+        &self.caller
+    }
+
+    /// The same instance, called by `caller`.
+    pub fn with_caller(&self, caller: Arc<dyn Actor>) -> Self {
+        Self {
+            caller,
+            ..self.clone()
+        }
+    }
+
+    /// Calls the action `method` with positional `args`.
+    ///
+    /// # Errors
+    ///
+    /// The action's error, or `actor_destroyed`, `unavailable`.
+    pub async fn call(&self, method: &str, args: Vec<Value>) -> Result<Value, WireError> {
+        let (reply, rx) = oneshot::channel();
+        let msg = Msg::call(Call {
+            method: action_name(self.actions, method),
+            args,
+            caller: Some(self.caller.clone()),
+            conn: None,
+            reply: Reply::Direct(reply),
+        });
+        if let Err(msg) = post(&self.tx, msg).await {
+            // the instance went away (destroyed, stopped, crashed): ask the system again
+            self.system
+                .inner
+                .send(&self.id.name, &self.id.key, msg)
+                .await?;
+        }
+        rx.await.map_err(|_| lost())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use crate::{Actions, ActorError, InitCtx, Rpc, StatefulActor, actions};
+
+    #[derive(Default)]
+    struct Counter;
+
+    impl StatefulActor for Counter {
+        type State = i64;
+        type ConnParams = ();
+        type ConnState = ();
+        async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> {
+            Ok(0)
+        }
+    }
+
+    #[actions]
+    impl Counter {
+        async fn increment(&self, rpc: &mut Rpc<Self>, by: i64) -> i64 {
+            *rpc.state_mut() += by;
+            *rpc.state()
+        }
+    }
+
+    async fn counter_system() -> ActorSystem {
+        ActorSystem::builder()
+            .store(MemoryStore::new())
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_actor_ref_calls_known_and_unknown_methods() {
+        assert!(matches!(
+            action_name(Counter::ACTIONS, "increment"),
+            Cow::Borrowed("increment")
+        ));
+        assert!(matches!(
+            action_name(Counter::ACTIONS, "nope"),
+            Cow::Owned(_)
+        ));
+        let system = counter_system().await;
+        let caller: Arc<dyn Actor> = Arc::new(flame_actor::BackendActor::new("test"));
+        let counter = system.get("counter", "a", caller).unwrap();
+        assert_eq!(
+            counter.call("increment", vec![2.into()]).await,
+            Ok(Value::from(2))
+        );
+        let err = counter.call("nope", vec![]).await.unwrap_err();
+        assert!(err.is(ErrorCode::ActionNotFound), "{err:?}");
+        assert!(err.message.contains("nope"), "{err:?}");
+        system.shutdown().await;
+    }
+
+    /// A full mailbox makes callers wait for room (`post`'s slow path), and none
+    /// is lost; through an `ActorRef` and through `ActorSystem::call` alike.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_wait_for_room_in_a_full_mailbox() {
+        let system = ActorSystem::builder()
+            .store(MemoryStore::new())
+            .config(crate::ActorConfig {
+                mailbox_capacity: 1,
+                ..Default::default()
+            })
+            .register_default::<Counter>("counter")
+            .build()
+            .await
+            .unwrap();
+        let caller: Arc<dyn Actor> = Arc::new(flame_actor::BackendActor::new("test"));
+        let counter = system.get("counter", "a", caller.clone()).unwrap();
+        let mut calls = Vec::new();
+        for i in 0..200 {
+            let counter = counter.clone();
+            let system = system.clone();
+            let caller = caller.clone();
+            calls.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    counter.call("increment", vec![1.into()]).await
+                } else {
+                    system
+                        .call("counter", "a", "increment", vec![1.into()], caller)
+                        .await
+                }
+            }));
+        }
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap().unwrap().as_i64().unwrap());
+        }
+        answers.sort_unstable();
+        assert_eq!(answers, (1..=200).collect::<Vec<i64>>());
+        system.shutdown().await;
+    }
+
+    /// What every loaded actor pays for, idle or not: its task's future and its mailbox,
+    /// whose first block holds 32 messages. The budget is 4 KiB per idle actor in all.
+    #[tokio::test]
+    async fn an_idle_instance_is_small() {
+        assert!(
+            std::mem::size_of::<Msg>() <= 32,
+            "a mailbox message is {} bytes",
+            std::mem::size_of::<Msg>()
+        );
+        let system = counter_system().await;
+        let inner = &system.inner;
+        let (_tx, rx) = mpsc::channel(1);
+        let spawn = Spawn {
+            kind: inner.kinds["counter"].clone(),
+            shared: inner.shared.clone(),
+            key: "k".into(),
+            generation: 0,
+            rx,
+        };
+        let factory: Factory<Counter> = Arc::new(|_: &ActorId| Counter);
+        let task = instance::run::<Counter>(spawn, factory);
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1024, "an instance's task future is {size} bytes");
+        drop(task);
+        system.shutdown().await;
+    }
+}

@@ -1,0 +1,444 @@
+//! The WebSocket side: one task per connection that reads the client's messages, hands
+//! them to the actor, pings the peer, and closes with a reason. The actor writes to the
+//! socket itself, through the connection's `SocketSink`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Duration;
+
+use flame_core::{Axum, Context, HttpError, Reply, Return};
+use futures_util::StreamExt;
+use futures_util::task::AtomicWaker;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use hyper::upgrade::OnUpgrade;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::State;
+use super::socket::{Ended, Io, SocketIo, SocketSink, ping_frame, text_frame};
+use crate::protocol::{ErrorCode, ServerMessage, WireError};
+use crate::{ConnectionSender, InboundError, Outlet, Refused, Sink};
+use flame_actor::Actor;
+
+/// Counts the open connections; one guard per connection task.
+pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
+
+impl OpenGuard {
+    pub(super) fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// `GET {prefix}/{name}/{key}?params=<json>`: upgrades, then connects to the actor.
+///
+/// axum checks the handshake (and words the refusals); the upgrade itself is done here,
+/// because the actor writes to the upgraded socket directly, which axum's `WebSocket`
+/// does not allow.
+pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, HttpError> {
+    let name = c.param("name").to_owned();
+    let key = c.param("key").to_owned();
+    let params = c.query("params", "");
+    let actor = flame_actor::websocket::connection_actor(&c, |builder| {
+        builder.metadata("actor", format!("{name}/{key}"))
+    });
+    // the checks; what axum would answer a bad handshake with
+    drop(c.websocket_upgrade().await?);
+    let on_upgrade = c.extensions().get::<OnUpgrade>().cloned().ok_or_else(|| {
+        HttpError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "the connection cannot be upgraded",
+        )
+    })?;
+    let response = switching_protocols(&c);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "a WebSocket upgrade failed");
+                return;
+            }
+        };
+        let _open = OpenGuard::new(&state.open);
+        serve(
+            Io::new(upgraded),
+            &state,
+            &name,
+            &key,
+            &params,
+            Arc::new(actor),
+        )
+        .await;
+    });
+    Ok(Axum(response).into_reply())
+}
+
+/// The answer that completes a handshake axum has checked: `101` with the accept key over
+/// HTTP/1.1, `200` to an HTTP/2 extended `CONNECT`.
+fn switching_protocols(c: &Context) -> (StatusCode, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    if c.method() == Method::CONNECT {
+        return (StatusCode::OK, headers);
+    }
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Some(key) = c.headers().get(header::SEC_WEBSOCKET_KEY) {
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+        if let Ok(accept) = HeaderValue::from_str(&accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+    }
+    (StatusCode::SWITCHING_PROTOCOLS, headers)
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The actor closed it (destroyed, shutting down, let go of it), or the client did not
+    /// keep up; the close frames are written or queued.
+    Actor,
+    /// The client closed it, or the socket failed.
+    Client,
+    /// No pong or message in time.
+    Dead,
+    /// A frame over the hard limit.
+    TooBig,
+}
+
+type Socket = WebSocketStream<SocketIo>;
+
+async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, caller: Arc<dyn Actor>) {
+    let config = &state.config;
+    let write_timeout = config.ping_timeout;
+    let outlet_source = Source::new();
+    let max_queued = state.system.config().outbound_capacity;
+    let sink = Arc::new(SocketSink::new(io, outlet_source.waker.clone(), max_queued));
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(Some(config.max_frame_size))
+        .max_frame_size(Some(config.max_frame_size));
+    let io = SocketIo(sink.clone());
+    let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
+    let connection_id = caller.actor_id().unwrap_or_default();
+    let outlet = Outlet::Sink(sink.clone());
+    let sender = match state
+        .system
+        .connect_outlet(name, key, params, caller, outlet)
+        .await
+    {
+        Ok(sender) => sender,
+        Err(error) => {
+            tracing::debug!(
+                actor.name = name,
+                actor.key = key,
+                connection.id = connection_id,
+                code = error.code,
+                "connection refused"
+            );
+            sink.close(&error.code, &error.message);
+            sink.finish(write_timeout).await;
+            return;
+        }
+    };
+    let conn = sender.id();
+    tracing::debug!(actor.name = name, actor.key = key, connection.id = connection_id, %conn, "connected");
+    let end = pump(&mut socket, &sink, &outlet_source, &sender, state).await;
+    tracing::debug!(actor.name = name, actor.key = key, %conn, end = ?end, "disconnected");
+    let flush_for = match end {
+        End::TooBig => {
+            let error = WireError::new(
+                ErrorCode::MessageTooLong,
+                format!("a message was longer than {} bytes", config.max_frame_size),
+            );
+            // The rest of the frame is never read, so the peer may see a reset rather than
+            // the close frame; the `close` message goes first and usually arrives.
+            sink.close(&error.code, &error.message);
+            write_timeout
+        }
+        End::Actor => write_timeout,
+        // nobody is reading: what is queued gets one try
+        End::Client | End::Dead => Duration::ZERO,
+    };
+    sink.finish(flush_for).await;
+    // on_disconnect runs exactly once: the actor forgets the connection the first time.
+    sender.disconnect().await;
+}
+
+/// What woke the connection task; `F` is what the socket gave.
+enum Event<F> {
+    Ended(Ended),
+    Frame(F),
+    Tick,
+}
+
+/// The waker one source of a connection task (its sink, its socket or its ticker) is polled
+/// with: it notes that this source woke the task, then wakes the task. The task polls a
+/// source only when it was woken by it, so a sink with a frame to flush does not also make
+/// it poll its socket (tungstenite prepares its read buffer on every poll) and its timer
+/// for nothing.
+#[derive(Default)]
+struct SourceWaker {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for SourceWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+/// A source of a connection task and whether it has to be polled.
+struct Source {
+    state: Arc<SourceWaker>,
+    waker: Waker,
+}
+
+impl Source {
+    fn new() -> Self {
+        let state = Arc::new(SourceWaker::default());
+        // polled the first time, which registers the task with it
+        state.woken.store(true, Ordering::Relaxed);
+        let waker = Waker::from(state.clone());
+        Self { state, waker }
+    }
+
+    /// Polls `poll` if this source woke the task since its last `Pending`. A `Ready` keeps
+    /// the source marked, as a stream or an interval is polled again until it is pending.
+    fn poll<T>(
+        &self,
+        cx: &TaskContext<'_>,
+        poll: impl FnOnce(&mut TaskContext<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        // Unmarked means no wake since the last poll, so the task's waker is still
+        // registered: an unwoken source costs one load.
+        if !self.state.woken.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        // Cleared before the poll, so that a wake during the poll is not lost; a swap, so
+        // that a wake just before it is seen by the poll.
+        self.state.woken.swap(false, Ordering::AcqRel);
+        self.state.task.register(cx.waker());
+        let ready = poll(&mut TaskContext::from_waker(&self.waker));
+        if ready.is_ready() {
+            self.state.woken.store(true, Ordering::Relaxed);
+        }
+        ready
+    }
+}
+
+/// Reads the client's messages, and keeps the connection alive, until it ends.
+async fn pump(
+    socket: &mut Socket,
+    sink: &SocketSink,
+    outlet_source: &Source,
+    sender: &ConnectionSender,
+    state: &State,
+) -> End {
+    let config = &state.config;
+    let interval = config.ping_interval.max(Duration::from_millis(1));
+    let silence_limit = interval + config.ping_timeout;
+    let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_seen = Instant::now();
+    let (socket_source, ticker_source) = (Source::new(), Source::new());
+    loop {
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(ended) = outlet_source.poll(cx, |cx| sink.poll_task(cx)) {
+                return Poll::Ready(Event::Ended(ended));
+            }
+            if let Poll::Ready(frame) = socket_source.poll(cx, |cx| socket.poll_next_unpin(cx)) {
+                return Poll::Ready(Event::Frame(frame));
+            }
+            if ticker_source.poll(cx, |cx| ticker.poll_tick(cx)).is_ready() {
+                return Poll::Ready(Event::Tick);
+            }
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Ended(Ended::Closing) => return End::Actor,
+            Event::Ended(Ended::Failed) => return End::Client,
+            Event::Frame(frame) => {
+                last_seen = Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => match sender.send_text(text.as_str()).await {
+                        Ok(()) => {}
+                        Err(InboundError::Protocol(error)) => {
+                            let reply = error.to_server_message().encode();
+                            if let Err(end) = reply_with(sink, &reply) {
+                                return end;
+                            }
+                        }
+                        Err(InboundError::Closed) => {
+                            // The actor is gone; its `close` is written or queued, unless
+                            // it went without one.
+                            sink.close(
+                                ErrorCode::ConnectionClosed.as_str(),
+                                "the connection is closed",
+                            );
+                            return End::Actor;
+                        }
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = ServerMessage::Error {
+                            code: ErrorCode::MalformedMessage.as_str().to_owned(),
+                            message: String::from(
+                                "binary messages are not supported; send JSON text",
+                            ),
+                        };
+                        if let Err(end) = reply_with(sink, &reply.encode()) {
+                            return end;
+                        }
+                    }
+                    // tungstenite answers pings itself; a pong is proof of life, nothing more.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => return End::Client,
+                    Some(Err(tungstenite::Error::Capacity(error))) => {
+                        tracing::debug!(%error, "a WebSocket message was too long");
+                        return End::TooBig;
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "WebSocket read failed");
+                        return End::Client;
+                    }
+                }
+            }
+            Event::Tick => {
+                if last_seen.elapsed() >= silence_limit {
+                    tracing::debug!(silent_for = ?last_seen.elapsed(), "no pong in time; the peer is dead");
+                    return End::Dead;
+                }
+                if sink.write(ping_frame()).is_err() {
+                    return End::Dead;
+                }
+            }
+        }
+    }
+}
+
+/// Writes a protocol message of the connection's own (an error about what the client sent).
+fn reply_with(sink: &SocketSink, text: &str) -> Result<(), End> {
+    match sink.write(text_frame(text)) {
+        Ok(()) => Ok(()),
+        Err(Refused::Full) => {
+            tracing::warn!("the client does not keep up; closing its connection");
+            sink.close(
+                ErrorCode::ConnectionClosed.as_str(),
+                "the client did not keep up",
+            );
+            Err(End::Actor)
+        }
+        Err(Refused::Closed) => Err(End::Client),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the wakes of a task.
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A task's wake counter and its waker.
+    fn task() -> (Arc<Wakes>, Waker) {
+        let task = Arc::new(Wakes(AtomicUsize::new(0)));
+        (task.clone(), Waker::from(task))
+    }
+
+    #[test]
+    fn a_source_is_polled_only_after_it_woke_the_task() {
+        let (task, task_waker) = task();
+        let cx = TaskContext::from_waker(&task_waker);
+        let source = Source::new();
+        let mut polls = 0;
+        let mut registered = None;
+
+        // the first poll reaches the source, which keeps the waker it was given
+        let first = source.poll(&cx, |cx| {
+            polls += 1;
+            registered = Some(cx.waker().clone());
+            Poll::<u8>::Pending
+        });
+        assert!(first.is_pending());
+        assert_eq!(polls, 1);
+
+        // not woken since: not polled
+        let idle = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert!(idle.is_pending());
+        assert_eq!(
+            polls, 1,
+            "a source that did not wake the task is not polled"
+        );
+
+        // the source wakes: the task is woken, and the source is polled on the next turn
+        registered.take().expect("registered").wake();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        let ready = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::Ready(7)
+        });
+        assert_eq!(ready, Poll::Ready(7));
+        assert_eq!(polls, 2);
+
+        // after a Ready it is polled again until it is pending
+        let after_ready = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert!(after_ready.is_pending());
+        assert_eq!(polls, 3);
+        let _ = source.poll(&cx, |_| {
+            polls += 1;
+            Poll::<u8>::Pending
+        });
+        assert_eq!(polls, 3);
+    }
+
+    #[test]
+    fn a_wake_during_the_poll_is_kept() {
+        let (task, task_waker) = task();
+        let cx = TaskContext::from_waker(&task_waker);
+        let source = Source::new();
+        // the source becomes ready while it is being polled (another thread, say)
+        let first = source.poll(&cx, |cx| {
+            cx.waker().wake_by_ref();
+            Poll::<u8>::Pending
+        });
+        assert!(first.is_pending());
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+        let mut polled = false;
+        let _ = source.poll(&cx, |_| {
+            polled = true;
+            Poll::<u8>::Pending
+        });
+        assert!(
+            polled,
+            "the wake that came during the poll marks the source"
+        );
+    }
+}

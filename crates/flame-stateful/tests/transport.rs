@@ -1,0 +1,682 @@
+//! The WebSocket and HTTP transport over real loopback sockets, with a real WebSocket client.
+
+use flame_test_support as common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::net::{
+    Server, connect_counter, eventually, recv, recv_close_frame, recv_frame, send, ws_connect,
+};
+use common::{Log, memory_system};
+use flame_actor::{Actor, ActorContext, ContextActorExt, WebSocketActor, WebSocketIdentity};
+use flame_core::Context;
+use flame_protocol::ServerMessage;
+use flame_stateful::store::MemoryStore;
+use flame_stateful::transport::TransportConfig;
+use flame_stateful::{ActorError, ActorSystem, InitCtx, Rpc, StatefulActor, actions};
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::MaybeTlsStream;
+use tokio_tungstenite::tungstenite::Message;
+
+fn rpc(id: u64, method: &str, args: Value) -> String {
+    json!({"v": 1, "type": "rpc", "id": id, "method": method, "args": args}).to_string()
+}
+
+fn rpc_ok(id: u64, output: impl Into<Value>) -> ServerMessage {
+    ServerMessage::RpcOk {
+        id,
+        output: output.into(),
+    }
+}
+
+#[track_caller]
+fn assert_rpc_error(msg: &ServerMessage, want_id: u64, want_code: &str) {
+    match msg {
+        ServerMessage::RpcError { id, code, .. } => {
+            assert_eq!((*id, code.as_str()), (want_id, want_code), "{msg:?}");
+        }
+        other => panic!("expected rpc_error {want_code}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_error(msg: &ServerMessage, want_code: &str) {
+    match msg {
+        ServerMessage::Error { code, .. } => assert_eq!(code, want_code, "{msg:?}"),
+        other => panic!("expected error {want_code}, got {other:?}"),
+    }
+}
+
+async fn expect_close(ws: &mut common::net::Ws, want_code: &str, want_frame: u16) {
+    match recv(ws).await {
+        ServerMessage::Close { code, .. } => assert_eq!(code, want_code),
+        other => panic!("expected close {want_code}, got {other:?}"),
+    }
+    let frame = recv_close_frame(ws).await;
+    assert_eq!(u16::from(frame.code), want_frame);
+    assert_eq!(frame.reason.as_str(), want_code);
+}
+
+async fn counter_server(log: &Log) -> (ActorSystem, Server) {
+    let system = memory_system(log).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    (system, server)
+}
+
+#[tokio::test]
+async fn websocket_rpc_round_trip() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let (mut ws, conn_id) = connect_counter(&server, "a", "ada").await;
+    send(&mut ws, &rpc(1, "increment", json!([2]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 2));
+    send(&mut ws, &rpc(2, "whoami", json!([]))).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        rpc_ok(2, json!(["websocket", conn_id, "ada"]))
+    );
+    send(&mut ws, &rpc(3, "echo", json!(["x"]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(3, json!(["x", null])));
+    assert_eq!(server.transport.open_connections(), 1);
+    ws.close(None).await.expect("close");
+    eventually(|| log.count("disconnect:ada") == 1).await;
+    eventually(|| server.transport.open_connections() == 0).await;
+    system.shutdown().await;
+    assert_eq!(log.count("disconnect:"), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refused_connections_reach_the_client_with_their_code() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+
+    let mut ws = ws_connect(&server.ws_url("counter", "a", Some(r#"{"token":"bad"}"#))).await;
+    expect_close(&mut ws, "unauthorized", 1008).await;
+
+    let mut ws = ws_connect(&server.ws_url("nope", "a", None)).await;
+    expect_close(&mut ws, "actor_not_found", 1008).await;
+
+    let mut ws = ws_connect(&server.ws_url("counter", "a", Some("{not json"))).await;
+    expect_close(&mut ws, "invalid_params", 1008).await;
+
+    let long = format!(r#"{{"token":"{}"}}"#, "x".repeat(5000));
+    let mut ws = ws_connect(&server.ws_url("counter", "a", Some(&long))).await;
+    expect_close(&mut ws, "params_too_long", 1008).await;
+
+    let mut ws =
+        ws_connect(&server.ws_url("counter", "a", Some(r#"{"token":"fail-connect"}"#))).await;
+    expect_close(&mut ws, "test.refused", 1008).await;
+
+    assert_eq!(log.count("before_connect:bad"), 1);
+    assert_eq!(log.count("before_connect:x"), 0, "never reached the actor");
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn broadcasts_reach_only_subscribed_connections() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let (mut a, _) = connect_counter(&server, "room", "a").await;
+    let (mut b, _) = connect_counter(&server, "room", "b").await;
+    send(&mut a, r#"{"v":1,"type":"subscribe","event":"count"}"#).await;
+    send(&mut a, &rpc(1, "increment", json!([5]))).await;
+    assert_eq!(
+        recv(&mut a).await,
+        ServerMessage::Event {
+            event: "count".into(),
+            payload: 5.into()
+        }
+    );
+    assert_eq!(recv(&mut a).await, rpc_ok(1, 5));
+    // b is not subscribed: its next message is the answer to its own call
+    send(&mut b, &rpc(7, "get", json!([]))).await;
+    assert_eq!(recv(&mut b).await, rpc_ok(7, 5));
+
+    // unsubscribed, a gets no more events
+    send(&mut a, r#"{"v":1,"type":"unsubscribe","event":"count"}"#).await;
+    send(&mut b, &rpc(8, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut b).await, rpc_ok(8, 6));
+    send(&mut a, &rpc(2, "get", json!([]))).await;
+    assert_eq!(recv(&mut a).await, rpc_ok(2, 6));
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_stable_codes_and_never_kills_the_server() {
+    let log = Log::default();
+    let system = memory_system(&log).await;
+    let config = TransportConfig {
+        max_frame_size: 128 * 1024,
+        ..TransportConfig::default()
+    };
+    let server = Server::start(system.clone(), config).await;
+    let (mut ws, _) = connect_counter(&server, "a", "ada").await;
+
+    send(&mut ws, "not json at all").await;
+    assert_error(&recv(&mut ws).await, "malformed_message");
+    send(&mut ws, r#"{"v":1,"type":"rpc","id":5,"method":"get""#).await;
+    assert_error(&recv(&mut ws).await, "malformed_message");
+    send(&mut ws, r#"{"v":1,"type":"rpc","id":6}"#).await;
+    assert_rpc_error(&recv(&mut ws).await, 6, "malformed_message");
+    send(&mut ws, r#"{"v":2,"type":"rpc","id":7,"method":"get"}"#).await;
+    assert_rpc_error(&recv(&mut ws).await, 7, "unsupported_version");
+    ws.send(Message::binary(vec![1, 2, 3])).await.expect("send");
+    assert_error(&recv(&mut ws).await, "malformed_message");
+    // over the 64 KiB message limit, under the frame limit: answered, connection kept
+    let big = rpc(8, "echo", json!(["x".repeat(70 * 1024)]));
+    send(&mut ws, &big).await;
+    assert_error(&recv(&mut ws).await, "message_too_long");
+    send(&mut ws, &rpc(9, "nope", json!([]))).await;
+    assert_rpc_error(&recv(&mut ws).await, 9, "action_not_found");
+    send(&mut ws, &rpc(10, "increment", json!(["two"]))).await;
+    assert_rpc_error(&recv(&mut ws).await, 10, "invalid_arguments");
+    send(&mut ws, &rpc(11, "internal_failure", json!([]))).await;
+    let msg = recv(&mut ws).await;
+    assert_rpc_error(&msg, 11, "internal_error");
+    assert!(
+        !format!("{msg:?}").contains("secret"),
+        "details stay in the log"
+    );
+    send(&mut ws, &rpc(12, "get", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(12, 0), "still connected");
+
+    // over the frame limit: a `close` with message_too_long, then the connection ends (a
+    // close frame 1009, or a reset since the server never reads the rest of the frame)
+    let huge = "y".repeat(200 * 1024);
+    let _ = ws.send(Message::text(huge)).await;
+    match recv(&mut ws).await {
+        ServerMessage::Close { code, .. } => assert_eq!(code, "message_too_long"),
+        other => panic!("expected close, got {other:?}"),
+    }
+    match recv_frame(&mut ws).await {
+        None => {}
+        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1009),
+        other => panic!("expected the end, got {other:?}"),
+    }
+    eventually(|| log.count("disconnect:ada") == 1).await;
+
+    // the server is fine
+    let (mut ws, _) = connect_counter(&server, "a", "bob").await;
+    send(&mut ws, &rpc(1, "get", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 0));
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_and_destroy_close_with_a_reason() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let (mut a, _) = connect_counter(&server, "doomed", "a").await;
+    let (mut b, _) = connect_counter(&server, "other", "b").await;
+
+    system.destroy("counter", "doomed").await.expect("destroy");
+    expect_close(&mut a, "actor_destroyed", 1000).await;
+    let mut again = ws_connect(&server.ws_url("counter", "doomed", Some(r#"{"token":"c"}"#))).await;
+    expect_close(&mut again, "actor_destroyed", 1000).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(server.http_url("/actors/counter/doomed/rpc/get"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 410);
+
+    system.shutdown().await;
+    expect_close(&mut b, "unavailable", 1001).await;
+    assert_eq!(log.count("disconnect:b"), 1);
+    let mut late = ws_connect(&server.ws_url("counter", "other", Some(r#"{"token":"c"}"#))).await;
+    expect_close(&mut late, "unavailable", 1001).await;
+    let response = client
+        .post(server.http_url("/actors/counter/other/rpc/get"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "unavailable");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn heartbeats_find_a_dead_peer_and_on_disconnect_runs_once() {
+    let log = Log::default();
+    let system = memory_system(&log).await;
+    let config = TransportConfig {
+        ping_interval: Duration::from_millis(100),
+        ping_timeout: Duration::from_millis(400),
+        ..TransportConfig::default()
+    };
+    let server = Server::start(system.clone(), config).await;
+
+    // a live client, read all the time (so it answers every ping), across many intervals
+    let (live, _) = connect_counter(&server, "a", "live").await;
+    let (mut live_tx, mut live_rx) = futures_util::StreamExt::split(live);
+    let (msgs, mut live_msgs) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(frame)) = futures_util::StreamExt::next(&mut live_rx).await {
+            if let Message::Text(text) = frame {
+                let _ = msgs.send(ServerMessage::decode(text.as_str()).expect("decodes"));
+            }
+        }
+    });
+    // a dead one: connected, then never reads again (so never answers a ping)
+    let (dead, _) = connect_counter(&server, "a", "dead").await;
+    eventually(|| log.count("disconnect:dead") == 1).await;
+    assert_eq!(server.transport.open_connections(), 1);
+
+    // together longer than the silence limit (500 ms): only pongs keep it open
+    for id in 1..=5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        live_tx
+            .send(Message::text(rpc(id, "get", json!([]))))
+            .await
+            .expect("send");
+        assert_eq!(live_msgs.recv().await, Some(rpc_ok(id, 0)));
+    }
+    assert_eq!(log.count("disconnect:live"), 0);
+    drop(dead);
+    system.shutdown().await;
+    reader.await.expect("reader");
+    assert_eq!(log.count("disconnect:dead"), 1, "exactly once");
+    assert_eq!(log.count("disconnect:live"), 1);
+    server.stop().await;
+}
+
+/// An actor that cares who calls.
+#[derive(Default)]
+struct Guarded;
+
+impl StatefulActor for Guarded {
+    type State = ();
+    type ConnParams = ();
+    type ConnState = ();
+    async fn on_initialize(&self, _: &InitCtx) -> Result<(), ActorError> {
+        Ok(())
+    }
+}
+
+#[actions]
+impl Guarded {
+    async fn secret(&self, rpc: &mut Rpc<Self>) -> Result<&'static str, ActorError> {
+        match rpc.caller().actor_type() {
+            "backend" => Err(ActorError::unauthorized("sign in first")),
+            "guest" => Err(ActorError::forbidden("members only")),
+            _ => Ok("42"),
+        }
+    }
+
+    async fn tenant(&self, rpc: &mut Rpc<Self>) -> Option<String> {
+        flame_actor::require_actor_ref::<WebSocketActor>(&**rpc.caller())
+            .ok()
+            .and_then(|ws| ws.metadata("tenant").map(str::to_owned))
+    }
+}
+
+#[derive(Debug)]
+struct Member(&'static str);
+
+impl Actor for Member {
+    fn actor_type(&self) -> &str {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn http_rpc_maps_codes_to_statuses() {
+    let log = Log::default();
+    let log2 = log.clone();
+    let system = ActorSystem::builder()
+        .config(common::config())
+        .store(MemoryStore::new())
+        .register("counter", move |_| common::Counter { log: log2.clone() })
+        .register_default::<Guarded>("guarded")
+        .build()
+        .await
+        .expect("system");
+    let server = Server::start_with(
+        system.clone(),
+        TransportConfig::default(),
+        |f| {
+            // x-actor: <type> makes the request act as that type (a stand-in for auth)
+            f.use_(|c: Context| {
+                if let Some(kind) = c.headers().get("x-actor").and_then(|v| v.to_str().ok()) {
+                    let kind: &'static str = if kind == "guest" { "guest" } else { "member" };
+                    c.set_actor(Arc::new(Member(kind)));
+                }
+            });
+            f.get("/who", |c: Context| c.actor().actor_type().to_owned());
+        },
+        "127.0.0.1:0",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: &'static str, actor: Option<&'static str>| {
+        let mut request = client.post(server.http_url(path)).body(body);
+        if let Some(actor) = actor {
+            request = request.header("x-actor", actor);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("json body");
+            (status, body)
+        }
+    };
+    assert_eq!(
+        post("/actors/counter/h/rpc/increment", "[3]", None).await,
+        (200, json!(3))
+    );
+    assert_eq!(
+        post("/actors/counter/h/rpc/get", "", None).await,
+        (200, json!(3))
+    );
+    assert_eq!(
+        post("/actors/counter/h/rpc/whoami", "[]", Some("member")).await,
+        (200, json!(["member", null, null]))
+    );
+    let cases: [(&str, &'static str, Option<&'static str>, u16, &str); 10] = [
+        (
+            "/actors/counter/h/rpc/nope",
+            "[]",
+            None,
+            404,
+            "action_not_found",
+        ),
+        ("/actors/nope/h/rpc/get", "[]", None, 404, "actor_not_found"),
+        (
+            "/actors/counter/h/rpc/increment",
+            r#"["x"]"#,
+            None,
+            400,
+            "invalid_arguments",
+        ),
+        (
+            "/actors/counter/h/rpc/increment",
+            "[1,",
+            None,
+            400,
+            "malformed_message",
+        ),
+        (
+            "/actors/counter/h/rpc/increment",
+            r#"{"by":1}"#,
+            None,
+            400,
+            "malformed_message",
+        ),
+        (
+            "/actors/counter/h/rpc/internal_failure",
+            "[]",
+            None,
+            500,
+            "internal_error",
+        ),
+        (
+            "/actors/counter/h/rpc/slow",
+            "[2000]",
+            None,
+            504,
+            "rpc_timeout",
+        ),
+        (
+            "/actors/counter/h/rpc/fail_after_increment",
+            "[1]",
+            None,
+            400,
+            "test.failed",
+        ),
+        (
+            "/actors/guarded/g/rpc/secret",
+            "[]",
+            None,
+            401,
+            "unauthorized",
+        ),
+        (
+            "/actors/guarded/g/rpc/secret",
+            "[]",
+            Some("guest"),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (path, body, actor, status, code) in cases {
+        let (got_status, got) = post(path, body, actor).await;
+        assert_eq!(
+            (got_status, got["code"].as_str()),
+            (status, Some(code)),
+            "{path} {body}"
+        );
+        assert!(got["message"].is_string());
+    }
+    assert_eq!(
+        post("/actors/guarded/g/rpc/secret", "[]", Some("member")).await,
+        (200, json!("42"))
+    );
+    let big = format!("[\"{}\"]", "x".repeat(70 * 1024));
+    let response = client
+        .post(server.http_url("/actors/counter/h/rpc/echo"))
+        .body(big)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "message_too_long");
+    assert_eq!(
+        post("/actors/counter/h/rpc/get", "", None).await,
+        (200, json!(4)),
+        "a failed action keeps its changes, a timed-out one does not"
+    );
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_upgrade_requests_identity_is_applied() {
+    let system = ActorSystem::builder()
+        .store(MemoryStore::new())
+        .register_default::<Guarded>("guarded")
+        .build()
+        .await
+        .expect("system");
+    let server = Server::start_with(
+        system.clone(),
+        TransportConfig::default(),
+        |f| {
+            f.use_(|c: Context| {
+                c.map(WebSocketIdentity::new(|actor: WebSocketActor| {
+                    actor.to_builder().metadata("tenant", "acme").build()
+                }));
+            });
+        },
+        "127.0.0.1:0",
+    )
+    .await;
+    let mut ws = ws_connect(&server.ws_url("guarded", "g", None)).await;
+    assert!(matches!(recv(&mut ws).await, ServerMessage::Init { .. }));
+    send(&mut ws, &rpc(1, "tenant", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, "acme"));
+    send(&mut ws, &rpc(2, "secret", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(2, "42"), "a websocket caller");
+    system.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_javascript_client_is_served() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let response = reqwest::get(server.http_url("/actors/client.js"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/javascript; charset=utf-8"
+    );
+    let body = response.text().await.expect("body");
+    assert!(body.contains("export function connect"));
+    // a plain GET on an actor path without the upgrade headers is refused cleanly
+    let response = reqwest::get(server.http_url("/actors/counter/a"))
+        .await
+        .expect("request");
+    assert!(response.status().is_client_error());
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// Over 512 subscribers, a broadcast is written by one task per worker thread. Every
+/// connection still gets the events in the order they were made, and the caller gets each
+/// event before the answer to the call that made it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_hundreds_of_websockets_keeps_each_connections_order() {
+    const LISTENERS: usize = 600;
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let mut listeners = Vec::with_capacity(LISTENERS);
+    for i in 0..LISTENERS {
+        let (mut ws, _) = connect_counter(&server, "crowd", &format!("u{i}")).await;
+        // the subscribe and the call go out at once, not the call after an ACK
+        if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+            tcp.set_nodelay(true).expect("nodelay");
+        }
+        send(&mut ws, r#"{"v":1,"type":"subscribe","event":"count"}"#).await;
+        // the answer comes after the subscribe was handled
+        send(&mut ws, &rpc(0, "get", json!([]))).await;
+        assert_eq!(recv(&mut ws).await, rpc_ok(0, 0));
+        listeners.push(ws);
+    }
+    let (mut caller, _) = connect_counter(&server, "crowd", "caller").await;
+    send(&mut caller, r#"{"v":1,"type":"subscribe","event":"count"}"#).await;
+    let count = |n: i64| ServerMessage::Event {
+        event: "count".into(),
+        payload: n.into(),
+    };
+    for n in 1..=3 {
+        send(&mut caller, &rpc(n, "increment", json!([1]))).await;
+        assert_eq!(recv(&mut caller).await, count(n as i64), "event first");
+        assert_eq!(recv(&mut caller).await, rpc_ok(n, n));
+    }
+    for ws in &mut listeners {
+        for n in 1..=3 {
+            assert_eq!(recv(ws).await, count(n));
+        }
+    }
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that reads nothing for a while: what its socket does not take waits in the
+/// connection's queue and arrives whole and in order once it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_late_gets_everything_in_order() {
+    const CALLS: u64 = 200;
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let (mut ws, _) = connect_counter(&server, "late", "slow").await;
+    // 200 events of 32 KiB: more than loopback's socket buffers hold
+    for id in 1..=CALLS {
+        let text = format!("{id:05}{}", "x".repeat(32 * 1024));
+        send(&mut ws, &rpc(id, "notify_me", json!([text]))).await;
+    }
+    for id in 1..=CALLS {
+        match recv(&mut ws).await {
+            ServerMessage::Event { event, payload } => {
+                assert_eq!(event, "direct");
+                let text = payload.as_str().expect("a string");
+                assert_eq!(&text[..5], format!("{id:05}"), "in order");
+                assert_eq!(text.len(), 5 + 32 * 1024, "whole");
+            }
+            other => panic!("expected the event of call {id}, got {other:?}"),
+        }
+        assert_eq!(recv(&mut ws).await, rpc_ok(id, true));
+    }
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that never reads is closed once its queue is full; the actor forgets it
+/// (`on_disconnect`), and the other connections carry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_and_the_others_stay() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        outbound_capacity: 4,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut other, _) = connect_counter(&server, "room", "other").await;
+    let (mut stuck, _) = connect_counter(&server, "room", "stuck").await;
+    let text = "x".repeat(60 * 1024);
+    // Enough to fill loopback's buffers many times over. The client stops sending once
+    // the server has closed the connection.
+    for id in 1..=2000u64 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            stuck.send(Message::text(rpc(id, "notify_me", json!([text])))),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) || log.count("disconnect:stuck") == 1 {
+            break;
+        }
+    }
+    eventually(|| log.count("disconnect:stuck") == 1).await;
+    send(&mut other, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut other).await, rpc_ok(1, 1));
+    assert_eq!(log.count("disconnect:other"), 0);
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// The transport completes the handshake itself: the accept key of RFC 6455's example, and
+/// a handshake axum would refuse (a wrong version) is refused, not upgraded.
+#[tokio::test]
+async fn the_handshake_is_answered_by_the_rfc_and_a_bad_one_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn handshake(server: &Server, version: &str) -> String {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let request = format!(
+            "GET /actors/counter/h HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: {version}\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            server.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let read = tokio::time::timeout(common::net::HANG, tcp.read(&mut byte))
+                .await
+                .expect("an answer")
+                .expect("read");
+            assert_eq!(read, 1, "the server closed before the end of the head");
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).expect("utf-8").to_ascii_lowercase()
+    }
+
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let ok = handshake(&server, "13").await;
+    assert!(ok.starts_with("http/1.1 101"), "{ok}");
+    assert!(
+        ok.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{ok}"
+    );
+    assert!(ok.contains("upgrade: websocket"), "{ok}");
+    let refused = handshake(&server, "12").await;
+    assert!(refused.starts_with("http/1.1 400"), "{refused}");
+    system.shutdown().await;
+    server.stop().await;
+}
