@@ -38,9 +38,16 @@ pub struct ActorConfig {
     /// socket holds); a connection whose client does not keep up is closed rather than
     /// slowing the actor down. Default: 1024.
     pub outbound_capacity: usize,
-    /// How many queued messages an instance handles before it commits their changes in one
-    /// write (the per-actor half of group commit). Default: 256.
+    /// The most messages whose changes one write of an instance carries (the per-actor half
+    /// of group commit). An instance hands its changes to the committer after at most this
+    /// many messages; while one of its writes is in flight, it takes at most this many more
+    /// and then waits for the write (its mailbox fills up and senders wait). Default: 256.
     pub max_batch: usize,
+    /// The most bytes an instance holds for a write in flight: its next staged state and
+    /// the replies and events that wait for the write (roughly measured). Past it, the
+    /// instance stops taking messages until the write is acknowledged, so a slow store slows
+    /// callers down instead of filling memory. Default: 8 MiB.
+    pub max_pending_bytes: usize,
     /// An instance with no connections, no handles and no messages for about this long is
     /// unloaded (its state is already committed) and reloaded on demand. Default: 60 s.
     pub idle_timeout: Duration,
@@ -64,6 +71,7 @@ impl Default for ActorConfig {
             mailbox_capacity: 1024,
             outbound_capacity: 1024,
             max_batch: 256,
+            max_pending_bytes: 8 * 1024 * 1024,
             idle_timeout: Duration::from_secs(60),
             group_commit_window: Duration::ZERO,
             max_commit_batch: 4096,

@@ -188,14 +188,21 @@ impl<A: StatefulActor> ActorCtx<A> {
     ///
     /// # Errors
     ///
-    /// `invalid_arguments` when `args` is not an array (or `()`).
+    /// `invalid_arguments` when `args` is not an array (or `()`), or when `delay` reaches
+    /// past what the clock can represent.
     pub fn schedule_after(
         &mut self,
         delay: Duration,
         method: &str,
         args: impl Serialize,
     ) -> Result<u64, ActorError> {
-        self.schedule_at(SystemTime::now() + delay, method, args)
+        let at = SystemTime::now().checked_add(delay).ok_or_else(|| {
+            ActorError::with_code(
+                crate::protocol::ErrorCode::InvalidArguments,
+                format!("a delay of {delay:?} reaches past what the clock can represent"),
+            )
+        })?;
+        self.schedule_at(at, method, args)
     }
 
     /// Calls `method` with `args` at `at` (at once if that is past). See

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
 use super::config::ActorConfig;
@@ -89,9 +89,40 @@ struct Slots {
 struct Slot {
     tx: mpsc::Sender<Msg>,
     generation: u64,
+    /// The instance is on its way out: a new activation waits until it is gone.
+    retiring: bool,
+    /// Ends (with an error) when the instance's task has ended.
+    gone: watch::Receiver<()>,
+}
+
+/// Where a message for (name, key) can go right now.
+enum Route {
+    Live(mpsc::Sender<Msg>),
+    /// Wait for the retiring instance to be gone, then ask again. Its closed mailbox comes
+    /// along for [`ActorSystem::get`], whose handle then finds the successor on its first call.
+    Retiring(watch::Receiver<()>, mpsc::Sender<Msg>),
+}
+
+/// Waits until the instance that held `gone` has ended.
+async fn wait_gone(mut gone: watch::Receiver<()>) {
+    // no value is ever sent: this returns when the sender, held by the instance's task, is
+    // dropped
+    while gone.changed().await.is_ok() {}
 }
 
 impl Kind {
+    /// The instance is on its way out (stop intake): later senders wait for it to be gone
+    /// and then start a new activation, so that two instances of one key never write at
+    /// the same time.
+    pub(crate) fn begin_retire(&self, key: &str, generation: u64) {
+        let mut slots = self.slots.lock();
+        if let Some(slot) = slots.live.get_mut(key)
+            && slot.generation == generation
+        {
+            slot.retiring = true;
+        }
+    }
+
     /// Leaves the registry (if this generation is still the live one).
     pub(crate) fn retire(&self, key: &str, generation: u64, destroyed: bool) {
         let mut slots = self.slots.lock();
@@ -116,11 +147,10 @@ impl Kind {
         rx: &mpsc::Receiver<Msg>,
     ) -> bool {
         let mut slots = self.slots.lock();
-        let idle = slots
-            .live
-            .get(key)
-            .is_some_and(|s| s.generation == generation && s.tx.strong_count() == 1)
-            && rx.is_empty();
+        let idle =
+            slots.live.get(key).is_some_and(|s| {
+                s.generation == generation && !s.retiring && s.tx.strong_count() == 1
+            }) && rx.is_empty();
         if idle {
             slots.live.remove(key);
         }
@@ -130,7 +160,7 @@ impl Kind {
 
 /// The actor system's shared inside.
 pub(crate) struct SystemInner {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     kinds: HashMap<String, Arc<Kind>>,
     next_conn: AtomicU64,
     next_generation: AtomicU64,
@@ -162,15 +192,20 @@ impl SystemInner {
         self.kinds.get(name).ok_or_else(|| not_found(name))
     }
 
-    /// The mailbox of (name, key), creating the instance if needed.
-    pub(crate) fn sender(&self, name: &str, key: &str) -> Result<mpsc::Sender<Msg>, WireError> {
+    /// The mailbox of (name, key), creating the instance if needed, or the retiring
+    /// instance to wait for.
+    fn route(&self, name: &str, key: &str) -> Result<Route, WireError> {
         let kind = self.kind(name)?;
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(unavailable());
         }
         let mut slots = kind.slots.lock();
         if let Some(slot) = slots.live.get(key) {
-            return Ok(slot.tx.clone());
+            return Ok(if slot.retiring {
+                Route::Retiring(slot.gone.clone(), slot.tx.clone())
+            } else {
+                Route::Live(slot.tx.clone())
+            });
         }
         if slots.destroyed.contains(key) {
             return Err(WireError::new(
@@ -179,6 +214,7 @@ impl SystemInner {
             ));
         }
         let (tx, rx) = mpsc::channel(self.shared.config.mailbox_capacity.max(1));
+        let (alive, gone) = watch::channel(());
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let key: Arc<str> = key.into();
         slots.live.insert(
@@ -186,6 +222,8 @@ impl SystemInner {
             Slot {
                 tx: tx.clone(),
                 generation,
+                retiring: false,
+                gone,
             },
         );
         (kind.spawn)(Spawn {
@@ -194,8 +232,24 @@ impl SystemInner {
             key,
             generation,
             rx,
+            alive,
         });
-        Ok(tx)
+        Ok(Route::Live(tx))
+    }
+
+    /// The mailbox of (name, key), creating the instance if needed; after a retiring
+    /// instance of the key is gone.
+    pub(crate) async fn sender(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<mpsc::Sender<Msg>, WireError> {
+        loop {
+            match self.route(name, key)? {
+                Route::Live(tx) => return Ok(tx),
+                Route::Retiring(gone, _) => wait_gone(gone).await,
+            }
+        }
     }
 
     /// Sends `msg` to (name, key); if the instance went away meanwhile, to its successor.
@@ -206,7 +260,7 @@ impl SystemInner {
         mut msg: Msg,
     ) -> Result<mpsc::Sender<Msg>, WireError> {
         for _ in 0..3 {
-            let tx = self.sender(name, key)?;
+            let tx = self.sender(name, key).await?;
             match post(&tx, msg).await {
                 Ok(()) => return Ok(tx),
                 Err(returned) => msg = returned,
@@ -471,7 +525,9 @@ impl ActorSystem {
         key: &str,
         caller: Arc<dyn Actor>,
     ) -> Result<ActorRef, WireError> {
-        let tx = self.inner.sender(name, key)?;
+        let tx = match self.inner.route(name, key)? {
+            Route::Live(tx) | Route::Retiring(_, tx) => tx,
+        };
         let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
         Ok(ActorRef {
             system: self.clone(),
@@ -496,10 +552,15 @@ impl ActorSystem {
         args: Vec<Value>,
         caller: Arc<dyn Actor>,
     ) -> Result<Value, WireError> {
+        let kind = self.inner.kind(name)?;
+        if !kind.actions.contains(&method) {
+            // refused before any instance is loaded, or created: a request for an action
+            // that does not exist leaves nothing behind
+            return Err(crate::__private::not_found(method).to_wire());
+        }
         let (reply, rx) = oneshot::channel();
-        let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
         let msg = Msg::call(Call {
-            method: action_name(actions, method),
+            method: action_name(kind.actions, method),
             args,
             caller: Some(caller),
             conn: None,
@@ -581,46 +642,66 @@ impl ActorSystem {
             .get(name)
             .ok_or_else(|| SystemError::UnknownKind(name.to_owned()))?;
         for _ in 0..3 {
-            let live = {
+            let route = {
                 let mut slots = kind.slots.lock();
                 if slots.destroyed.contains(key) {
                     return Ok(());
                 }
                 match slots.live.get(key) {
-                    Some(slot) => Some(slot.tx.clone()),
+                    Some(slot) if slot.retiring => {
+                        Some(Route::Retiring(slot.gone.clone(), slot.tx.clone()))
+                    }
+                    Some(slot) => Some(Route::Live(slot.tx.clone())),
                     None => {
+                        // no activation can start while the key is marked destroyed
                         slots.destroyed.insert(key.into());
                         None
                     }
                 }
             };
-            let Some(tx) = live else {
-                // not loaded: write the tombstone directly
-                let id = ActorId::new(name, key);
-                let mut write = ActorWrite::new(id.clone());
-                write.destroy = true;
-                if let Err(e) = self.inner.shared.commit_now(write).await {
-                    kind.slots.lock().destroyed.remove(key);
-                    return Err(e.into());
-                }
-                let _ = self
-                    .inner
-                    .shared
-                    .scheduler
-                    .send(SchedulerCmd::RemoveActor(id.clone()));
-                tracing::info!(actor = %id, "destroyed");
-                return Ok(());
+            let Some(route) = route else {
+                return self.destroy_unloaded(kind, name, key).await;
             };
-            let (done, rx) = oneshot::channel();
-            if tx.send(Msg::Destroy { done }).await.is_ok() {
-                return rx
-                    .await
-                    .unwrap_or_else(|_| Err(SystemError::Unavailable("the actor stopped".into())));
+            match route {
+                // a retiring instance may still write: the tombstone comes after it
+                Route::Retiring(gone, _) => wait_gone(gone).await,
+                Route::Live(tx) => {
+                    let (done, rx) = oneshot::channel();
+                    if tx.send(Msg::Destroy { done }).await.is_ok() {
+                        return rx.await.unwrap_or_else(|_| {
+                            Err(SystemError::Unavailable("the actor stopped".into()))
+                        });
+                    }
+                }
             }
         }
         Err(SystemError::Unavailable(
             "the actor could not be reached".into(),
         ))
+    }
+
+    /// Writes the tombstone of an actor that is not loaded (the key is already marked
+    /// destroyed in the registry, and unmarked if the write fails).
+    async fn destroy_unloaded(
+        &self,
+        kind: &Kind,
+        name: &str,
+        key: &str,
+    ) -> Result<(), SystemError> {
+        let id = ActorId::new(name, key);
+        let mut write = ActorWrite::new(id.clone());
+        write.destroy = true;
+        if let Err(e) = self.inner.shared.commit_now(write).await {
+            kind.slots.lock().destroyed.remove(key);
+            return Err(e.into());
+        }
+        let _ = self
+            .inner
+            .shared
+            .scheduler
+            .send(SchedulerCmd::RemoveActor(id.clone()));
+        tracing::info!(actor = %id, "destroyed");
+        Ok(())
     }
 
     /// Whether (name, key) is loaded right now.
@@ -653,22 +734,21 @@ impl ActorSystem {
         self.inner.shutting_down.store(true, Ordering::Release);
         let mut waiting = Vec::new();
         for kind in self.inner.kinds.values() {
-            let senders: Vec<_> = kind
+            let slots: Vec<_> = kind
                 .slots
                 .lock()
                 .live
                 .values()
-                .map(|s| s.tx.clone())
+                .map(|s| (s.tx.clone(), s.gone.clone()))
                 .collect();
-            for tx in senders {
-                let (done, rx) = oneshot::channel();
-                if tx.send(Msg::Stop { done: Some(done) }).await.is_ok() {
-                    waiting.push(rx);
-                }
+            for (tx, gone) in slots {
+                // a retiring instance refuses the message, and is waited for all the same
+                let _ = tx.send(Msg::Stop { done: None }).await;
+                waiting.push(gone);
             }
         }
-        for rx in waiting {
-            let _ = rx.await;
+        for gone in waiting {
+            wait_gone(gone).await;
         }
         let (done, rx) = oneshot::channel();
         if self
@@ -884,6 +964,7 @@ mod tests {
             key: "k".into(),
             generation: 0,
             rx,
+            alive: watch::channel(()).0,
         };
         let factory: Factory<Counter> = Arc::new(|_: &ActorId| Counter);
         let task = instance::run::<Counter>(spawn, factory);

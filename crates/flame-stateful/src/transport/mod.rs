@@ -50,6 +50,7 @@
 //! ```
 
 mod config;
+pub(crate) mod fan_out;
 mod http;
 mod socket;
 mod ws;

@@ -1,0 +1,689 @@
+//! One actor instance: a tokio task that owns the actor, its state and its connections, and
+//! handles the messages of its bounded mailbox one at a time (so the state needs no lock).
+//!
+//! - [`messages`]: what the mailbox carries.
+//! - [`ledger`]: the durability rule. After each message a changed state is serialized and
+//!   staged; staged changes go to the committer as one write when no other write of this
+//!   instance is in flight; every reply and event is released only once the changes before
+//!   it are committed.
+//! - [`start`]: loading (or initializing) the state and running `on_start`.
+//! - [`connect`]: connections coming and going.
+//! - this file: the main loop, one message at a time, and what follows a message (staging,
+//!   `on_state_change`, releasing).
+//! - [`teardown`]: the one way out, for every reason an instance ends.
+//!
+//! A panic restores the last snapshot (what the store has, or is about to have) and runs
+//! `on_start` again; the connections stay.
+
+mod connect;
+mod ledger;
+mod messages;
+mod start;
+mod teardown;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use flame_actor::Actor;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use self::ledger::{CommitLedger, LedgerLimits};
+use self::teardown::Exit;
+use crate::commit::{CommitMsg, CommitRequest};
+use crate::connection::ConnId;
+use crate::context::Effect;
+use crate::lifecycle::{Outcome, guarded};
+use crate::outbound::Outbound;
+use crate::protocol::{ErrorCode, ServerMessage, WireError};
+use crate::rpc::{Actions, Rpc};
+use crate::schedule::SchedulerCmd;
+use crate::store::{ActorId, StoreError};
+use crate::system::{Kind, Shared};
+use crate::transport::fan_out::{FanOut, fan_out, note_refusal, offer_or_fan_out};
+
+pub(crate) use self::messages::{AlarmDelivery, Call, Connect, Msg, Reply};
+pub(crate) use self::start::run;
+
+pub(crate) type Factory<A> = Arc<dyn Fn(&ActorId) -> A + Send + Sync>;
+
+/// What the registry hands a new instance.
+#[derive(Debug)]
+pub(crate) struct Spawn {
+    pub(crate) kind: Arc<Kind>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) key: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) rx: mpsc::Receiver<Msg>,
+    /// Dropped when the instance's task ends: whoever waits for a retiring instance to be
+    /// gone (a new activation of the same key, a destroy, a shutdown) is woken then.
+    pub(crate) alive: watch::Sender<()>,
+}
+
+/// Something to do once the changes before it are committed.
+#[derive(Debug)]
+enum Release {
+    Effect(Effect),
+    Reply(Reply, Result<Value, WireError>),
+    Connected {
+        conn: ConnId,
+        reply: oneshot::Sender<Result<(), WireError>>,
+    },
+    Done(oneshot::Sender<()>),
+    /// An alarm was handled and its deletion is durable.
+    AlarmDone(oneshot::Sender<Result<(), WireError>>),
+}
+
+/// Roughly how many bytes a JSON value holds, for back-pressure (not exact, and need not
+/// be: it only has to grow with the value).
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+        Value::String(s) => 8 + s.len(),
+        Value::Array(items) => 8 + items.iter().map(value_bytes).sum::<usize>(),
+        Value::Object(map) => {
+            8 + map
+                .iter()
+                .map(|(k, v)| k.len() + value_bytes(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+impl Release {
+    fn bytes(&self) -> usize {
+        64 + match self {
+            Release::Effect(Effect::Broadcast { event, payload }) => {
+                event.len() + value_bytes(payload)
+            }
+            Release::Effect(Effect::Send { msg, .. }) => match msg {
+                ServerMessage::Event { event, payload } => event.len() + value_bytes(payload),
+                _ => 0,
+            },
+            Release::Reply(_, Ok(output)) => value_bytes(output),
+            Release::Reply(_, Err(e)) => e.code.len() + e.message.len(),
+            Release::Connected { .. } | Release::Done(_) | Release::AlarmDone(_) => 0,
+        }
+    }
+}
+
+fn unavailable(message: &str) -> WireError {
+    WireError::new(ErrorCode::Unavailable, message)
+}
+
+fn destroyed_error(id: &ActorId) -> WireError {
+    WireError::new(
+        ErrorCode::ActorDestroyed,
+        format!("the actor {id} was destroyed"),
+    )
+}
+
+/// Fails every message still in a (closed) mailbox.
+fn drain(rx: &mut mpsc::Receiver<Msg>, error: &WireError) {
+    rx.close();
+    while let Ok(msg) = rx.try_recv() {
+        msg.fail(error);
+    }
+}
+
+/// Serializes `state` into `buf` and checks that it reads back: a state that serializes
+/// but cannot be loaded again (a NaN or infinite float becomes `null`, say) would make the
+/// key impossible to load once committed, so such a change is refused instead.
+fn serialize_state<S>(state: &S, buf: &mut Vec<u8>) -> Result<(), serde_json::Error>
+where
+    S: serde::Serialize + serde::de::DeserializeOwned,
+{
+    serde_json::to_writer(&mut *buf, state)?;
+    serde_json::from_slice::<S>(buf).map(drop)
+}
+
+struct Instance<A: Actions> {
+    actor: A,
+    factory: Factory<A>,
+    rpc: Rpc<A>,
+    shared: Arc<Shared>,
+    kind: Arc<Kind>,
+    generation: u64,
+    ledger: CommitLedger<Release>,
+    /// The answer of the committer for the write in flight.
+    ack: Option<oneshot::Receiver<Result<(), StoreError>>>,
+    /// Connections to disconnect (their client is gone or too slow).
+    broken: Vec<ConnId>,
+    /// Serializing the state failed while handling the current message.
+    stage_failed: bool,
+    failed: Option<String>,
+    active: bool,
+    quiet_ticks: u8,
+    /// Held for the task's life; see [`Spawn::alive`].
+    _alive: watch::Sender<()>,
+}
+
+impl<T> Outcome<Result<T, crate::error::ActorError>> {
+    fn describe(&self) -> String {
+        match self {
+            Outcome::Done(Ok(_)) => String::from("ok"),
+            Outcome::Done(Err(e)) => e.to_string(),
+            Outcome::Panicked(msg) => format!("panicked: {msg}"),
+            Outcome::TimedOut => String::from("timed out"),
+        }
+    }
+}
+
+impl<A: Actions> Instance<A> {
+    fn id(&self) -> &ActorId {
+        &self.rpc.ctx.id
+    }
+
+    fn ledger_limits(shared: &Shared) -> LedgerLimits {
+        LedgerLimits {
+            max_batch: shared.config.max_batch,
+            max_pending_bytes: shared.config.max_pending_bytes,
+        }
+    }
+
+    async fn start(&mut self) -> Result<(), String> {
+        let limit = self.shared.config.hook_timeout;
+        match guarded(limit, self.actor.on_start(&mut self.rpc.ctx)).await {
+            Outcome::Done(Ok(())) => Ok(()),
+            outcome => {
+                self.discard_changes();
+                Err(outcome.describe())
+            }
+        }
+    }
+
+    /// Forgets what the current message changed: the state goes back to the snapshot.
+    fn discard_changes(&mut self) {
+        let ctx = &mut self.rpc.ctx;
+        ctx.effects.lock().clear();
+        ctx.new_alarms.clear();
+        ctx.shutdown = false;
+        if ctx.dirty {
+            ctx.dirty = false;
+            match serde_json::from_slice::<A::State>(self.ledger.snapshot()) {
+                Ok(state) => ctx.state = state,
+                Err(e) => {
+                    tracing::error!(actor = %ctx.id, error = %e, "could not restore the state");
+                    self.failed = Some(String::from("the state could not be restored"));
+                }
+            }
+        }
+    }
+
+    /// A hook or action panicked: restore the last snapshot, make a new actor, run `on_start`.
+    async fn crash(&mut self, what: &str, message: &str) {
+        tracing::error!(actor = %self.id(), what, panic = message, "the actor panicked; restarting it from its last committed state");
+        // Panics leave `dirty` as it was; restore unconditionally.
+        self.rpc.ctx.dirty = true;
+        self.discard_changes();
+        self.actor = (self.factory)(self.id());
+        if let Err(reason) = self.start().await {
+            tracing::error!(actor = %self.id(), reason, "on_start failed after a crash");
+            self.failed = Some(String::from("the actor could not be restarted"));
+        }
+    }
+
+    /// Stages what the context changed. Returns whether the state changed.
+    fn stage(&mut self) -> bool {
+        let mut state_changed = false;
+        if self.rpc.ctx.dirty {
+            self.rpc.ctx.dirty = false;
+            let state = &self.rpc.ctx.state;
+            match self.ledger.stage_state(|buf| serialize_state(state, buf)) {
+                Ok(()) => state_changed = true,
+                Err(e) => {
+                    tracing::error!(actor = %self.id(), error = %e, "the state does not serialize and read back; the change is discarded");
+                    self.rpc.ctx.dirty = true;
+                    self.discard_changes();
+                    self.stage_failed = true;
+                    return false;
+                }
+            }
+        }
+        let alarms = std::mem::take(&mut self.rpc.ctx.new_alarms);
+        self.ledger.stage_alarms(alarms);
+        state_changed
+    }
+
+    /// After a message: stage the changes, run `on_state_change`, queue the effects.
+    /// `first` goes before the effects, `last` after them.
+    ///
+    /// `on_state_change` observes a change; it cannot undo it. When it panics or times
+    /// out, its own changes and events are discarded (a panic restarts the actor from the
+    /// new state), while the change that triggered it stands: the caller is answered as
+    /// the action said, and the action's own events go out.
+    async fn settle(&mut self, first: Option<Release>, last: Option<Release>) {
+        if self.stage() {
+            let action_effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
+            let shutdown = self.rpc.ctx.shutdown;
+            let limit = self.shared.config.hook_timeout;
+            match guarded(limit, self.actor.on_state_change(&mut self.rpc.ctx)).await {
+                Outcome::Done(()) => {}
+                Outcome::Panicked(msg) => Box::pin(self.crash("on_state_change", &msg)).await,
+                Outcome::TimedOut => {
+                    tracing::warn!(actor = %self.id(), "on_state_change timed out; its changes are discarded");
+                    self.rpc.ctx.dirty = true;
+                    self.discard_changes();
+                }
+            }
+            self.stage();
+            let mut effects = self.rpc.ctx.effects.lock();
+            let hook_effects = std::mem::replace(&mut *effects, action_effects);
+            effects.extend(hook_effects);
+            drop(effects);
+            self.rpc.ctx.shutdown |= shutdown;
+        }
+        let stage_failed = std::mem::take(&mut self.stage_failed);
+        if let Some(release) = first {
+            self.release(release).await;
+        }
+        let effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
+        for effect in effects {
+            self.release(Release::Effect(effect)).await;
+        }
+        if let Some(mut release) = last {
+            if stage_failed && let Release::Reply(_, result) = &mut release {
+                *result = Err(WireError::internal());
+            }
+            self.release(release).await;
+        }
+        self.ledger.end_message();
+    }
+
+    /// Delivers `release` now if everything before it is committed, else queues it.
+    async fn release(&mut self, release: Release) {
+        let bytes = release.bytes();
+        if let Some(release) = self.ledger.release(release, bytes) {
+            self.deliver(release).await;
+        }
+    }
+
+    fn send_to(&mut self, conn: ConnId, msg: impl Into<Outbound>) {
+        if let Some(c) = self.rpc.ctx.connections.get(&conn.get()) {
+            let offered = c.outlet().offer(msg.into());
+            note_refusal(&self.rpc.ctx.id, conn, offered, &mut self.broken);
+        }
+    }
+
+    /// Hands `release` over; a big broadcast is awaited, so that nothing after it reaches
+    /// any of its targets first.
+    async fn deliver(&mut self, release: Release) {
+        if let Some(fan) = self.deliver_now(release) {
+            // boxed: neither the idle task nor each message's future carries it
+            let broken = Box::pin(fan_out(&self.rpc.ctx.id, fan)).await;
+            self.broken.extend(broken);
+        }
+    }
+
+    #[must_use]
+    fn deliver_now(&mut self, release: Release) -> Option<FanOut> {
+        match release {
+            Release::Effect(Effect::Broadcast { event, payload }) => {
+                let targets = self.rpc.ctx.audience(&event);
+                if targets.is_empty() {
+                    return None;
+                }
+                // encoded once; every target shares the text and the payload
+                let shared = Outbound::shared_event(event, payload);
+                return offer_or_fan_out(&self.rpc.ctx.id, targets, shared, &mut self.broken);
+            }
+            Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
+            Release::Reply(Reply::Direct(tx), result) => {
+                let _ = tx.send(result);
+            }
+            Release::Reply(Reply::Conn { conn, id }, result) => {
+                let msg = match result {
+                    Ok(output) => ServerMessage::RpcOk { id, output },
+                    Err(e) => ServerMessage::RpcError {
+                        id,
+                        code: e.code,
+                        message: e.message,
+                    },
+                };
+                self.send_to(conn, msg);
+            }
+            Release::Connected { conn, reply } => {
+                self.send_to(
+                    conn,
+                    ServerMessage::Init {
+                        conn_id: conn.get(),
+                    },
+                );
+                if reply.send(Ok(())).is_err() {
+                    // The caller gave up waiting: nobody holds the other end.
+                    self.broken.push(conn);
+                }
+            }
+            Release::Done(done) => {
+                let _ = done.send(());
+            }
+            Release::AlarmDone(done) => {
+                let _ = done.send(Ok(()));
+            }
+        }
+        None
+    }
+
+    /// Tells whoever waits for `release` that the change it followed was not committed.
+    fn fail_release(&mut self, release: Release) {
+        match release {
+            Release::Reply(reply, _) => {
+                // a reply: nothing to wait for
+                let _ = self.deliver_now(Release::Reply(reply, Err(WireError::internal())));
+            }
+            Release::Connected { conn, reply } => {
+                let _ = reply.send(Err(WireError::internal()));
+                self.broken.push(conn);
+            }
+            Release::Done(done) => {
+                let _ = done.send(());
+            }
+            Release::AlarmDone(done) => {
+                let _ = done.send(Err(WireError::internal()));
+            }
+            Release::Effect(_) => {}
+        }
+    }
+
+    /// Hands the staged changes to the committer, unless a write is already in flight.
+    fn flush(&mut self) {
+        let Some(write) = self.ledger.take_write() else {
+            return;
+        };
+        let (ack, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
+            .shared
+            .committer
+            .send(CommitMsg::Write(CommitRequest { write, ack }))
+        {
+            let _ = request.ack.send(Err(StoreError::Closed));
+        }
+        self.ack = Some(rx);
+    }
+
+    /// The committer answered for the write in flight. On success, releases what it
+    /// unblocked and sends what was staged meanwhile; on failure, fails every waiting
+    /// release and (when `reload`) reloads the committed state and restarts the actor.
+    /// Returns whether the write was committed.
+    async fn on_ack(&mut self, result: Result<(), StoreError>, reload: bool) -> bool {
+        self.ack = None;
+        match result {
+            Ok(()) => {
+                for alarm in self.ledger.committed() {
+                    let _ = self
+                        .shared
+                        .scheduler
+                        .send(SchedulerCmd::Add(self.rpc.ctx.id.clone(), alarm));
+                }
+                while let Some(release) = self.ledger.next_due() {
+                    self.deliver(release).await;
+                }
+                self.flush();
+                true
+            }
+            Err(e) => {
+                tracing::error!(actor = %self.id(), error = %e, "a commit failed; answering with internal_error and reloading the last committed state");
+                for release in self.ledger.failed() {
+                    self.fail_release(release);
+                }
+                if reload {
+                    Box::pin(self.reload()).await;
+                }
+                false
+            }
+        }
+    }
+
+    /// Reloads the state from the store after a failed commit, and restarts the actor.
+    async fn reload(&mut self) {
+        let stored = match self.shared.load(&self.rpc.ctx.id).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(actor = %self.id(), error = %e, "could not reload the actor");
+                self.failed = Some(String::from("the actor could not be reloaded"));
+                return;
+            }
+        };
+        let Some(bytes) = stored.state else {
+            self.failed = Some(String::from("the actor's state is gone"));
+            return;
+        };
+        self.ledger.reset_snapshot(bytes.to_vec());
+        self.rpc.ctx.dirty = true;
+        self.discard_changes();
+        self.actor = (self.factory)(self.id());
+        if let Err(reason) = self.start().await {
+            tracing::error!(actor = %self.id(), reason, "on_start failed after a reload");
+            self.failed = Some(String::from("the actor could not be restarted"));
+        }
+    }
+
+    /// Sends everything staged and waits until all of it is committed and released (or
+    /// failed, without a reload: for an instance on its way out). Returns whether every
+    /// write was committed.
+    async fn settle_ledger(&mut self) -> bool {
+        let mut all_committed = true;
+        loop {
+            self.flush();
+            let Some(ack) = self.ack.as_mut() else {
+                return all_committed;
+            };
+            let result = ack.await.unwrap_or(Err(StoreError::Closed));
+            all_committed &= self.on_ack(result, false).await;
+        }
+    }
+
+    async fn call(
+        &mut self,
+        method: &str,
+        args: Vec<Value>,
+        caller: Arc<dyn Actor>,
+        conn: Option<ConnId>,
+    ) -> Result<Value, WireError> {
+        if A::ACTIONS.contains(&method) {
+            self.ledger.accept();
+        }
+        self.rpc.caller = caller;
+        self.rpc.conn = conn;
+        let limit = self.shared.config.rpc_timeout;
+        let outcome = guarded(limit, self.actor.dispatch(&mut self.rpc, method, args)).await;
+        self.rpc.conn = None;
+        match outcome {
+            Outcome::Done(Ok(output)) => Ok(output),
+            Outcome::Done(Err(e)) => {
+                if !e.is_public() {
+                    tracing::error!(actor = %self.id(), method, error = %e, "an action failed");
+                }
+                Err(e.to_wire())
+            }
+            Outcome::Panicked(message) => {
+                Box::pin(self.crash(method, &message)).await;
+                Err(WireError::internal())
+            }
+            Outcome::TimedOut => {
+                tracing::warn!(actor = %self.id(), method, "an action timed out; its changes are discarded");
+                self.rpc.ctx.dirty = true;
+                self.discard_changes();
+                Err(WireError::new(
+                    ErrorCode::RpcTimeout,
+                    format!("`{method}` did not finish in {limit:?}"),
+                ))
+            }
+        }
+    }
+
+    /// Handles one message; `Some` ends the main loop.
+    async fn handle(&mut self, msg: Msg) -> Option<Exit> {
+        match msg {
+            Msg::Call(call) => {
+                let Call {
+                    method,
+                    args,
+                    caller,
+                    conn,
+                    reply,
+                } = *call;
+                let caller = match (caller, conn) {
+                    (Some(caller), _) => caller,
+                    (None, Some(conn)) => match self.rpc.ctx.connections.get(&conn.get()) {
+                        Some(c) => c.caller().clone(),
+                        None => {
+                            if let Reply::Direct(tx) = reply {
+                                let _ = tx.send(Err(WireError::new(
+                                    ErrorCode::ConnectionClosed,
+                                    "the connection is closed",
+                                )));
+                            }
+                            return None;
+                        }
+                    },
+                    (None, None) => self.shared.scheduler_caller.clone(),
+                };
+                let result = self.call(&method, args, caller, conn).await;
+                self.settle(None, Some(Release::Reply(reply, result))).await;
+            }
+            Msg::Alarm(delivery) => {
+                let AlarmDelivery { alarm, done } = *delivery;
+                self.ledger.accept();
+                let caller = self.shared.scheduler_caller.clone();
+                if let Err(e) = self.call(&alarm.method, alarm.args, caller, None).await {
+                    tracing::warn!(actor = %self.id(), method = alarm.method, error = %e, "a scheduled call failed");
+                }
+                self.ledger.stage_alarm_done(alarm.id);
+                self.settle(None, done.map(Release::AlarmDone)).await;
+            }
+            Msg::Connect(connect) => Box::pin(self.connect(*connect)).await,
+            Msg::Subscribe { conn, event } => {
+                if let Some(c) = self.rpc.ctx.connection_mut(conn) {
+                    c.subscribe(String::from(event));
+                }
+            }
+            Msg::Unsubscribe { conn, event } => {
+                if let Some(c) = self.rpc.ctx.connection_mut(conn) {
+                    c.unsubscribe(&event);
+                }
+            }
+            Msg::Disconnect { conn, done } => {
+                if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
+                    Box::pin(self.on_disconnect(connection)).await;
+                }
+                self.settle(None, done.map(Release::Done)).await;
+            }
+            Msg::Destroy { done } => return Some(Exit::Destroy(Some(done))),
+            Msg::Stop { done } => return Some(Exit::Stop(done)),
+        }
+        if std::mem::take(&mut self.rpc.ctx.shutdown) {
+            return Some(Exit::Destroy(None));
+        }
+        self.failed.take().map(Exit::Failed)
+    }
+
+    /// Handles `first` and whatever else is in the mailbox, up to `max_batch` messages and
+    /// as long as the ledger takes more, then hands the changes to the committer; `Some`
+    /// ends the main loop.
+    async fn handle_batch(&mut self, first: Msg, rx: &mut mpsc::Receiver<Msg>) -> Option<Exit> {
+        let max_batch = self.shared.config.max_batch.max(1);
+        let mut next = Some(first);
+        let mut exit = None;
+        let mut handled = 0;
+        while let Some(msg) = next.take() {
+            exit = self.handle(msg).await;
+            handled += 1;
+            if exit.is_some() || handled >= max_batch || !self.ledger.can_accept() {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !self.broken.is_empty() {
+            Box::pin(self.disconnect_broken()).await;
+        }
+        self.flush();
+        exit
+    }
+
+    async fn main_loop(mut self: Box<Self>, mut rx: mpsc::Receiver<Msg>) {
+        let period = (self.shared.config.idle_timeout / 2).max(Duration::from_millis(5));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            enum Event {
+                Ack(Result<(), StoreError>),
+                Msg(Option<Msg>),
+                Tick,
+            }
+            let writing = self.ack.is_some();
+            // back-pressure: while the ledger is full, messages wait in the mailbox (and
+            // senders wait for room in it)
+            let accepting = self.ledger.can_accept();
+            let event = tokio::select! {
+                biased;
+                result = async {
+                    match self.ack.as_mut() {
+                        Some(ack) => ack.await,
+                        None => std::future::pending().await,
+                    }
+                }, if writing => Event::Ack(result.unwrap_or(Err(StoreError::Closed))),
+                msg = rx.recv(), if accepting => Event::Msg(msg),
+                _ = tick.tick() => Event::Tick,
+            };
+            let exit = match event {
+                // boxed, like a batch: one allocation per commit, and the idle task does not
+                // carry what delivering after a commit needs
+                Event::Ack(result) => {
+                    Box::pin(self.on_ack(result, true)).await;
+                    None
+                }
+                Event::Msg(None) => Some(Exit::Stop(None)),
+                Event::Msg(Some(msg)) => {
+                    self.active = true;
+                    // Boxed: handling messages is the instance's biggest future. Boxed, an
+                    // idle instance's task holds only what waiting needs, for the price of
+                    // one allocation per batch of messages.
+                    Box::pin(self.handle_batch(msg, &mut rx)).await
+                }
+                Event::Tick => {
+                    for c in self.rpc.ctx.connections.values() {
+                        if c.outlet().is_closed() {
+                            self.broken.push(c.id());
+                        }
+                    }
+                    if !self.broken.is_empty() {
+                        Box::pin(self.disconnect_broken()).await;
+                    }
+                    self.flush();
+                    self.idle_check(&rx).then_some(Exit::Unloaded)
+                }
+            };
+            let exit = exit.or_else(|| self.failed.take().map(Exit::Failed));
+            if let Some(exit) = exit {
+                match Box::pin(self.exit(exit, &mut rx)).await {
+                    teardown::Ended::Gone => return,
+                    teardown::Ended::StillHere => continue,
+                }
+            }
+        }
+    }
+
+    fn idle_check(&mut self, rx: &mpsc::Receiver<Msg>) -> bool {
+        if std::mem::take(&mut self.active) {
+            self.quiet_ticks = 0;
+            return false;
+        }
+        self.quiet_ticks = self.quiet_ticks.saturating_add(1);
+        if self.quiet_ticks < 2
+            || !self.rpc.ctx.connections.is_empty()
+            || self.ack.is_some()
+            || !self.ledger.is_settled()
+        {
+            return false;
+        }
+        let unloaded = self
+            .kind
+            .retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx);
+        if unloaded {
+            self.ledger.discard_provisional();
+            tracing::debug!(actor = %self.id(), "unloaded (idle)");
+        }
+        unloaded
+    }
+}

@@ -1,0 +1,178 @@
+//! Starting an instance: its state as stored (or, for a new actor, as `on_initialize`
+//! makes it), then `on_start`.
+//!
+//! A new actor is *provisional*: its initial state is not written until a call or a
+//! connection is accepted (see the [ledger](super::ledger)), so requests that are refused
+//! (an unknown action, a connection `on_before_connect` turns away) leave nothing behind.
+
+use tokio::sync::mpsc;
+
+use super::ledger::CommitLedger;
+use super::{Factory, Instance, Msg, Spawn, drain, serialize_state, unavailable};
+use crate::actor::InitCtx;
+use crate::context::ActorCtx;
+use crate::lifecycle::{Outcome, guarded};
+use crate::protocol::WireError;
+use crate::rpc::{Actions, Rpc};
+use crate::store::ActorId;
+use crate::system::Shared;
+
+/// The instance's task.
+pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
+    // Boxed: loading and starting happen once, and inline their futures would be part of
+    // the task's size for the instance's whole life.
+    if let Some((instance, rx)) = Box::pin(load_and_start(spawn, factory)).await {
+        instance.main_loop(rx).await;
+    }
+}
+
+/// Why an instance could not start: what its queued callers are told.
+struct StartFailure {
+    error: WireError,
+    /// The actor was destroyed: its key never comes back.
+    destroyed: bool,
+}
+
+impl StartFailure {
+    fn unavailable(message: &str) -> Self {
+        Self {
+            error: unavailable(message),
+            destroyed: false,
+        }
+    }
+}
+
+/// A loaded (or initialized) actor.
+struct Loaded<A: Actions> {
+    actor: A,
+    state: A::State,
+    snapshot: Vec<u8>,
+    /// Never committed: made by `on_initialize` just now.
+    fresh: bool,
+}
+
+/// Loads (or initializes) the state and runs `on_start`; `None` when the instance cannot
+/// start (it has left the registry, and its mailbox is drained with the reason).
+async fn load_and_start<A: Actions>(
+    spawn: Spawn,
+    factory: Factory<A>,
+) -> Option<(Box<Instance<A>>, mpsc::Receiver<Msg>)> {
+    let Spawn {
+        kind,
+        shared,
+        key,
+        generation,
+        mut rx,
+        alive,
+    } = spawn;
+    let id = ActorId {
+        name: kind.name.clone(),
+        key,
+    };
+    let loaded = match load_state(&shared, &id, &factory).await {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            // Nothing was staged yet: nothing to settle before leaving.
+            kind.retire(&id.key, generation, failure.destroyed);
+            drain(&mut rx, &failure.error);
+            return None;
+        }
+    };
+
+    let limits = Instance::<A>::ledger_limits(&shared);
+    let mut instance = Box::new(Instance {
+        actor: loaded.actor,
+        factory,
+        rpc: Rpc {
+            ctx: ActorCtx::new(id.clone(), loaded.state),
+            caller: shared.scheduler_caller.clone(),
+            conn: None,
+        },
+        ledger: CommitLedger::new(id, loaded.snapshot, loaded.fresh, limits),
+        shared,
+        kind,
+        generation,
+        ack: None,
+        broken: Vec::new(),
+        stage_failed: false,
+        failed: None,
+        active: true,
+        quiet_ticks: 0,
+        _alive: alive,
+    });
+    if let Err(reason) = instance.start().await {
+        tracing::error!(actor = %instance.id(), reason, "on_start failed");
+        // `start` discarded on_start's changes: nothing is staged but what a provisional
+        // actor never wrote.
+        instance.ledger.discard_provisional();
+        let key = instance.id().key.clone();
+        instance.kind.retire(&key, generation, false);
+        drain(&mut rx, &unavailable("the actor could not be started"));
+        return None;
+    }
+    instance.settle(None, None).await;
+    instance.flush();
+    tracing::debug!(actor = %instance.id(), fresh = instance.ledger.is_provisional(), "started");
+    Some((instance, rx))
+}
+
+/// The actor value, its state and the state serialized: as stored, or made by
+/// `on_initialize` (not committed yet).
+async fn load_state<A: Actions>(
+    shared: &Shared,
+    id: &ActorId,
+    factory: &Factory<A>,
+) -> Result<Loaded<A>, StartFailure> {
+    let stored = shared.load(id).await.map_err(|e| {
+        tracing::error!(actor = %id, error = %e, "could not load the actor");
+        StartFailure::unavailable("the actor could not be loaded")
+    })?;
+    if stored.destroyed {
+        return Err(StartFailure {
+            error: super::destroyed_error(id),
+            destroyed: true,
+        });
+    }
+    let actor = factory(id);
+    if let Some(bytes) = stored.state {
+        let state = serde_json::from_slice::<A::State>(&bytes).map_err(|e| {
+            tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
+            StartFailure::unavailable("the actor's state could not be read")
+        })?;
+        return Ok(Loaded {
+            actor,
+            state,
+            snapshot: bytes.to_vec(),
+            fresh: false,
+        });
+    }
+    let not_initialized = || StartFailure::unavailable("the actor could not be initialized");
+    let init = InitCtx::new(id.clone());
+    let state = match guarded(shared.config.hook_timeout, actor.on_initialize(&init)).await {
+        Outcome::Done(Ok(state)) => state,
+        outcome => {
+            tracing::error!(actor = %id, outcome = ?outcome.describe(), "on_initialize failed");
+            return Err(not_initialized());
+        }
+    };
+    let mut snapshot = Vec::new();
+    serialize_state(&state, &mut snapshot).map_err(|e| {
+        tracing::error!(actor = %id, error = %e, "the initial state does not serialize and read back");
+        not_initialized()
+    })?;
+    tracing::debug!(actor = %id, "initialized (not committed until a request is accepted)");
+    Ok(Loaded {
+        actor,
+        state,
+        snapshot,
+        fresh: true,
+    })
+}
+
+impl<A: Actions> std::fmt::Debug for Loaded<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
+    }
+}
