@@ -1,11 +1,17 @@
 //! [`RedbStore`]: the embedded default, one redb file in the data directory.
+//!
+//! After an I/O error (a full disk, a failed fsync) redb refuses every later transaction
+//! until the database is opened again. The store does that by itself: the failed operation
+//! returns its error, and the next one reopens the file (redb then recovers it to its last
+//! committed transaction), so an actor whose commit failed reloads and goes on.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::{BoxFuture, FutureExt};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use parking_lot::Mutex;
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{ActorId, ActorStore, ActorWrite, Alarm, StoreError, StoredActor};
 
@@ -28,17 +34,30 @@ const ALARMS: TableDefinition<'_, (&str, &str, u64), &[u8]> = TableDefinition::n
 /// ```
 #[derive(Clone)]
 pub struct RedbStore {
-    db: Arc<Database>,
+    inner: Arc<Inner>,
+}
+
+/// Opens the database file (a seam for tests, which open it over a failing backend).
+type Opener = Arc<dyn Fn(&Path) -> Result<Database, DatabaseError> + Send + Sync>;
+
+struct Inner {
     path: PathBuf,
+    opener: Opener,
+    /// `None` after an error: the next operation opens the file again.
+    db: Mutex<Option<Arc<Database>>>,
 }
 
 impl std::fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedbStore")
-            .field("path", &self.path)
+            .field("path", &self.inner.path)
             .finish()
     }
 }
+
+/// How long an operation waits for a database being reopened to be released by the
+/// operations that still hold the old one (they finish within one transaction).
+const REOPEN_PATIENCE: Duration = Duration::from_secs(2);
 
 fn backend<E: Into<redb::Error>>(e: E) -> StoreError {
     StoreError::backend(e.into())
@@ -73,25 +92,27 @@ impl RedbStore {
     ///
     /// The file cannot be opened or is not a redb database.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(backend)?;
-        let tx = db.begin_write().map_err(backend)?;
-        {
-            tx.open_table(STATES).map_err(backend)?;
-            tx.open_table(TOMBSTONES).map_err(backend)?;
-            tx.open_table(ALARMS).map_err(backend)?;
-        }
-        tx.commit().map_err(backend)?;
+        Self::open_with(
+            path.as_ref(),
+            Arc::new(|path: &Path| Database::create(path)),
+        )
+    }
+
+    fn open_with(path: &Path, opener: Opener) -> Result<Self, StoreError> {
+        let db = open_tables(&opener, path)?;
         tracing::debug!(path = %path.display(), "opened the actor store");
         Ok(Self {
-            db: Arc::new(db),
-            path,
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                opener,
+                db: Mutex::new(Some(Arc::new(db))),
+            }),
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
     fn load_blocking(db: &Database, actor: &ActorId) -> Result<StoredActor, StoreError> {
@@ -167,6 +188,71 @@ impl RedbStore {
     }
 }
 
+/// Opens the file and makes sure the tables exist.
+fn open_tables(opener: &Opener, path: &Path) -> Result<Database, StoreError> {
+    let db = opener(path).map_err(backend)?;
+    let tx = db.begin_write().map_err(backend)?;
+    {
+        tx.open_table(STATES).map_err(backend)?;
+        tx.open_table(TOMBSTONES).map_err(backend)?;
+        tx.open_table(ALARMS).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)?;
+    Ok(db)
+}
+
+impl Inner {
+    /// The open database, opened again if an error closed it. Blocking.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        let mut current = self.db.lock();
+        if let Some(db) = &*current {
+            return Ok(db.clone());
+        }
+        let deadline = std::time::Instant::now() + REOPEN_PATIENCE;
+        loop {
+            match open_tables(&self.opener, &self.path) {
+                Ok(db) => {
+                    tracing::warn!(path = %self.path.display(), "reopened the actor store after an error");
+                    let db = Arc::new(db);
+                    *current = Some(db.clone());
+                    return Ok(db);
+                }
+                // an operation that began before the error still holds the old database
+                Err(StoreError::Backend(e))
+                    if matches!(
+                        e.downcast_ref::<redb::Error>(),
+                        Some(redb::Error::DatabaseAlreadyOpen)
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    tracing::error!(path = %self.path.display(), error = %e, "could not reopen the actor store");
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Runs `op` on the database; after an error of the backend, the database is closed,
+    /// to be opened again by the next operation.
+    fn with_db<T>(
+        &self,
+        op: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let db = self.db()?;
+        let result = op(&db);
+        if let Err(StoreError::Backend(e)) = &result {
+            let mut current = self.db.lock();
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &db)) {
+                tracing::warn!(path = %self.path.display(), error = %e, "the actor store failed; it is reopened before the next operation");
+                *current = None;
+            }
+        }
+        result
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -177,18 +263,176 @@ async fn blocking<T: Send + 'static>(
 
 impl ActorStore for RedbStore {
     fn load<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<StoredActor, StoreError>> {
-        let db = self.db.clone();
+        let inner = self.inner.clone();
         let actor = actor.clone();
-        blocking(move || Self::load_blocking(&db, &actor)).boxed()
+        blocking(move || inner.with_db(|db| Self::load_blocking(db, &actor))).boxed()
     }
 
     fn commit(&self, writes: Vec<ActorWrite>) -> BoxFuture<'_, Result<(), StoreError>> {
-        let db = self.db.clone();
-        blocking(move || Self::commit_blocking(&db, &writes)).boxed()
+        let inner = self.inner.clone();
+        blocking(move || inner.with_db(|db| Self::commit_blocking(db, &writes))).boxed()
     }
 
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>> {
-        let db = self.db.clone();
-        blocking(move || Self::load_alarms_blocking(&db)).boxed()
+        let inner = self.inner.clone();
+        blocking(move || inner.with_db(Self::load_alarms_blocking)).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::OpenOptions;
+    use std::io;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use redb::StorageBackend;
+    use redb::backends::FileBackend;
+
+    use super::*;
+
+    /// redb's own file backend, whose fsyncs fail while `failing` is set: the failure
+    /// happens inside redb, as a full disk or a dying drive would make it.
+    #[derive(Debug)]
+    struct FlakyBackend {
+        file: FileBackend,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl StorageBackend for FlakyBackend {
+        fn len(&self) -> Result<u64, io::Error> {
+            self.file.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+            self.file.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> Result<(), io::Error> {
+            self.file.set_len(len)
+        }
+        fn sync_data(&self) -> Result<(), io::Error> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(io::Error::other("injected: the disk is full"));
+            }
+            self.file.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+            self.file.write(offset, data)
+        }
+        fn close(&self) -> Result<(), io::Error> {
+            self.file.close()
+        }
+    }
+
+    fn flaky_store(path: &Path, failing: &Arc<AtomicBool>) -> RedbStore {
+        let failing = failing.clone();
+        let opener: Opener = Arc::new(move |path: &Path| {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            let backend = FlakyBackend {
+                file: FileBackend::new(file)?,
+                failing: failing.clone(),
+            };
+            redb::Builder::new().create_with_backend(backend)
+        });
+        RedbStore::open_with(path, opener).unwrap()
+    }
+
+    fn write(key: &str, state: &str) -> ActorWrite {
+        let mut write = ActorWrite::new(ActorId::new("counter", key));
+        write.state = Some(state.as_bytes().into());
+        write
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_fsync_the_store_reopens_and_takes_writes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actors.redb");
+        let failing = Arc::new(AtomicBool::new(false));
+        let store = flaky_store(&path, &failing);
+        let id = ActorId::new("counter", "a");
+
+        store.commit(vec![write("a", "1")]).await.unwrap();
+        failing.store(true, Ordering::SeqCst);
+        assert!(store.commit(vec![write("a", "2")]).await.is_err());
+        failing.store(false, Ordering::SeqCst);
+
+        // without a reopen, redb refuses this one too ("previous I/O error")
+        store.commit(vec![write("a", "3")]).await.unwrap();
+        let stored = store.load(&id).await.unwrap();
+        assert_eq!(stored.state.as_deref(), Some(b"3".as_slice()));
+
+        drop(store);
+        let again = RedbStore::open(&path).unwrap();
+        let stored = again.load(&id).await.unwrap();
+        assert_eq!(stored.state.as_deref(), Some(b"3".as_slice()));
+    }
+
+    mod an_actor {
+        use flame_actor::BackendActor;
+
+        use super::*;
+        use crate::{ActorError, ActorSystem, InitCtx, Rpc, StatefulActor, actions};
+
+        #[derive(Default)]
+        struct Counter;
+
+        impl StatefulActor for Counter {
+            type State = i64;
+            type ConnParams = ();
+            type ConnState = ();
+            async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> {
+                Ok(0)
+            }
+        }
+
+        #[actions]
+        impl Counter {
+            async fn increment(&self, rpc: &mut Rpc<Self>) -> i64 {
+                *rpc.state_mut() += 1;
+                *rpc.state()
+            }
+        }
+
+        /// docs/src/durability.md: a failed commit answers `internal_error`, the actor
+        /// reloads what the store has and goes on. (A write whose fsync failed may or may
+        /// not have reached the disk, as with any request that timed out: the caller was
+        /// not told it succeeded, and the actor goes on from whatever the store holds.)
+        #[tokio::test]
+        async fn whose_commit_failed_inside_redb_reloads_and_goes_on() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("actors.redb");
+            let failing = Arc::new(AtomicBool::new(false));
+            let store = flaky_store(&path, &failing);
+            let system = ActorSystem::builder()
+                .store(store)
+                .register_default::<Counter>("counter")
+                .build()
+                .await
+                .unwrap();
+            let caller: Arc<dyn flame_actor::Actor> = Arc::new(BackendActor::new("test"));
+            let call = || system.call("counter", "a", "increment", vec![], caller.clone());
+
+            assert_eq!(call().await.unwrap(), 1);
+            failing.store(true, Ordering::SeqCst);
+            let error = call().await.unwrap_err();
+            assert_eq!(error.code, "internal_error");
+            failing.store(false, Ordering::SeqCst);
+            // the acknowledged increment is kept; the failed one may or may not be
+            let next = call().await.unwrap().as_i64().unwrap();
+            assert!(next == 2 || next == 3, "{next}");
+            assert_eq!(call().await.unwrap(), next + 1);
+            system.shutdown().await;
+
+            let stored = RedbStore::open(&path)
+                .unwrap()
+                .load(&ActorId::new("counter", "a"))
+                .await
+                .unwrap();
+            let last = (next + 1).to_string();
+            assert_eq!(stored.state.as_deref(), Some(last.as_bytes()));
+        }
     }
 }
