@@ -54,6 +54,9 @@ pub(crate) const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Retries of a failed alarm delivery are at most this far apart.
 pub(crate) const RETRY_MAX: Duration = Duration::from_secs(30);
 
+/// The longest the scheduler sleeps at once.
+const MAX_SLEEP: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long to wait before the delivery `attempt` (1 for the first retry).
 fn backoff(attempt: u32) -> Duration {
     RETRY_BASE
@@ -115,7 +118,10 @@ pub(crate) async fn run_scheduler(
     let mut queue: BTreeMap<(u64, u64), (ActorId, Alarm, u32)> = BTreeMap::new();
     loop {
         let deadline = queue.first_key_value().map(|((at, _), _)| {
-            Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()))
+            // a far alarm is woken for early, and waited for again: the runtime's clock
+            // cannot represent every instant a wall-clock time can
+            let wait = Duration::from_millis(at.saturating_sub(now_ms())).min(MAX_SLEEP);
+            Instant::now() + wait
         });
         let sleep = async {
             match deadline {

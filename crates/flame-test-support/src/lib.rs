@@ -318,3 +318,128 @@ impl ActorStore for SlowStore {
         self.inner.load_alarms()
     }
 }
+
+/// A memory store whose commits the test holds back or makes fail, and which records every
+/// write it committed.
+#[derive(Debug, Clone, Default)]
+pub struct ControlledStore {
+    pub inner: MemoryStore,
+    control: Arc<Mutex<Control>>,
+    released: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Debug, Default)]
+struct Control {
+    held: bool,
+    /// Commits that wait while `held`.
+    waiting: usize,
+    /// The next this many commits fail.
+    failures: u32,
+    committed: Vec<ActorWrite>,
+}
+
+impl ControlledStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Commits wait from now on, until [`release`](Self::release).
+    pub fn hold(&self) {
+        self.control.lock().held = true;
+    }
+
+    /// Lets every held commit (and later ones) through.
+    pub fn release(&self) {
+        self.control.lock().held = false;
+        self.released.notify_waiters();
+    }
+
+    /// How many commits are waiting.
+    pub fn waiting(&self) -> usize {
+        self.control.lock().waiting
+    }
+
+    /// The next `n` commits fail (a backend error), writing nothing.
+    pub fn fail_next(&self, n: u32) {
+        self.control.lock().failures = n;
+    }
+
+    /// Every write committed so far.
+    pub fn committed(&self) -> Vec<ActorWrite> {
+        self.control.lock().committed.clone()
+    }
+
+    /// Whether anything was ever committed for (kind, key).
+    pub fn ever_wrote(&self, name: &str, key: &str) -> bool {
+        let id = ActorId::new(name, key);
+        self.control.lock().committed.iter().any(|w| w.actor == id)
+    }
+
+    /// The stored state of (kind, key), as JSON.
+    pub async fn state(&self, name: &str, key: &str) -> Option<serde_json::Value> {
+        let stored = self
+            .inner
+            .load(&ActorId::new(name, key))
+            .await
+            .expect("the memory store loads");
+        stored
+            .state
+            .map(|bytes| serde_json::from_slice(&bytes).expect("a stored state is JSON"))
+    }
+
+    /// What the store holds of (kind, key).
+    pub async fn stored(&self, name: &str, key: &str) -> StoredActor {
+        self.inner
+            .load(&ActorId::new(name, key))
+            .await
+            .expect("the memory store loads")
+    }
+}
+
+impl ActorStore for ControlledStore {
+    fn load<'a>(&'a self, actor: &'a ActorId) -> StoreFuture<'a, StoredActor> {
+        self.inner.load(actor)
+    }
+    fn commit(&self, writes: Vec<ActorWrite>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            loop {
+                let released = self.released.notified();
+                {
+                    let mut control = self.control.lock();
+                    if !control.held {
+                        break;
+                    }
+                    control.waiting += 1;
+                }
+                released.await;
+                self.control.lock().waiting -= 1;
+            }
+            {
+                let mut control = self.control.lock();
+                if control.failures > 0 {
+                    control.failures -= 1;
+                    return Err(StoreError::backend(std::io::Error::other(
+                        "injected: the commit failed",
+                    )));
+                }
+                control.committed.extend(writes.iter().cloned());
+            }
+            self.inner.commit(writes).await
+        })
+    }
+    fn load_alarms(&self) -> StoreFuture<'_, Vec<(ActorId, Alarm)>> {
+        self.inner.load_alarms()
+    }
+}
+
+/// Waits (at most 10 s) until `check` holds.
+pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
