@@ -33,6 +33,8 @@ struct Faults {
 struct ProbeState {
     count: i64,
     ratio: f64,
+    /// How many connections ended: `on_disconnect` writes too.
+    disconnects: u32,
 }
 
 impl StatefulActor for Probe {
@@ -51,6 +53,10 @@ impl StatefulActor for Probe {
         }
         self.log.push(format!("start:{}", ctx.state().count));
         Ok(())
+    }
+
+    async fn on_disconnect(&self, ctx: &mut ActorCtx<Self>, _: &flame_stateful::Connection<Self>) {
+        ctx.state_mut().disconnects += 1;
     }
 
     async fn on_state_change(&self, ctx: &mut ActorCtx<Self>) {
@@ -406,12 +412,17 @@ async fn a_destroy_whose_tombstone_fails_changes_nothing() {
     system.shutdown().await;
 }
 
-/// Defect 10: an outside destroy waits for a retiring instance, so nothing of it is
-/// written after the tombstone.
+/// Defect 10: an outside destroy waits for a retiring instance, so nothing of it (here:
+/// what `on_disconnect` changes as its connection is closed) is written after the tombstone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destroy_waits_for_a_retiring_instance_and_is_the_last_write() {
     let (store, log, faults) = (ControlledStore::new(), Log::default(), Faults::default());
     let system = probe_system(&store, &log, &faults).await;
+    let mut conn = system.connect("probe", "a", "", caller()).await.unwrap();
+    assert!(matches!(
+        next(&mut conn).await,
+        Some(ServerMessage::Init { .. })
+    ));
     let call = |method: &'static str| {
         let system = system.clone();
         tokio::spawn(async move { system.call("probe", "a", method, vec![], caller()).await })
