@@ -20,8 +20,10 @@ use flame_actor::Actor;
 ///
 /// The order of hooks in an instance's life:
 ///
-/// 1. [`on_initialize`] once in the actor's whole life; its result is committed before anything
-///    else happens.
+/// 1. [`on_initialize`] once in the actor's whole life; its result is committed with the
+///    first request the actor accepts (a call of an existing action, a connection that
+///    passed `on_before_connect`), before that request is answered. A key that only saw
+///    refused requests is never written.
 /// 2. [`on_start`] at every start (the first, and after an unload, a crash or a restart of
 ///    the program), before any message or connection is handled.
 /// 3. Per connection: [`on_before_connect`] (its error refuses the connection), then
@@ -87,8 +89,8 @@ pub trait StatefulActor: Send + Sync + Sized + 'static {
     /// connection, not persisted. `Default` lets that hook have a default.
     type ConnState: Default + Send + Sync + 'static;
 
-    /// Makes the initial state, once in the actor's whole life; the result is committed
-    /// before `on_start` runs.
+    /// Makes the initial state, once in the actor's whole life (until the state is first
+    /// committed, with the first accepted request, a new activation runs it again).
     fn on_initialize(
         &self,
         ctx: &InitCtx,
