@@ -1,5 +1,5 @@
 //! A chat room: one actor per room, per-connection state (who is talking), history in the
-//! persisted state, and broadcasts of messages, joins and leaves.
+//! actor's key-value space (one entry per message), and broadcasts of messages, joins and leaves.
 //!
 //! A connection's name comes from its identity when the upgrade request was authenticated
 //! (`Authorization: Bearer <session token>` or the `flame_session` cookie, checked by
@@ -13,13 +13,13 @@
 //! {"v":1,"type":"rpc","id":1,"method":"send","args":["hello"]}
 //! ```
 
-use std::collections::VecDeque;
 use std::path::Path;
 
 use flame_actor::WebSocketIdentity;
 use flame_auth::session::SessionStore;
 use flame_auth::{Authenticator, WebSocketUserExt};
 use flame_core::{Context, Flame, StaticOptions};
+use flame_stateful::store::KvScan;
 use flame_stateful::transport::{self, TransportConfig};
 use flame_stateful::{
     ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, InitCtx, Rpc,
@@ -27,14 +27,21 @@ use flame_stateful::{
 };
 use serde::{Deserialize, Serialize};
 
-/// How many messages a room keeps.
+/// How many of the latest messages `history` returns.
 pub const HISTORY: usize = 50;
 
 // ANCHOR: types
-/// The persisted state: the latest messages.
+/// The persisted state: small and hot, how many messages were posted. The messages
+/// themselves live in the room's key-value space, one entry each (`msg/00000000000000000042`),
+/// so posting one costs one entry however long the history is.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RoomState {
-    pub messages: VecDeque<ChatMessage>,
+    pub posted: u64,
+}
+
+/// The key of message `n`: fixed-width, so keys sort in posting order.
+fn message_key(n: u64) -> String {
+    format!("msg/{n:020}")
 }
 
 /// One message.
@@ -118,6 +125,7 @@ impl StatefulActor for Room {
 
 #[actions]
 impl Room {
+    // ANCHOR: kv
     /// Posts `text` as the calling connection; everyone subscribed to `message` gets it.
     async fn send(&self, rpc: &mut Rpc<Self>, text: String) -> Result<usize, ActorError> {
         let Some(from) = rpc.conn().map(|c| c.state().name.clone()) else {
@@ -132,18 +140,21 @@ impl Room {
         }
         let message = ChatMessage { from, text };
         rpc.broadcast("message", &message);
-        let messages = &mut rpc.state_mut().messages;
-        messages.push_back(message);
-        while messages.len() > HISTORY {
-            messages.pop_front();
-        }
-        Ok(messages.len())
+        let n = rpc.state().posted;
+        // committed with the counter, before the broadcast and the answer go out
+        rpc.kv().put(message_key(n), &message)?;
+        rpc.state_mut().posted = n + 1;
+        Ok(usize::try_from(n + 1).unwrap_or(usize::MAX))
     }
 
-    /// The latest messages, oldest first.
-    async fn history(&self, rpc: &mut Rpc<Self>) -> VecDeque<ChatMessage> {
-        rpc.state().messages.clone()
+    /// The latest `HISTORY` messages, oldest first.
+    async fn history(&self, rpc: &mut Rpc<Self>) -> Result<Vec<ChatMessage>, ActorError> {
+        let latest = KvScan::prefix(b"msg/").reverse().limit(HISTORY);
+        let mut messages: Vec<ChatMessage> = rpc.kv().scan(latest).await?.values()?;
+        messages.reverse();
+        Ok(messages)
     }
+    // ANCHOR_END: kv
 
     /// Who is in the room, sorted.
     async fn members(&self, rpc: &mut Rpc<Self>) -> Vec<String> {

@@ -80,6 +80,9 @@ pub enum ErrorCode {
     ConnectionClosed,
     /// The actor system is shutting down or the actor could not be started.
     Unavailable,
+    /// A write to an actor's storage exceeds one of its limits (the size of a key or a
+    /// value, the writes or bytes of one turn).
+    StorageLimit,
 }
 
 impl ErrorCode {
@@ -101,6 +104,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedVersion,
         ErrorCode::ConnectionClosed,
         ErrorCode::Unavailable,
+        ErrorCode::StorageLimit,
     ];
 
     /// The code as it appears on the wire.
@@ -126,6 +130,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::ConnectionClosed => "connection_closed",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::StorageLimit => "storage_limit",
         }
     }
 

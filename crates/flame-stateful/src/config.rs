@@ -57,6 +57,29 @@ pub struct ActorConfig {
     pub group_commit_window: Duration,
     /// The most actor writes in one transaction. Default: 4096.
     pub max_commit_batch: usize,
+    /// The longest key of an actor's key-value space, in bytes. Default: 2 KiB.
+    pub max_kv_key_size: usize,
+    /// The longest value of an actor's key-value space, in bytes. Default: 128 KiB.
+    pub max_kv_value_size: usize,
+    /// The most keys one message may write (put or delete). Default: 1024.
+    pub max_kv_writes_per_turn: usize,
+    /// The most bytes (keys and values) one message may write. Default: 4 MiB.
+    pub max_kv_bytes_per_turn: usize,
+    /// How many bytes of committed key-value entries an actor keeps in memory to answer
+    /// reads without the store. Default: 256 KiB.
+    pub kv_cache_bytes: usize,
+}
+
+impl ActorConfig {
+    pub(crate) fn kv_limits(&self) -> crate::kv::KvLimits {
+        crate::kv::KvLimits {
+            max_key_size: self.max_kv_key_size,
+            max_value_size: self.max_kv_value_size,
+            max_writes_per_turn: self.max_kv_writes_per_turn,
+            max_bytes_per_turn: self.max_kv_bytes_per_turn,
+            cache_bytes: self.kv_cache_bytes,
+        }
+    }
 }
 
 impl Default for ActorConfig {
@@ -75,6 +98,11 @@ impl Default for ActorConfig {
             idle_timeout: Duration::from_secs(60),
             group_commit_window: Duration::ZERO,
             max_commit_batch: 4096,
+            max_kv_key_size: 2 * 1024,
+            max_kv_value_size: 128 * 1024,
+            max_kv_writes_per_turn: 1024,
+            max_kv_bytes_per_turn: 4 * 1024 * 1024,
+            kv_cache_bytes: 256 * 1024,
         }
     }
 }

@@ -13,6 +13,7 @@ use super::actor::StatefulActor;
 use super::connection::{ConnId, Connection};
 use super::error::ActorError;
 use super::outbound::Outlet;
+use crate::kv::{Kv, KvSpace};
 use crate::protocol::ServerMessage;
 use crate::store::{ActorId, Alarm};
 
@@ -61,6 +62,7 @@ pub struct ActorCtx<A: StatefulActor> {
     pub(crate) effects: EffectQueue,
     pub(crate) new_alarms: Vec<Alarm>,
     pub(crate) shutdown: bool,
+    pub(crate) kv: KvSpace,
 }
 
 impl<A: StatefulActor> std::fmt::Debug for ActorCtx<A> {
@@ -80,8 +82,9 @@ fn millis(t: SystemTime) -> u64 {
 }
 
 impl<A: StatefulActor> ActorCtx<A> {
-    pub(crate) fn new(id: ActorId, state: A::State) -> Self {
+    pub(crate) fn new(id: ActorId, state: A::State, kv: KvSpace) -> Self {
         Self {
+            kv,
             id,
             state,
             dirty: false,
@@ -118,6 +121,12 @@ impl<A: StatefulActor> ActorCtx<A> {
     pub fn state_mut(&mut self) -> &mut A::State {
         self.dirty = true;
         &mut self.state
+    }
+
+    /// The actor's ordered key-value space, for what grows (histories, logs, indexes):
+    /// its writes are committed with this message's state change. See [`Kv`].
+    pub fn kv(&mut self) -> Kv<'_> {
+        Kv::new(&mut self.kv)
     }
 
     /// Sends `event` to every connection subscribed to it, once the changes made so far are

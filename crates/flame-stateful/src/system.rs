@@ -44,6 +44,11 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The store, unless the system has shut down.
+    pub(crate) fn store(&self) -> Option<Arc<dyn ActorStore>> {
+        self.store.read().clone()
+    }
+
     pub(crate) async fn load(&self, id: &ActorId) -> Result<StoredActor, StoreError> {
         let store = self.store.read().clone().ok_or(StoreError::Closed)?;
         store.load(id).await

@@ -121,6 +121,28 @@ impl flame_stateful::store::ActorStore for FlakyStore {
     > {
         self.inner.load_alarms()
     }
+
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a flame_stateful::store::ActorId,
+        key: &'a [u8],
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Option<Arc<[u8]>>, flame_stateful::store::StoreError>,
+    > {
+        self.inner.kv_get(actor, key)
+    }
+
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a flame_stateful::store::ActorId,
+        scan: &'a flame_stateful::store::KvScan,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<Vec<flame_stateful::store::KvEntry>, flame_stateful::store::StoreError>,
+    > {
+        self.inner.kv_scan(actor, scan)
+    }
 }
 
 #[tokio::test]

@@ -51,6 +51,22 @@ impl ActorStore for FlakyRedb {
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>> {
         self.inner.load_alarms()
     }
+
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<std::sync::Arc<[u8]>>, StoreError>> {
+        self.inner.kv_get(actor, key)
+    }
+
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        scan: &'a flame_stateful::store::KvScan,
+    ) -> BoxFuture<'a, Result<Vec<flame_stateful::store::KvEntry>, StoreError>> {
+        self.inner.kv_scan(actor, scan)
+    }
 }
 
 #[derive(Debug, Clone)]

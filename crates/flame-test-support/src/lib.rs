@@ -11,7 +11,7 @@ pub mod net;
 use flame_actor::Actor;
 use flame_protocol::ServerMessage;
 use flame_stateful::store::{
-    ActorId, ActorStore, ActorWrite, Alarm, MemoryStore, StoreError, StoredActor,
+    ActorId, ActorStore, ActorWrite, Alarm, KvScan, MemoryStore, StoreError, StoredActor,
 };
 use flame_stateful::{
     ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, ConnectionHandle,
@@ -317,6 +317,20 @@ impl ActorStore for SlowStore {
     fn load_alarms(&self) -> StoreFuture<'_, Vec<(ActorId, Alarm)>> {
         self.inner.load_alarms()
     }
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        key: &'a [u8],
+    ) -> StoreFuture<'a, Option<Arc<[u8]>>> {
+        self.inner.kv_get(actor, key)
+    }
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        scan: &'a KvScan,
+    ) -> StoreFuture<'a, Vec<flame_stateful::store::KvEntry>> {
+        self.inner.kv_scan(actor, scan)
+    }
 }
 
 /// A memory store whose commits the test holds back or makes fail, and which records every
@@ -429,6 +443,20 @@ impl ActorStore for ControlledStore {
     }
     fn load_alarms(&self) -> StoreFuture<'_, Vec<(ActorId, Alarm)>> {
         self.inner.load_alarms()
+    }
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        key: &'a [u8],
+    ) -> StoreFuture<'a, Option<Arc<[u8]>>> {
+        self.inner.kv_get(actor, key)
+    }
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        scan: &'a KvScan,
+    ) -> StoreFuture<'a, Vec<flame_stateful::store::KvEntry>> {
+        self.inner.kv_scan(actor, scan)
     }
 }
 

@@ -24,7 +24,7 @@
 
 use std::collections::VecDeque;
 
-use crate::store::{ActorId, ActorWrite, Alarm};
+use crate::store::{ActorId, ActorWrite, Alarm, KvOp};
 
 /// The limits of what may wait for a write in flight.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,8 @@ struct Staged {
     state: bool,
     put_alarms: Vec<Alarm>,
     delete_alarms: Vec<u64>,
+    kv: Vec<KvOp>,
+    kv_bytes: usize,
     /// How many messages changed something in this write.
     messages: usize,
 }
@@ -123,6 +125,19 @@ impl<R> CommitLedger<R> {
         &self.snapshot
     }
 
+    /// The actor's first write failed and the store holds nothing of it: it starts over as
+    /// a new, provisional actor whose initial state is `snapshot`.
+    pub(crate) fn restart_provisional(&mut self, snapshot: Vec<u8>) {
+        debug_assert!(
+            self.is_settled(),
+            "called after a failed write, with nothing pending"
+        );
+        self.snapshot = snapshot;
+        self.provisional = true;
+        self.staged_mut().state = true;
+        self.version += 1;
+    }
+
     /// Replaces the snapshot with what the store holds (after a failed write), with nothing
     /// staged.
     pub(crate) fn reset_snapshot(&mut self, stored: Vec<u8>) {
@@ -157,6 +172,30 @@ impl<R> CommitLedger<R> {
         }
         self.staged_mut().put_alarms.extend(alarms);
         self.version += 1;
+    }
+
+    /// The version the next staged change gets.
+    pub(crate) fn next_version(&self) -> u64 {
+        self.version + 1
+    }
+
+    /// Stages writes of the key-value space (as version [`next_version`](Self::next_version)).
+    pub(crate) fn stage_kv(&mut self, ops: Vec<KvOp>) {
+        if ops.is_empty() {
+            return;
+        }
+        let staged = self.staged_mut();
+        staged.kv_bytes += ops
+            .iter()
+            .map(|op| op.key.len() + op.value.as_ref().map_or(0, |v| v.len()))
+            .sum::<usize>();
+        staged.kv.extend(ops);
+        self.version += 1;
+    }
+
+    /// Every version up to this one is durable.
+    pub(crate) fn committed_version(&self) -> u64 {
+        self.committed
     }
 
     /// Stages the deletion of a delivered alarm.
@@ -213,6 +252,7 @@ impl<R> CommitLedger<R> {
         }
         write.delete_alarms = staged.delete_alarms;
         write.put_alarms = staged.put_alarms.clone();
+        write.kv = staged.kv;
         self.in_flight = Some(InFlight {
             version: self.version,
             put_alarms: staged.put_alarms,
@@ -271,7 +311,7 @@ impl<R> CommitLedger<R> {
         let (messages, staged_bytes) = match &self.staged {
             Some(staged) => (
                 staged.messages,
-                if staged.state { self.snapshot.len() } else { 0 },
+                staged.kv_bytes + if staged.state { self.snapshot.len() } else { 0 },
             ),
             None => (0, 0),
         };

@@ -149,8 +149,9 @@ struct Instance<A: Actions> {
     ack: Option<oneshot::Receiver<Result<(), StoreError>>>,
     /// Connections to disconnect (their client is gone or too slow).
     broken: Vec<ConnId>,
-    /// Serializing the state failed while handling the current message.
-    stage_failed: bool,
+    /// Staging the current message's changes failed (the state does not serialize, a
+    /// storage limit): its caller gets this error instead of its answer.
+    stage_failed: Option<WireError>,
     failed: Option<String>,
     active: bool,
     quiet_ticks: u8,
@@ -197,6 +198,7 @@ impl<A: Actions> Instance<A> {
         let ctx = &mut self.rpc.ctx;
         ctx.effects.lock().clear();
         ctx.new_alarms.clear();
+        ctx.kv.discard_turn();
         ctx.shutdown = false;
         if ctx.dirty {
             ctx.dirty = false;
@@ -225,6 +227,16 @@ impl<A: Actions> Instance<A> {
 
     /// Stages what the context changed. Returns whether the state changed.
     fn stage(&mut self) -> bool {
+        let ops = match self.rpc.ctx.kv.take_turn() {
+            Ok(ops) => ops,
+            Err(violation) => {
+                tracing::warn!(actor = %self.id(), violation, "a message broke a storage limit; its changes are discarded");
+                self.rpc.ctx.dirty = true;
+                self.discard_changes();
+                self.stage_failed = Some(WireError::new(ErrorCode::StorageLimit, violation));
+                return false;
+            }
+        };
         let mut state_changed = false;
         if self.rpc.ctx.dirty {
             self.rpc.ctx.dirty = false;
@@ -235,10 +247,15 @@ impl<A: Actions> Instance<A> {
                     tracing::error!(actor = %self.id(), error = %e, "the state does not serialize and read back; the change is discarded");
                     self.rpc.ctx.dirty = true;
                     self.discard_changes();
-                    self.stage_failed = true;
+                    self.stage_failed = Some(WireError::internal());
                     return false;
                 }
             }
+        }
+        if !ops.is_empty() {
+            let version = self.ledger.next_version();
+            self.rpc.ctx.kv.staged(&ops, version);
+            self.ledger.stage_kv(ops);
         }
         let alarms = std::mem::take(&mut self.rpc.ctx.new_alarms);
         self.ledger.stage_alarms(alarms);
@@ -282,8 +299,8 @@ impl<A: Actions> Instance<A> {
             self.release(Release::Effect(effect)).await;
         }
         if let Some(mut release) = last {
-            if stage_failed && let Release::Reply(_, result) = &mut release {
-                *result = Err(WireError::internal());
+            if let (Some(error), Release::Reply(_, result)) = (stage_failed, &mut release) {
+                *result = Err(error);
             }
             self.release(release).await;
         }
@@ -409,7 +426,9 @@ impl<A: Actions> Instance<A> {
         self.ack = None;
         match result {
             Ok(()) => {
-                for alarm in self.ledger.committed() {
+                let alarms = self.ledger.committed();
+                self.rpc.ctx.kv.committed(self.ledger.committed_version());
+                for alarm in alarms {
                     let _ = self
                         .shared
                         .scheduler
@@ -426,6 +445,7 @@ impl<A: Actions> Instance<A> {
                 for release in self.ledger.failed() {
                     self.fail_release(release);
                 }
+                self.rpc.ctx.kv.reset();
                 if reload {
                     Box::pin(self.reload()).await;
                 }
@@ -444,11 +464,28 @@ impl<A: Actions> Instance<A> {
                 return;
             }
         };
-        let Some(bytes) = stored.state else {
-            self.failed = Some(String::from("the actor's state is gone"));
-            return;
-        };
-        self.ledger.reset_snapshot(bytes.to_vec());
+        match stored.state {
+            Some(bytes) => self.ledger.reset_snapshot(bytes.to_vec()),
+            None if stored.destroyed => {
+                self.failed = Some(String::from("the actor was destroyed"));
+                return;
+            }
+            // its first write failed: the actor is new again, as if never initialized
+            None => {
+                let init = crate::actor::InitCtx::new(self.id().clone());
+                let limit = self.shared.config.hook_timeout;
+                let mut snapshot = Vec::new();
+                let initialized = match guarded(limit, self.actor.on_initialize(&init)).await {
+                    Outcome::Done(Ok(state)) => serialize_state(&state, &mut snapshot).is_ok(),
+                    _ => false,
+                };
+                if !initialized {
+                    self.failed = Some(String::from("the actor could not be initialized"));
+                    return;
+                }
+                self.ledger.restart_provisional(snapshot);
+            }
+        }
         self.rpc.ctx.dirty = true;
         self.discard_changes();
         self.actor = (self.factory)(self.id());

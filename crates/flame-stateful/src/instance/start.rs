@@ -11,6 +11,7 @@ use super::ledger::CommitLedger;
 use super::{Factory, Instance, Msg, Spawn, drain, serialize_state, unavailable};
 use crate::actor::InitCtx;
 use crate::context::ActorCtx;
+use crate::kv::KvSpace;
 use crate::lifecycle::{Outcome, guarded};
 use crate::protocol::WireError;
 use crate::rpc::{Actions, Rpc};
@@ -84,7 +85,11 @@ async fn load_and_start<A: Actions>(
         actor: loaded.actor,
         factory,
         rpc: Rpc {
-            ctx: ActorCtx::new(id.clone(), loaded.state),
+            ctx: ActorCtx::new(
+                id.clone(),
+                loaded.state,
+                KvSpace::new(id.clone(), shared.store(), shared.config.kv_limits()),
+            ),
             caller: shared.scheduler_caller.clone(),
             conn: None,
         },
@@ -94,7 +99,7 @@ async fn load_and_start<A: Actions>(
         generation,
         ack: None,
         broken: Vec::new(),
-        stage_failed: false,
+        stage_failed: None,
         failed: None,
         active: true,
         quiet_ticks: 0,

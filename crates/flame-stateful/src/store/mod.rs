@@ -101,6 +101,108 @@ impl StoredActor {
     }
 }
 
+/// One change to an actor's key-value space: a put (`Some`) or a delete (`None`).
+///
+/// ```
+/// use flame_stateful::store::KvOp;
+/// let put = KvOp { key: b"msg/0001".to_vec(), value: Some(b"hello".as_slice().into()) };
+/// let delete = KvOp { key: b"msg/0000".to_vec(), value: None };
+/// assert!(put.value.is_some() && delete.value.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvOp {
+    /// The key (bytes, ordered bytewise).
+    pub key: Vec<u8>,
+    /// The new value, or `None` to delete the key.
+    pub value: Option<Arc<[u8]>>,
+}
+
+/// One entry of an actor's key-value space: its key and its value.
+pub type KvEntry = (Vec<u8>, Arc<[u8]>);
+
+/// A range scan over an actor's key-value space: keys in `[start, end)` (either end open
+/// when `None`), in key order or reversed, at most `limit` entries.
+///
+/// ```
+/// use flame_stateful::store::KvScan;
+/// let scan = KvScan::prefix(b"msg/").reverse().limit(20);
+/// assert_eq!(scan.start.as_deref(), Some(b"msg/".as_slice()));
+/// assert_eq!(scan.end.as_deref(), Some(b"msg0".as_slice()));
+/// assert!(scan.contains(b"msg/0001") && !scan.contains(b"msh"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvScan {
+    /// The first key included; `None`: from the first key.
+    pub start: Option<Vec<u8>>,
+    /// The first key excluded; `None`: to the last key.
+    pub end: Option<Vec<u8>>,
+    /// From the last key down.
+    pub reverse: bool,
+    /// The most entries returned.
+    pub limit: usize,
+}
+
+impl KvScan {
+    /// Every key, in order, at most `usize::MAX` of them (set a [`limit`](Self::limit)).
+    pub fn all() -> Self {
+        Self {
+            start: None,
+            end: None,
+            reverse: false,
+            limit: usize::MAX,
+        }
+    }
+
+    /// The keys in `[start, end)`.
+    pub fn range(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
+        Self {
+            start: Some(start.into()),
+            end: Some(end.into()),
+            ..Self::all()
+        }
+    }
+
+    /// The keys that start with `prefix`.
+    pub fn prefix(prefix: &[u8]) -> Self {
+        Self {
+            start: Some(prefix.to_vec()),
+            end: prefix_end(prefix),
+            ..Self::all()
+        }
+    }
+
+    /// In reverse key order.
+    pub fn reverse(mut self) -> Self {
+        self.reverse = true;
+        self
+    }
+
+    /// At most `limit` entries.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Whether `key` is in the range.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.start.as_deref().is_none_or(|start| key >= start)
+            && self.end.as_deref().is_none_or(|end| key < end)
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None`: there is none, the
+/// prefix is all `0xff`).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
 /// One actor's part of a grouped commit.
 ///
 /// ```
@@ -119,8 +221,10 @@ pub struct ActorWrite {
     pub put_alarms: Vec<Alarm>,
     /// Alarms to remove, by id.
     pub delete_alarms: Vec<u64>,
-    /// Destroy the actor: write the tombstone, delete its state and all its alarms. When set,
-    /// the other fields are ignored.
+    /// Changes to the actor's key-value space, applied in order.
+    pub kv: Vec<KvOp>,
+    /// Destroy the actor: write the tombstone, delete its state, its alarms and its whole
+    /// key-value space. When set, the other fields are ignored.
     pub destroy: bool,
 }
 
@@ -132,6 +236,7 @@ impl ActorWrite {
             state: None,
             put_alarms: Vec::new(),
             delete_alarms: Vec::new(),
+            kv: Vec::new(),
             destroy: false,
         }
     }
@@ -141,6 +246,7 @@ impl ActorWrite {
         self.state.is_none()
             && self.put_alarms.is_empty()
             && self.delete_alarms.is_empty()
+            && self.kv.is_empty()
             && !self.destroy
     }
 }
@@ -204,4 +310,18 @@ pub trait ActorStore: Send + Sync + fmt::Debug + 'static {
 
     /// Every pending alarm of every actor (read once when the actor system starts).
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>>;
+
+    /// The committed value of `key` in `actor`'s key-value space.
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Arc<[u8]>>, StoreError>>;
+
+    /// The committed entries of `actor`'s key-value space that `scan` selects, in its order.
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        scan: &'a KvScan,
+    ) -> BoxFuture<'a, Result<Vec<KvEntry>, StoreError>>;
 }

@@ -13,7 +13,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use parking_lot::Mutex;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{ActorId, ActorStore, ActorWrite, Alarm, StoreError, StoredActor};
+use super::{ActorId, ActorStore, ActorWrite, Alarm, KvEntry, KvScan, StoreError, StoredActor};
 
 /// (kind, key) -> state as JSON bytes. Present means initialized.
 const STATES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("actor_states");
@@ -21,6 +21,8 @@ const STATES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("a
 const TOMBSTONES: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("actor_tombstones");
 /// (kind, key, alarm id) -> the alarm as JSON bytes.
 const ALARMS: TableDefinition<'_, (&str, &str, u64), &[u8]> = TableDefinition::new("actor_alarms");
+/// (kind, key, entry key) -> the entry's value: each actor's key-value space.
+const KV: TableDefinition<'_, (&str, &str, &[u8]), &[u8]> = TableDefinition::new("actor_kv");
 
 /// An [`ActorStore`] in one redb file: ACID, each commit one fsync'ed write transaction.
 ///
@@ -142,6 +144,7 @@ impl RedbStore {
             let mut states = tx.open_table(STATES).map_err(backend)?;
             let mut tombstones = tx.open_table(TOMBSTONES).map_err(backend)?;
             let mut alarms = tx.open_table(ALARMS).map_err(backend)?;
+            let mut kv = tx.open_table(KV).map_err(backend)?;
             for write in writes {
                 let (name, key) = (&*write.actor.name, &*write.actor.key);
                 if write.destroy {
@@ -150,7 +153,24 @@ impl RedbStore {
                     alarms
                         .retain_in((name, key, 0u64)..=(name, key, u64::MAX), |_, _| false)
                         .map_err(backend)?;
+                    let after = successor(key);
+                    kv.retain_in(
+                        (name, key, [].as_slice())..(name, after.as_str(), [].as_slice()),
+                        |_, _| false,
+                    )
+                    .map_err(backend)?;
                     continue;
+                }
+                for op in &write.kv {
+                    match &op.value {
+                        Some(value) => {
+                            kv.insert((name, key, op.key.as_slice()), &**value)
+                                .map_err(backend)?;
+                        }
+                        None => {
+                            kv.remove((name, key, op.key.as_slice())).map_err(backend)?;
+                        }
+                    }
                 }
                 if let Some(state) = &write.state {
                     states.insert((name, key), &**state).map_err(backend)?;
@@ -167,6 +187,54 @@ impl RedbStore {
             }
         }
         tx.commit().map_err(backend)
+    }
+
+    fn kv_get_blocking(
+        db: &Database,
+        actor: &ActorId,
+        entry: &[u8],
+    ) -> Result<Option<Arc<[u8]>>, StoreError> {
+        let tx = db.begin_read().map_err(backend)?;
+        let kv = tx.open_table(KV).map_err(backend)?;
+        let value = kv
+            .get((&*actor.name, &*actor.key, entry))
+            .map_err(backend)?
+            .map(|v| Arc::<[u8]>::from(v.value()));
+        Ok(value)
+    }
+
+    fn kv_scan_blocking(
+        db: &Database,
+        actor: &ActorId,
+        scan: &KvScan,
+    ) -> Result<Vec<KvEntry>, StoreError> {
+        let (name, key) = (&*actor.name, &*actor.key);
+        let start = scan.start.as_deref().unwrap_or_default();
+        if scan.end.as_deref().is_some_and(|end| end <= start) || scan.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let after = successor(key);
+        let tx = db.begin_read().map_err(backend)?;
+        let kv = tx.open_table(KV).map_err(backend)?;
+        let from = (name, key, start);
+        let range = match scan.end.as_deref() {
+            Some(end) => kv.range(from..(name, key, end)),
+            None => kv.range(from..(name, after.as_str(), [].as_slice())),
+        }
+        .map_err(backend)?;
+        let entry = |item: Result<_, redb::StorageError>| {
+            type Guards<'g> = (
+                redb::AccessGuard<'g, (&'g str, &'g str, &'g [u8])>,
+                redb::AccessGuard<'g, &'g [u8]>,
+            );
+            let (k, v): Guards<'_> = item.map_err(backend)?;
+            Ok::<_, StoreError>((k.value().2.to_vec(), Arc::<[u8]>::from(v.value())))
+        };
+        if scan.reverse {
+            range.rev().take(scan.limit).map(entry).collect()
+        } else {
+            range.take(scan.limit).map(entry).collect()
+        }
     }
 
     fn load_alarms_blocking(db: &Database) -> Result<Vec<(ActorId, Alarm)>, StoreError> {
@@ -196,6 +264,7 @@ fn open_tables(opener: &Opener, path: &Path) -> Result<Database, StoreError> {
         tx.open_table(STATES).map_err(backend)?;
         tx.open_table(TOMBSTONES).map_err(backend)?;
         tx.open_table(ALARMS).map_err(backend)?;
+        tx.open_table(KV).map_err(backend)?;
     }
     tx.commit().map_err(backend)?;
     Ok(db)
@@ -253,6 +322,15 @@ impl Inner {
     }
 }
 
+/// The smallest string after `key`: every (name, key, ...) tuple sorts before
+/// (name, successor(key), ...).
+fn successor(key: &str) -> String {
+    let mut after = String::with_capacity(key.len() + 1);
+    after.push_str(key);
+    after.push('\0');
+    after
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -276,6 +354,26 @@ impl ActorStore for RedbStore {
     fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>> {
         let inner = self.inner.clone();
         blocking(move || inner.with_db(Self::load_alarms_blocking)).boxed()
+    }
+
+    fn kv_get<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        key: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<Arc<[u8]>>, StoreError>> {
+        let inner = self.inner.clone();
+        let (actor, key) = (actor.clone(), key.to_vec());
+        blocking(move || inner.with_db(|db| Self::kv_get_blocking(db, &actor, &key))).boxed()
+    }
+
+    fn kv_scan<'a>(
+        &'a self,
+        actor: &'a ActorId,
+        scan: &'a KvScan,
+    ) -> BoxFuture<'a, Result<Vec<KvEntry>, StoreError>> {
+        let inner = self.inner.clone();
+        let (actor, scan) = (actor.clone(), scan.clone());
+        blocking(move || inner.with_db(|db| Self::kv_scan_blocking(db, &actor, &scan))).boxed()
     }
 }
 
