@@ -125,7 +125,7 @@ impl Flame {
     /// A bare instance: no middleware, no routes; every `#[service]` constructor mapped.
     pub fn new() -> Self {
         let mut injector = Injector::new();
-        flame_inject::service::register_all(&mut injector);
+        injector.map_services();
         Self {
             injector,
             middleware: Vec::new(),
