@@ -147,7 +147,7 @@ impl Context {
 
     /// Runs handlers while they complete synchronously; returns the first pending one, to be
     /// awaited before [`Context::run`] carries on with the rest.
-    pub(crate) fn run_until_pending(&self) -> Option<crate::handler::BoxFuture> {
+    pub(crate) fn run_until_pending(&self) -> Option<futures_util::future::BoxFuture<'static, ()>> {
         loop {
             let index = self.inner.index.fetch_add(1, Ordering::AcqRel);
             let handler = self.inner.chain.get(index)?;
