@@ -199,7 +199,17 @@ mod private {
     pub struct Many<T>(T);
 }
 
-/// Something that can handle a request: see the [module docs](self).
+/// Something that can handle a request: any function whose arguments can be injected and
+/// whose output can be [returned](crate::Return).
+///
+/// A handler is a closure, a `fn`, or a bound method in a closure, sync or `async`, with up to
+/// 16 arguments. Each argument is resolved by type when the handler runs, from the
+/// [`Context`]'s builtins, the request scope, then the app's injector; a missing one panics with
+/// Flamego's message (Recovery turns that into a 500). `#[handler]` functions may also take `&T`.
+///
+/// Middleware is not a separate concept: it is a handler that calls
+/// [`c.next().await`](Context::next), and may declare with [`HandlerExt::provides`] what it
+/// maps, so [`Flame::check`](crate::Flame::check) knows.
 ///
 /// `M` is a marker that lets sync and async functions of every arity implement it; you never
 /// name it.

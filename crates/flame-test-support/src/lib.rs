@@ -2,8 +2,8 @@
 //!
 //! - [`TestServer`]: a flame app served on a loopback port, stopped on `stop` or drop; the one
 //!   server helper of every crate's tests. Needs only flame-core.
-//! - With the `stateful` feature: the test [`Counter`], which records every hook in a [`Log`];
-//!   actor systems on memory, redb and a slow store; and, in [`net`], an actor system served on
+//! - With the `stateful` feature: the test `Counter`, which records every hook in a `Log`;
+//!   actor systems on memory, redb and a slow store; and, in `net`, an actor system served on
 //!   a [`TestServer`] with a raw WebSocket client.
 //!
 //! flame-core and flame-actor use it as a dev-dependency without the feature, so their tests
