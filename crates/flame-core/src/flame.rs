@@ -230,6 +230,8 @@ impl Flame {
     /// Registers `handlers` for `method` and `pattern`; the last handler is usually the route's,
     /// those before it route-level middleware.
     ///
+    #[doc = include_str!("docs/route_syntax.md")]
+    ///
     /// # Panics
     ///
     /// When the pattern is invalid or already registered for that method.

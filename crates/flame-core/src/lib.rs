@@ -23,7 +23,8 @@
 //!   the startup [`check`](Flame::check); [`RouteRef`], [`Combo`], [`METHODS`].
 //! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`,
 //!   [`server::bind`] and [`server::shutdown_signal`].
-//! - [`router`]: the route parser and matching tree.
+//! - `router/`: the route parser and matching tree, private (the syntax is documented on
+//!   [`Flame::route`]).
 //! - [`Context`] (`context.rs`): the request: the chain, request-scoped values, params.
 //! - [`Request`], [`Params`], [`ResponseWriter`], [`Render`]: the builtin services every
 //!   request has.
@@ -53,7 +54,7 @@ mod render;
 mod request;
 mod response_writer;
 mod return_value;
-pub mod router;
+mod router;
 pub mod server;
 mod static_files;
 pub mod websocket;
