@@ -141,7 +141,7 @@ type Client =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(server: &TestServer, header: Option<(&'static str, &str)>) -> Client {
-    let mut request = format!("ws://{}/ws", server.addr)
+    let mut request = format!("ws://{}/ws", server.addr())
         .into_client_request()
         .unwrap();
     if let Some((name, value)) = header {

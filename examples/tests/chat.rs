@@ -39,7 +39,7 @@ async fn members_and_guests_talk_in_a_room() {
     let server = TestServer::start(f).await;
 
     // ada signs in with her session token on the upgrade request
-    let mut request = format!("ws://{}/actors/room/lobby", server.addr)
+    let mut request = format!("ws://{}/actors/room/lobby", server.addr())
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(
@@ -64,7 +64,7 @@ async fn members_and_guests_talk_in_a_room() {
 
     // bob is a guest, through the Rust client
     let bob = ActorClient::connect(
-        &format!("ws://{}", server.addr),
+        &format!("ws://{}", server.addr()),
         "room",
         "lobby",
         json!({"name": "bob"}),
@@ -92,7 +92,7 @@ async fn members_and_guests_talk_in_a_room() {
     assert_eq!(err.code(), Some("chat.bad_message"));
 
     // nameless guests are refused
-    let err = ActorClient::connect(&format!("ws://{}", server.addr), "room", "lobby", ())
+    let err = ActorClient::connect(&format!("ws://{}", server.addr()), "room", "lobby", ())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("unauthorized"));
@@ -107,7 +107,7 @@ async fn members_and_guests_talk_in_a_room() {
     );
     let history: Vec<chat::ChatMessage> = {
         let again = ActorClient::connect(
-            &format!("ws://{}", server.addr),
+            &format!("ws://{}", server.addr()),
             "room",
             "lobby",
             json!({"name": "eve"}),
@@ -145,7 +145,7 @@ async fn the_page_talks_in_headless_chromium() {
         return;
     };
     let (_dir, system, server) = serve_chat().await;
-    let ws = format!("ws://{}", server.addr);
+    let ws = format!("ws://{}", server.addr());
 
     // bob is in the room before the page, and says something
     let bob = ActorClient::connect(&ws, "room", "lobby", json!({"name": "bob"}))

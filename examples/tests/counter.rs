@@ -53,7 +53,7 @@ async fn the_counter_over_websocket_and_http() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (f, system) = counter::app(dir.path()).await.expect("app");
     let server = TestServer::start(f).await;
-    let base = format!("http://{}", server.addr);
+    let base = format!("http://{}", server.addr());
 
     let alice = ActorClient::connect(
         &base,
@@ -223,7 +223,7 @@ async fn the_page_shows_the_count_live_in_headless_chromium() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (f, system) = counter::app(dir.path()).await.expect("app");
     let server = TestServer::start(f).await;
-    let base = format!("http://{}", server.addr);
+    let base = format!("http://{}", server.addr());
     let url = format!("{base}/counter.html?key=main");
     let browser = Browser::start(&binary, &url);
     let mut page = browser.page(&url).await;
@@ -255,7 +255,7 @@ async fn the_page_shows_the_count_live_in_headless_chromium() {
         "window.__statuses = []; window.counter.onStatus((s) => window.__statuses.push(s)); true",
     )
     .await;
-    let addr = server.addr;
+    let addr = server.addr();
     system.shutdown().await;
     server.stop().await;
     page.wait_for("window.__statuses.includes('connecting')", &json!(true))

@@ -16,7 +16,7 @@ pub mod identity;
 pub mod websocket;
 
 pub use identity::{
-    Actor, ActorContext, ActorError, ActorScope, BackendActor, ContextActorExt, CurrentActor,
+    Actor, ActorContext, ActorScope, BackendActor, ContextActorExt, CurrentActor, IdentityError,
     WebSocketActor, WebSocketIdentity, actor_scope, current_actor, require_actor,
     require_actor_ref, spawn_as,
 };

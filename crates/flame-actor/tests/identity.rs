@@ -8,7 +8,7 @@ use flame_actor::identity::{
     try_current_actor, with_actor,
 };
 use flame_actor::{
-    Actor, ActorContext, ActorError, BackendActor, CurrentActor, WebSocketActor, require_actor,
+    Actor, ActorContext, BackendActor, CurrentActor, IdentityError, WebSocketActor, require_actor,
     require_actor_ref,
 };
 
@@ -166,7 +166,7 @@ fn require_actor_names_expected_and_actual_types() {
     let err = require_actor::<WebSocketActor>(&backend).unwrap_err();
     assert_eq!(
         err,
-        ActorError::WrongType {
+        IdentityError::WrongType {
             expected: "flame_actor::identity::websocket::WebSocketActor",
             actual: "flame_actor::identity::backend::BackendActor",
             actual_type: "backend".into(),

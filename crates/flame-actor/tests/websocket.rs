@@ -1,7 +1,6 @@
 //! `f.websocket(..)` over real loopback sockets with a real WebSocket client
 //! (tokio-tungstenite): echo, identity, size limit, JSON errors, heartbeats, closing.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +9,10 @@ use flame_actor::websocket::{
 };
 use flame_actor::{WebSocketActor, WebSocketIdentity, current_actor};
 use flame_core::{Context, Flame, HandlerExt};
+use flame_test_support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -20,43 +20,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), flame_core::ServeError>>,
-}
-
-impl Server {
-    async fn start(f: Flame) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(f.serve_with_shutdown(listener, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn connect(&self, path: &str) -> Client {
-        let (client, response) =
-            tokio_tungstenite::connect_async(format!("ws://{}{path}", self.addr))
-                .await
-                .unwrap();
-        assert_eq!(response.status(), 101);
-        client
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        // Upgraded connections are not tracked by the graceful shutdown; do not wait long.
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.task).await;
-    }
+async fn connect(server: &TestServer, path: &str) -> Client {
+    let (client, response) = tokio_tungstenite::connect_async(server.ws_url(path))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    client
 }
 
 async fn next_text(client: &mut Client) -> String {
@@ -107,8 +76,8 @@ fn echo_app(config: WebSocketConfig) -> Flame {
 
 #[tokio::test]
 async fn echo_and_normal_close() {
-    let server = Server::start(echo_app(WebSocketConfig::default())).await;
-    let mut client = server.connect("/echo").await;
+    let server = TestServer::start(echo_app(WebSocketConfig::default())).await;
+    let mut client = connect(&server, "/echo").await;
     client.send(Message::text("hi")).await.unwrap();
     assert_eq!(next_text(&mut client).await, "echo: hi");
     client.send(Message::binary(vec![1, 2, 3])).await.unwrap();
@@ -139,9 +108,9 @@ async fn the_connection_is_the_current_actor_in_its_handler() {
             }
         }
     });
-    let server = Server::start(f).await;
-    let mut one = server.connect("/who").await;
-    let mut two = server.connect("/who").await;
+    let server = TestServer::start(f).await;
+    let mut one = connect(&server, "/who").await;
+    let mut two = connect(&server, "/who").await;
     one.send(Message::text("?")).await.unwrap();
     two.send(Message::text("?")).await.unwrap();
     let a: serde_json::Value = serde_json::from_str(&next_text(&mut one).await).unwrap();
@@ -193,10 +162,10 @@ async fn a_mapped_identity_is_applied_and_a_swap_is_seen_by_current_actor() {
                 .await;
         }
     });
-    let server = Server::start(f).await;
+    let server = TestServer::start(f).await;
     let mut request = tungstenite::client::IntoClientRequest::into_client_request(format!(
         "ws://{}/tenant",
-        server.addr
+        server.addr()
     ))
     .unwrap();
     request
@@ -228,8 +197,8 @@ async fn a_message_over_the_limit_closes_with_1009() {
             }
         },
     );
-    let server = Server::start(f).await;
-    let mut client = server.connect("/small").await;
+    let server = TestServer::start(f).await;
+    let mut client = connect(&server, "/small").await;
     client.send(Message::text("x".repeat(1024))).await.unwrap();
     assert_eq!(next_text(&mut client).await, "got 1024");
     client.send(Message::text("x".repeat(1025))).await.unwrap();
@@ -240,7 +209,7 @@ async fn a_message_over_the_limit_closes_with_1009() {
     );
 
     // The same over several fragments: the whole message counts.
-    let mut client = server.connect("/small").await;
+    let mut client = connect(&server, "/small").await;
     for (i, last) in [(0, false), (1, false), (2, true)] {
         let opcode = if i == 0 {
             OpCode::Data(Data::Text)
@@ -258,8 +227,8 @@ async fn a_message_over_the_limit_closes_with_1009() {
 
 #[tokio::test]
 async fn invalid_utf8_text_closes_with_1007() {
-    let server = Server::start(echo_app(WebSocketConfig::default())).await;
-    let mut client = server.connect("/echo").await;
+    let server = TestServer::start(echo_app(WebSocketConfig::default())).await;
+    let mut client = connect(&server, "/echo").await;
     let frame = Frame::message(vec![0xff, 0xfe, 0x41], OpCode::Data(Data::Text), true);
     client.send(Message::Frame(frame)).await.unwrap();
     assert_eq!(close_code(&mut client).await, 1007);
@@ -299,8 +268,8 @@ async fn non_json_is_an_error_the_handler_answers_or_closes_on() {
         }
         Ok::<_, WebSocketError>(())
     });
-    let server = Server::start(f).await;
-    let mut client = server.connect("/add").await;
+    let server = TestServer::start(f).await;
+    let mut client = connect(&server, "/add").await;
     for (sent, expected) in [
         (Message::text(r#"{"a":2,"b":3}"#), r#"{"sum":5}"#),
         (
@@ -321,7 +290,7 @@ async fn non_json_is_an_error_the_handler_answers_or_closes_on() {
         assert_eq!(next_text(&mut client).await, expected);
     }
 
-    let mut client = server.connect("/strict").await;
+    let mut client = connect(&server, "/strict").await;
     client.send(Message::text("{")).await.unwrap();
     assert_eq!(close_code(&mut client).await, 1007);
     server.stop().await;
@@ -343,10 +312,10 @@ async fn the_heartbeat_finds_a_dead_peer() {
             }
         },
     );
-    let server = Server::start(f).await;
+    let server = TestServer::start(f).await;
 
     // A live client: tungstenite answers pings while it reads.
-    let mut live = server.connect("/hb").await;
+    let mut live = connect(&server, "/hb").await;
     let alive_for = tokio::time::timeout(Duration::from_millis(700), async {
         let mut pings = 0;
         while let Some(Ok(message)) = live.next().await {
@@ -360,7 +329,7 @@ async fn the_heartbeat_finds_a_dead_peer() {
     assert!(alive_for.is_err(), "a live client stays connected");
 
     // A dead client: connected, but it never reads, so it never answers a ping.
-    let dead = server.connect("/hb").await;
+    let dead = connect(&server, "/hb").await;
     let reason = tokio::time::timeout(Duration::from_secs(3), reason_rx.recv())
         .await
         .expect("the dead peer is found")
@@ -380,24 +349,24 @@ async fn a_handler_that_returns_closes_normally_and_a_custom_close_is_sent() {
     f.websocket("/kick", |conn: WebSocketConnection| async move {
         conn.close(4000, "kicked").await;
     });
-    let server = Server::start(f).await;
-    let mut client = server.connect("/once").await;
+    let server = TestServer::start(f).await;
+    let mut client = connect(&server, "/once").await;
     assert_eq!(next_text(&mut client).await, "bye");
     assert_eq!(close_code(&mut client).await, 1000);
-    let mut client = server.connect("/kick").await;
+    let mut client = connect(&server, "/kick").await;
     assert_eq!(close_code(&mut client).await, 4000);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_plain_request_gets_a_clear_4xx() {
-    let server = Server::start(echo_app(WebSocketConfig::default())).await;
-    let response = reqwest::get(format!("http://{}/echo", server.addr))
+    let server = TestServer::start(echo_app(WebSocketConfig::default())).await;
+    let response = reqwest::get(format!("http://{}/echo", server.addr()))
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
     let response = reqwest::Client::new()
-        .post(format!("http://{}/echo", server.addr))
+        .post(format!("http://{}/echo", server.addr()))
         .send()
         .await
         .unwrap();
@@ -418,8 +387,8 @@ async fn a_sender_pushes_from_another_task() {
         });
         while conn.recv().await.is_some() {}
     });
-    let server = Server::start(f).await;
-    let mut client = server.connect("/push").await;
+    let server = TestServer::start(f).await;
+    let mut client = connect(&server, "/push").await;
     for n in 0..3 {
         assert_eq!(next_text(&mut client).await, format!(r#"{{"n":{n}}}"#));
     }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use flame_actor::ActorError;
+use flame_actor::IdentityError;
 use http::StatusCode;
 
 /// Every way authentication or authorization can fail, each with an HTTP status, a stable
@@ -294,10 +294,10 @@ impl flame_core::Return for AuthError {
     }
 }
 
-impl From<ActorError> for AuthError {
-    fn from(err: ActorError) -> Self {
+impl From<IdentityError> for AuthError {
+    fn from(err: IdentityError) -> Self {
         match err {
-            ActorError::WrongType {
+            IdentityError::WrongType {
                 expected,
                 actual,
                 actual_type,
@@ -306,7 +306,7 @@ impl From<ActorError> for AuthError {
                 actual,
                 actual_type,
             },
-            // ActorError is non-exhaustive; a future variant is still a refusal of the actor.
+            // IdentityError is non-exhaustive; a future variant is still a refusal of the actor.
             other => Self::forbidden(other.to_string()),
         }
     }

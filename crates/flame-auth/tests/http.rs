@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{AUDIENCE, ISSUER, SECRET, hs256_token, hs256_token_with_header, valid_claims, with};
@@ -19,40 +18,10 @@ use flame_auth::{
     is_unauthenticated, is_websocket, of_type, require, require_actor_with_claims, require_user,
 };
 use flame_core::{Context, Flame};
+use flame_test_support::TestServer;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Server {
-    async fn start(f: Flame) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(f.serve_with_shutdown(listener, async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            addr,
-            stop: Some(stop),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 fn verifier() -> JwtVerifier {
     JwtVerifier::hs256(SECRET)
@@ -213,7 +182,7 @@ impl Answer {
     }
 }
 
-async fn get(server: &Server, path: &str, headers: &[(&str, &[u8])]) -> Answer {
+async fn get(server: &TestServer, path: &str, headers: &[(&str, &[u8])]) -> Answer {
     let mut request = reqwest::Client::new().get(server.url(path));
     for (name, value) in headers {
         request = request.header(
@@ -247,7 +216,7 @@ fn bearer(token: &str) -> String {
 
 #[tokio::test]
 async fn the_middleware_maps_the_user_or_leaves_the_request_anonymous() {
-    let server = Server::start(app(SessionStore::in_memory())).await;
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
     let token = issuer().issue(&ada()).unwrap();
     let auth = bearer(&token);
     let answer = get(&server, "/whoami", &[("authorization", auth.as_bytes())]).await;
@@ -266,12 +235,12 @@ async fn the_middleware_maps_the_user_or_leaves_the_request_anonymous() {
     assert_eq!((answer.status, answer.body.as_str()), (200, "ada"));
     let answer = get(&server, "/direct", &[("authorization", auth.as_bytes())]).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, "direct ada"));
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn every_validator_over_http() {
-    let server = Server::start(app(SessionStore::in_memory())).await;
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
     let ada = bearer(&issuer().issue(&ada()).unwrap());
     let root = bearer(&issuer().issue(&root()).unwrap());
     let anonymous = String::new();
@@ -344,12 +313,12 @@ async fn every_validator_over_http() {
         answer.body,
         r#"{"error":{"code":"forbidden","message":"not on weekends"}}"#
     );
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn bad_tokens_are_refused_with_401() {
-    let server = Server::start(app(SessionStore::in_memory())).await;
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
     let good = issuer().issue(&ada()).unwrap();
     let mut tampered = good.clone().into_bytes();
     let last = tampered.len() - 3;
@@ -441,13 +410,13 @@ async fn bad_tokens_are_refused_with_401() {
             );
         }
     }
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn sessions_in_a_cookie_and_revocation() {
     let sessions = SessionStore::in_memory();
-    let server = Server::start(app(sessions.clone())).await;
+    let server = TestServer::start(app(sessions.clone())).await;
     let issued = sessions.create(ada()).await.unwrap();
     let cookie = format!("theme=dark; flame_session={}", issued.token());
     let answer = get(&server, "/me", &[("cookie", cookie.as_bytes())]).await;
@@ -482,12 +451,12 @@ async fn sessions_in_a_cookie_and_revocation() {
     let jwt = format!("flame_session={}", issuer().issue(&ada()).unwrap());
     let answer = get(&server, "/me", &[("cookie", jwt.as_bytes())]).await;
     assert_eq!(answer.status, 401);
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn identity_survives_await_and_spawn_as() {
-    let server = Server::start(app(SessionStore::in_memory())).await;
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
     let auth = bearer(&issuer().issue(&ada()).unwrap());
     let answer = get(&server, "/scope", &[("authorization", auth.as_bytes())]).await;
     // A plain tokio::spawn does not inherit the identity: it is the backend.
@@ -497,14 +466,14 @@ async fn identity_survives_await_and_spawn_as() {
         answer.body,
         "anonymous: anonymous: anonymous: backend:system"
     );
-    server.stop();
+    server.stop().await;
 }
 
 async fn ws_connect(
-    server: &Server,
+    server: &TestServer,
     headers: &[(&'static str, &str)],
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = format!("ws://{}/ws", server.addr)
+    let mut request = format!("ws://{}/ws", server.addr())
         .into_client_request()
         .unwrap();
     for (name, value) in headers {
@@ -535,7 +504,7 @@ async fn ask(
 #[tokio::test]
 async fn websocket_connections_know_their_user() {
     let sessions = SessionStore::in_memory();
-    let server = Server::start(app(sessions.clone())).await;
+    let server = TestServer::start(app(sessions.clone())).await;
     let token = issuer().issue(&ada()).unwrap();
 
     // Authenticated at the upgrade by the Authorization header.
@@ -580,7 +549,7 @@ async fn websocket_connections_know_their_user() {
 
     // A bad token at the upgrade: 401 before any WebSocket exists.
     let request = {
-        let mut r = format!("ws://{}/ws", server.addr)
+        let mut r = format!("ws://{}/ws", server.addr())
             .into_client_request()
             .unwrap();
         r.headers_mut()
@@ -593,5 +562,5 @@ async fn websocket_connections_know_their_user() {
         }
         other => panic!("expected a 401, got {:?}", other.map(|(_, r)| r.status())),
     }
-    server.stop();
+    server.stop().await;
 }

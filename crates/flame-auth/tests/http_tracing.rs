@@ -9,7 +9,7 @@ use common::{AUDIENCE, ISSUER, SECRET};
 use flame_auth::jwt::{JwtIssuer, JwtVerifier};
 use flame_auth::{Authenticator, CurrentUser, User, authenticate, require_user};
 use flame_core::Flame;
-use tokio::sync::oneshot;
+use flame_test_support::TestServer;
 
 /// A `tracing` writer into a shared buffer.
 #[derive(Clone, Default)]
@@ -57,12 +57,7 @@ async fn the_span_and_the_logger_carry_the_actor() {
     );
     f.get("/login", || "login form");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(f.serve_with_shutdown(listener, async move {
-        let _ = stopped.await;
-    }));
+    let server = TestServer::start(f).await;
 
     let token = JwtIssuer::hs256(SECRET)
         .unwrap()
@@ -72,27 +67,22 @@ async fn the_span_and_the_logger_carry_the_actor() {
         .unwrap();
     let client = reqwest::Client::new();
     let me = client
-        .get(format!("http://{addr}/me"))
+        .get(server.url("/me"))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     assert_eq!(me.text().await.unwrap(), "ada");
-    let login = client
-        .get(format!("http://{addr}/login"))
-        .send()
-        .await
-        .unwrap();
+    let login = client.get(server.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), 200);
     let refused = client
-        .get(format!("http://{addr}/me"))
+        .get(server.url("/me"))
         .bearer_auth("x.y.z")
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let line = |needle: &str| {

@@ -16,6 +16,7 @@ use flame_protocol::{ErrorCode, WireError};
 /// assert_eq!(e.to_string(), "action_not_found: no action `nope`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The server refused the connection (`on_before_connect` failed, params too long, an
     /// unknown kind, a destroyed actor): the `close` it sent before `init`.

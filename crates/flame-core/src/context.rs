@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::response::Response;
-use flame_inject::{Injector, TypeMap};
+use flame_inject::Injector;
 use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri};
 use parking_lot::{Mutex, MutexGuard};
@@ -38,7 +38,9 @@ pub(crate) struct Inner {
     pub(crate) route: Arc<str>,
     pub(crate) captures: Captures,
     response: Mutex<ResponseState>,
-    scope: Mutex<TypeMap>,
+    /// Request-scoped values, without a parent: `get` asks the builtins first and the app's
+    /// injector last, and a parent link would make that order implicit.
+    scope: Mutex<Injector>,
     scope_used: AtomicBool,
     pub(crate) remote: Option<SocketAddr>,
     span: Span,
@@ -109,7 +111,7 @@ impl Context {
                 route: new.route,
                 captures: new.captures,
                 response: Mutex::new(ResponseState::default()),
-                scope: Mutex::new(TypeMap::default()),
+                scope: Mutex::new(Injector::new()),
                 scope_used: AtomicBool::new(false),
                 remote: new.remote,
                 span: new.span,
@@ -145,7 +147,7 @@ impl Context {
 
     /// Runs handlers while they complete synchronously; returns the first pending one, to be
     /// awaited before [`Context::run`] carries on with the rest.
-    pub(crate) fn run_until_pending(&self) -> Option<crate::handler::BoxFuture> {
+    pub(crate) fn run_until_pending(&self) -> Option<futures_util::future::BoxFuture<'static, ()>> {
         loop {
             let index = self.inner.index.fetch_add(1, Ordering::AcqRel);
             let handler = self.inner.chain.get(index)?;
@@ -185,7 +187,7 @@ impl Context {
     /// f.get("/", |id: RequestId| format!("request {}", id.0));
     /// ```
     pub fn map<T: Send + Sync + 'static>(&self, value: T) {
-        self.inner.scope.lock().insert(value);
+        self.inner.scope.lock().map(value);
         self.inner.scope_used.store(true, Ordering::Release);
     }
 
@@ -201,7 +203,7 @@ impl Context {
             return Some(value);
         }
         if self.inner.scope_used.load(Ordering::Acquire)
-            && let Some(value) = self.inner.scope.lock().get::<T>()
+            && let Some(value) = self.inner.scope.lock().get_ref::<T>()
         {
             return Some(value.clone());
         }
@@ -231,7 +233,7 @@ impl Context {
         let id = TypeId::of::<T>();
         crate::handler::is_builtin(id)
             || (self.inner.scope_used.load(Ordering::Acquire)
-                && self.inner.scope.lock().contains(id))
+                && self.inner.scope.lock().contains_type(id))
             || self.inner.app.injector.contains_type(id)
     }
 
@@ -262,7 +264,7 @@ impl Context {
 
     pub(crate) fn return_handler(&self) -> Option<ReturnHandler> {
         if self.inner.scope_used.load(Ordering::Acquire)
-            && let Some(handler) = self.inner.scope.lock().get::<ReturnHandler>()
+            && let Some(handler) = self.inner.scope.lock().get_ref::<ReturnHandler>()
         {
             return Some(handler.clone());
         }

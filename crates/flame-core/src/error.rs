@@ -110,7 +110,7 @@ impl fmt::Display for MissingDependency {
             f,
             "{}: the {} handler [{}] needs {}, which nothing provides",
             self.route,
-            flame_inject::ordinal(self.ordinal),
+            flame_inject::__private::ordinal(self.ordinal),
             self.handler,
             self.type_name
         )

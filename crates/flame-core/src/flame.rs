@@ -125,7 +125,7 @@ impl Flame {
     /// A bare instance: no middleware, no routes; every `#[service]` constructor mapped.
     pub fn new() -> Self {
         let mut injector = Injector::new();
-        flame_inject::service::register_all(&mut injector);
+        injector.map_services();
         Self {
             injector,
             middleware: Vec::new(),
@@ -229,6 +229,8 @@ impl Flame {
 
     /// Registers `handlers` for `method` and `pattern`; the last handler is usually the route's,
     /// those before it route-level middleware.
+    ///
+    #[doc = include_str!("docs/route_syntax.md")]
     ///
     /// # Panics
     ///

@@ -14,10 +14,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use flame_inject::{InjectError, Injectable};
+use futures_util::future::BoxFuture;
 
 use crate::context::Context;
 use crate::params::Params;
@@ -25,16 +25,13 @@ use crate::request::Request;
 use crate::response_writer::ResponseWriter;
 use crate::return_value::Return;
 
-/// A boxed, sendable future, as handlers produce.
-pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
 /// What calling a handler gave: done already (sync handlers), or a future to await.
 #[allow(missing_debug_implementations)]
 pub enum Invocation {
     /// The handler finished, and its return value was written.
     Ready,
     /// The handler is running; await this to finish it.
-    Pending(BoxFuture),
+    Pending(BoxFuture<'static, ()>),
 }
 
 /// A type a handler needs (or provides), for the startup check.
@@ -58,7 +55,7 @@ impl Dependency {
 
 /// Whether `id` is one of the values every request has (Context, Request, ResponseWriter,
 /// Params, the tracing Span, Render).
-pub fn is_builtin(id: TypeId) -> bool {
+pub(crate) fn is_builtin(id: TypeId) -> bool {
     id == TypeId::of::<Context>()
         || id == TypeId::of::<Request>()
         || id == TypeId::of::<ResponseWriter>()
@@ -202,7 +199,17 @@ mod private {
     pub struct Many<T>(T);
 }
 
-/// Something that can handle a request: see the [module docs](self).
+/// Something that can handle a request: any function whose arguments can be injected and
+/// whose output can be [returned](crate::Return).
+///
+/// A handler is a closure, a `fn`, or a bound method in a closure, sync or `async`, with up to
+/// 16 arguments. Each argument is resolved by type when the handler runs, from the
+/// [`Context`]'s builtins, the request scope, then the app's injector; a missing one panics with
+/// Flamego's message (Recovery turns that into a 500). `#[handler]` functions may also take `&T`.
+///
+/// Middleware is not a separate concept: it is a handler that calls
+/// [`c.next().await`](Context::next), and may declare with [`HandlerExt::provides`] what it
+/// maps, so [`Flame::check`](crate::Flame::check) knows.
 ///
 /// `M` is a marker that lets sync and async functions of every arity implement it; you never
 /// name it.

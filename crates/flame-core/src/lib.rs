@@ -14,49 +14,56 @@
 //! }
 //! ```
 //!
-//! # Modules, in the order a request meets them
+//! # Contents, in the order a request meets them
 //!
-//! - [`flame`]: [`Flame`], an independent instance: middleware, routes, groups, settings,
-//!   the startup [`check`](Flame::check).
-//! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`.
-//! - [`router`]: the route parser and matching tree.
-//! - [`context`]: [`Context`], the request: the chain, request-scoped values, params.
-//! - [`request`], [`params`], [`response_writer`], [`render`]: the builtin services every request has.
+//! Each concept is a private file named after it, its types re-exported here; only the
+//! modules that group free functions are public.
+//!
+//! - [`Flame`] (`flame.rs`): an independent instance: middleware, routes, groups, settings,
+//!   the startup [`check`](Flame::check); [`RouteRef`], [`Combo`], [`METHODS`].
+//! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`,
+//!   [`server::bind`] and [`server::shutdown_signal`].
+//! - `router/`: the route parser and matching tree, private (the syntax is documented on
+//!   [`Flame::route`]).
+//! - [`Context`] (`context.rs`): the request: the chain, request-scoped values, params.
+//! - [`Request`], [`Params`], [`ResponseWriter`], [`Render`]: the builtin services every
+//!   request has.
 //! - [`bind`]: typed JSON, form and query data through serde ([`Json`], [`Form`], [`Query`]).
-//! - [`handler`]: [`Handler`], any function as a handler; [`BoxedHandler`]; `provides`.
-//! - [`return_value`]: [`Return`], [`Reply`], [`ReturnError`], [`Json`], [`Axum`], [`ReturnHandler`].
-//! - [`logger`], [`recovery`], [`static_files`]: the classic middleware.
+//! - [`Handler`] (`handler.rs`): any function as a handler; [`BoxedHandler`]; `provides`.
+//! - [`Return`] (`return_value.rs`), [`Reply`], [`ReturnError`], [`Json`], [`Axum`],
+//!   [`ReturnHandler`].
+//! - [`Logger`], [`Recovery`], [`Static`]: the classic middleware.
 //! - [`websocket`]: upgrading a request to a WebSocket from a handler.
-//! - [`env`]: [`Env`], from `FLAME_ENV`.
-//! - [`error`]: [`HttpError`] for handlers, [`ServeError`], the [`CheckReport`].
+//! - [`Env`] (`env.rs`), from `FLAME_ENV`.
+//! - [`HttpError`] (`error.rs`) for handlers, [`ServeError`], the [`CheckReport`].
 //!
 //! Services registered with `#[service]` anywhere in the program are mapped by
 //! [`Flame::new`]; `#[handler]` turns a `fn` into a handler that may also borrow (`&T`).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 pub mod bind;
-pub mod context;
-pub mod env;
-pub mod error;
-pub mod flame;
-pub mod handler;
-pub mod logger;
-pub mod params;
-pub mod recovery;
-pub mod render;
-pub mod request;
-pub mod response_writer;
-pub mod return_value;
-pub mod router;
+mod context;
+mod env;
+mod error;
+mod flame;
+mod handler;
+mod logger;
+mod params;
+mod recovery;
+mod render;
+mod request;
+mod response_writer;
+mod return_value;
+mod router;
 pub mod server;
-pub mod static_files;
+mod static_files;
 pub mod websocket;
 
 pub use bind::{Form, Query};
-pub use context::Context;
-pub use env::{Env, env, set_env};
+pub use context::{Context, DEFAULT_ACTOR_TYPE};
+pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
-pub use flame::{Combo, Flame, RouteRef};
+pub use flame::{BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef};
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};
 pub use handler::{BoxedHandler, Handler, HandlerExt, IntoHandlers, Invocable, Invocation};

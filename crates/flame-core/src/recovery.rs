@@ -16,7 +16,9 @@ use http::header::{CONTENT_TYPE, HeaderValue};
 
 use crate::context::Context;
 use crate::env::{Env, env};
-use crate::handler::{BoxFuture, Invocable, Invocation};
+use futures_util::future::BoxFuture;
+
+use crate::handler::{Invocable, Invocation};
 
 thread_local! {
     static GUARDED: Cell<usize> = const { Cell::new(0) };
@@ -69,7 +71,7 @@ fn install_hook() {
 
 /// Polls the inner future with the panic hook in recording mode, catching any unwind.
 struct Guarded {
-    inner: BoxFuture,
+    inner: BoxFuture<'static, ()>,
 }
 
 impl Future for Guarded {
@@ -88,7 +90,7 @@ impl Future for Guarded {
 }
 
 /// The message of a panic payload.
-pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     payload
         .downcast_ref::<&'static str>()
         .copied()

@@ -266,9 +266,23 @@ impl Reply {
     }
 }
 
-/// Turns a handler's output into a [`Reply`].
+/// Turns a handler's output into a [`Reply`]: whatever a handler returns becomes the response.
 ///
-/// Implement it for your own types to return them from handlers.
+/// The request's [`ReturnHandler`] then writes the reply to the
+/// [`ResponseWriter`](crate::ResponseWriter). The rules are Flamego's:
+///
+/// | returned | response |
+/// |---|---|
+/// | `()`, `None`, `""`, an empty `Vec<u8>`, `Ok(())` | nothing is written: the chain goes on |
+/// | `&'static str`, `String`, `Vec<u8>`, `Bytes` | 200 with that body |
+/// | `(StatusCode, body)` or `(u16, body)` | that status with that body (an empty body still writes the status) |
+/// | `Err(e)` of `Result<body, E>` | 500 (or `e`'s own status) with the error's message |
+/// | `(StatusCode, Err(e))`, `(StatusCode, e)` | that status with the error's message |
+/// | [`Json<T>`] | 200, `application/json` |
+/// | an `http::Response`, or any axum `IntoResponse` in [`Axum`] | as it is |
+///
+/// Implement it for your own types to return them from handlers; a [`ReturnHandler`] mapped
+/// into the app (or one request) replaces how replies are written.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a flame handler",
     label = "not a handler return value",
@@ -444,7 +458,7 @@ impl Return for Infallible {
 
 /// A JSON body: `application/json`, 200 unless paired with a status.
 ///
-/// As an argument, `Json<T>` is the request body parsed as JSON (see [`crate::extract`]).
+/// As an argument, `Json<T>` is the request body parsed as JSON (see [`bind`](crate::bind)).
 ///
 /// ```
 /// use flame_core::{Json, Return};

@@ -20,7 +20,7 @@ async fn every_method_has_its_registration() {
     f.connect("/", || "CONNECT");
     f.trace("/", || "TRACE");
     let svc = service(f);
-    for method in flame_core::flame::METHODS {
+    for method in flame_core::METHODS {
         let answer = request(&svc, method.clone(), "/").await;
         assert_eq!(answer.status, 200, "{method}");
         if method != Method::HEAD {

@@ -6,33 +6,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use flame_core::{Context, Flame, Request};
-use tokio::sync::oneshot;
-
-struct Server {
-    addr: std::net::SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), flame_core::ServeError>>,
-}
-
-async fn start(f: Flame) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(f.serve_with_shutdown(listener, async move {
-        let _ = stopped.await;
-    }));
-    Server { addr, stop, task }
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-    async fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.task.await.unwrap().unwrap();
-    }
-}
+use flame_test_support::TestServer;
 
 /// Sends raw bytes and reads the raw answer (empty when the server closed the connection).
 async fn raw(addr: std::net::SocketAddr, request: Vec<u8>) -> String {
@@ -65,7 +39,7 @@ async fn serves_and_shuts_down_gracefully() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         "finished"
     });
-    let server = start(f).await;
+    let server = TestServer::start(f).await;
     assert_eq!(
         reqwest::get(server.url("/"))
             .await
@@ -78,7 +52,7 @@ async fn serves_and_shuts_down_gracefully() {
     // An in-flight request completes across the shutdown signal.
     let slow = tokio::spawn(reqwest::get(server.url("/slow")));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let addr = server.addr;
+    let addr = server.addr();
     server.stop().await;
     assert_eq!(
         slow.await.unwrap().unwrap().text().await.unwrap(),
@@ -92,9 +66,9 @@ async fn without_recovery_a_panic_closes_the_connection_and_the_server_lives() {
     let mut f = Flame::new();
     f.get("/boom", || -> &'static str { panic!("boom") });
     f.get("/ok", || "ok");
-    let server = start(f).await;
+    let server = TestServer::start(f).await;
     let answer = raw(
-        server.addr,
+        server.addr(),
         b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
     )
     .await;
@@ -126,7 +100,7 @@ async fn with_recovery_a_panic_is_a_500() {
         }
         "unreachable"
     });
-    let server = start(f).await;
+    let server = TestServer::start(f).await;
     for (path, message) in [("/boom", "kaboom"), ("/async-boom", "async kaboom")] {
         let response = reqwest::get(server.url(path)).await.unwrap();
         assert_eq!(response.status(), 500);
@@ -143,18 +117,18 @@ async fn bad_input_from_the_wire_gets_a_4xx_never_a_crash() {
     f.get("/", || "home");
     f.post("/echo", |r: Request| async move { r.body_string().await });
     f.body_limit(16);
-    let server = start(f).await;
+    let server = TestServer::start(f).await;
 
     // An unknown method is a 404, like any unmatched request.
     let answer = raw(
-        server.addr,
+        server.addr(),
         b"BREW / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
     // A malformed request line is refused by the HTTP stack.
     let answer = raw(
-        server.addr,
+        server.addr(),
         b"GET /a b c HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
     )
     .await;
@@ -163,7 +137,7 @@ async fn bad_input_from_the_wire_gets_a_4xx_never_a_crash() {
     let mut huge = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 512 * 1024));
     huge.extend(b"\r\n\r\n");
-    let answer = raw(server.addr, huge).await;
+    let answer = raw(server.addr(), huge).await;
     assert!(
         answer.starts_with("HTTP/1.1 431") || answer.is_empty(),
         "{answer}"
@@ -186,7 +160,7 @@ async fn bad_input_from_the_wire_gets_a_4xx_never_a_crash() {
     assert_eq!(response.status(), 400);
     // Invalid percent-encoding and odd bytes in the path.
     let answer = raw(
-        server.addr,
+        server.addr(),
         b"GET /%zz%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
     )
     .await;

@@ -2,6 +2,7 @@
 
 use flame_core::websocket::Message;
 use flame_core::{Axum, Context, Flame, HttpError};
+use flame_test_support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite;
 
@@ -24,11 +25,9 @@ async fn a_handler_upgrades_and_echoes() {
             }
         })))
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(f.serve_with_shutdown(listener, std::future::pending()));
+    let server = TestServer::start(f).await;
 
-    let (mut socket, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/echo"))
+    let (mut socket, response) = tokio_tungstenite::connect_async(server.ws_url("/echo"))
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
@@ -44,7 +43,7 @@ async fn a_handler_upgrades_and_echoes() {
     socket.close(None).await.unwrap();
 
     // A plain GET to the same route is not a handshake: a clear 4xx, not a panic.
-    let response = reqwest::get(format!("http://{addr}/echo")).await.unwrap();
+    let response = reqwest::get(server.url("/echo")).await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(
         response
@@ -53,5 +52,5 @@ async fn a_handler_upgrades_and_echoes() {
             .unwrap()
             .contains("Connection header did not include 'upgrade'")
     );
-    server.abort();
+    server.stop().await;
 }

@@ -1,11 +1,11 @@
 //! The [`Injector`]: values by type, parent scopes, and invocation.
 
-use std::any::{TypeId, type_name};
+use std::any::{Any, TypeId, type_name};
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::InjectError;
-use crate::type_map::{Erased, TypeMap};
+use crate::type_map::TypeMap;
 
 /// A value that can be injected: shared between tasks and handed out by clone.
 ///
@@ -119,7 +119,21 @@ impl Injector {
     ///
     /// This is the building block for scopes that copy values between injectors; a value that
     /// does not downcast to the type `id` names is never handed out.
-    pub fn map_erased(&mut self, id: TypeId, value: Erased) -> &mut Self {
+    ///
+    /// ```
+    /// # use std::any::{Any, TypeId};
+    /// # use std::sync::Arc;
+    /// # use flame_inject::Injector;
+    /// let mut from = Injector::new();
+    /// from.map(7_u32);
+    /// let id = TypeId::of::<u32>();
+    /// let shared = from.get_erased(id).cloned().unwrap();
+    ///
+    /// let mut to = Injector::new();
+    /// to.map_erased(id, shared);
+    /// assert_eq!(to.get::<u32>(), Some(7));
+    /// ```
+    pub fn map_erased(&mut self, id: TypeId, value: Arc<dyn Any + Send + Sync>) -> &mut Self {
         self.values.insert_erased(id, value);
         self
     }
@@ -143,7 +157,16 @@ impl Injector {
     }
 
     /// The shared value stored under `id`, from this injector or the nearest parent.
-    pub fn get_erased(&self, id: TypeId) -> Option<&Erased> {
+    ///
+    /// ```
+    /// # use std::any::TypeId;
+    /// # use flame_inject::Injector;
+    /// let mut injector = Injector::new();
+    /// injector.map(7_u32);
+    /// let shared = injector.get_erased(TypeId::of::<u32>()).unwrap();
+    /// assert_eq!(shared.downcast_ref::<u32>(), Some(&7));
+    /// ```
+    pub fn get_erased(&self, id: TypeId) -> Option<&Arc<dyn Any + Send + Sync>> {
         let mut scope = self;
         loop {
             if let Some(value) = scope.values.get_erased(id) {
@@ -170,11 +193,6 @@ impl Injector {
                 None => return false,
             }
         }
-    }
-
-    /// The values mapped in this injector itself, not its parents.
-    pub fn own_values(&self) -> &TypeMap {
-        &self.values
     }
 
     /// Resolves `T` for the handler at position `ordinal` in its chain, named `handler`.

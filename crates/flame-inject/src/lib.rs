@@ -17,29 +17,35 @@
 //! assert_eq!(said, 5);
 //! ```
 //!
-//! # Modules
+//! # Contents
 //!
-//! - [`injector`]: the [`Injector`] itself: `map`, `map_to`, `get`, parents, `invoke`.
-//! - [`key`]: [`Key`] slots, for when one type is needed twice (two `String` settings).
-//! - [`service`]: `#[service]` constructors collected at link time with `inventory`.
-//! - [`error`]: [`InjectError`], whose text follows Flamego's
-//!   "value not found for type X" panic, and [`ordinal`] for its English ordinals.
-//! - [`type_map`]: the identity-hashed map behind it all.
+//! - [`Injector`]: `map`, `map_to`, `get`, parents, `invoke` (in `injector.rs`), and
+//!   [`Invoke`] / [`Injectable`], what can be invoked and injected.
+//! - [`Key`] and [`Slot`]: keyed values, for when one type is needed twice (two `String`
+//!   settings), in `key.rs`.
+//! - [`ServiceConstructor`]: `#[service]` constructors collected at link time with
+//!   `inventory`, mapped by [`Injector::map_services`] (in `service.rs`).
+//! - [`InjectError`]: whose text follows Flamego's "value not found for type X" panic
+//!   (in `error.rs`).
+//! - `type_map.rs`: the identity-hashed map behind it all, private.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
-pub mod error;
-pub mod injector;
-pub mod key;
-pub mod service;
-pub mod type_map;
+mod error;
+mod injector;
+mod key;
+mod service;
+mod type_map;
 
-pub use error::{InjectError, ordinal};
+pub use error::InjectError;
 pub use injector::{Injectable, Injector, Invoke};
 pub use key::{Key, Slot};
 pub use service::ServiceConstructor;
-pub use type_map::TypeMap;
 
 #[doc(hidden)]
 pub mod __private {
     pub use inventory;
+
+    // flame-core's startup check words handler positions exactly as `InjectError` does;
+    // one spelling of the English ordinals keeps the two messages in step.
+    pub use crate::error::ordinal;
 }

@@ -1,8 +1,8 @@
 //! Services registered from anywhere in the program, collected at link time.
 //!
 //! `#[service]` (from `flame-macros`, re-exported by `flame-core`) turns a constructor into a
-//! [`ServiceConstructor`] submitted with `inventory`; [`register_all`] maps every one of them,
-//! and `flame_core::Flame::new()` calls it for you.
+//! [`ServiceConstructor`] submitted with `inventory`; [`Injector::map_services`] maps every
+//! one of them, and `flame_core::Flame::new()` calls it for you.
 //!
 //! # The linker caveat
 //!
@@ -25,8 +25,9 @@ use crate::Injector;
 /// }
 ///
 /// let mut injector = Injector::new();
-/// flame_inject::service::register_all(&mut injector);
+/// injector.map_services();
 /// assert_eq!(injector.get::<Clock>().map(|c| c.0), Some(1));
+/// assert!(ServiceConstructor::all().any(|c| c.name() == "Clock"));
 /// ```
 #[derive(Debug)]
 pub struct ServiceConstructor {
@@ -49,18 +50,37 @@ impl ServiceConstructor {
     pub fn construct(&self, injector: &mut Injector) {
         (self.construct)(injector);
     }
+
+    /// Every submitted constructor, in no particular order.
+    pub fn all() -> impl Iterator<Item = &'static ServiceConstructor> {
+        inventory::iter::<ServiceConstructor>.into_iter()
+    }
 }
 
 inventory::collect!(ServiceConstructor);
 
-/// Every submitted constructor, in no particular order.
-pub fn registered() -> impl Iterator<Item = &'static ServiceConstructor> {
-    inventory::iter::<ServiceConstructor>.into_iter()
-}
-
-/// Runs every submitted constructor against `injector`.
-pub fn register_all(injector: &mut Injector) {
-    for constructor in registered() {
-        constructor.construct(injector);
+impl Injector {
+    /// Runs every submitted [`ServiceConstructor`] against this injector, so each `#[service]`
+    /// of the program is mapped; `flame_core::Flame::new()` calls it for you.
+    ///
+    /// ```
+    /// use flame_inject::{Injector, ServiceConstructor};
+    ///
+    /// #[derive(Clone)]
+    /// struct Greeting(&'static str);
+    ///
+    /// flame_inject::__private::inventory::submit! {
+    ///     ServiceConstructor::new("Greeting", |injector| { injector.map(Greeting("hi")); })
+    /// }
+    ///
+    /// let mut injector = Injector::new();
+    /// injector.map_services();
+    /// assert_eq!(injector.get::<Greeting>().map(|g| g.0), Some("hi"));
+    /// ```
+    pub fn map_services(&mut self) -> &mut Self {
+        for constructor in ServiceConstructor::all() {
+            constructor.construct(self);
+        }
+        self
     }
 }

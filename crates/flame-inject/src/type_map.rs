@@ -10,14 +10,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// A shared, type-erased value as stored in a [`TypeMap`].
-pub type Erased = Arc<dyn Any + Send + Sync>;
+pub(crate) type Erased = Arc<dyn Any + Send + Sync>;
 
 /// A hasher that passes a `TypeId`'s own 64 bits through.
 ///
 /// `TypeId` hashes itself with a single `write_u64`; anything else falls back to an FxHash
 /// style mix so the hasher stays correct if that ever changes.
 #[derive(Default, Clone, Copy, Debug)]
-pub struct TypeIdHasher(u64);
+pub(crate) struct TypeIdHasher(u64);
 
 impl Hasher for TypeIdHasher {
     #[inline]
@@ -39,17 +39,8 @@ impl Hasher for TypeIdHasher {
 }
 
 /// A map from `TypeId` to one shared value of that type.
-///
-/// ```
-/// use flame_inject::TypeMap;
-///
-/// let mut map = TypeMap::default();
-/// map.insert(7_u32);
-/// assert_eq!(map.get::<u32>(), Some(&7));
-/// assert!(map.get::<u64>().is_none());
-/// ```
 #[derive(Default, Clone)]
-pub struct TypeMap {
+pub(crate) struct TypeMap {
     values: HashMap<TypeId, Erased, BuildHasherDefault<TypeIdHasher>>,
 }
 
@@ -63,7 +54,7 @@ impl std::fmt::Debug for TypeMap {
 
 impl TypeMap {
     /// Stores `value` under its own type, replacing any earlier value of that type.
-    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
         self.values.insert(TypeId::of::<T>(), Arc::new(value));
     }
 
@@ -71,45 +62,25 @@ impl TypeMap {
     ///
     /// The caller promises that `value` downcasts to the type `id` names; [`TypeMap::get`]
     /// checks it again, so a wrong promise gives `None`, never a wrong value.
-    pub fn insert_erased(&mut self, id: TypeId, value: Erased) {
+    pub(crate) fn insert_erased(&mut self, id: TypeId, value: Erased) {
         self.values.insert(id, value);
     }
 
     /// Borrows the value of type `T`, if there is one.
     #[inline]
-    pub fn get<T: 'static>(&self) -> Option<&T> {
+    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref::<T>()
     }
 
     /// The shared value stored under `id`, if there is one.
     #[inline]
-    pub fn get_erased(&self, id: TypeId) -> Option<&Erased> {
+    pub(crate) fn get_erased(&self, id: TypeId) -> Option<&Erased> {
         self.values.get(&id)
     }
 
     /// Whether a value is stored under `id`.
     #[inline]
-    pub fn contains(&self, id: TypeId) -> bool {
+    pub(crate) fn contains(&self, id: TypeId) -> bool {
         self.values.contains_key(&id)
-    }
-
-    /// Removes and returns the value of type `T`.
-    pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<Erased> {
-        self.values.remove(&TypeId::of::<T>())
-    }
-
-    /// How many values are stored.
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// Whether nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
-    /// The `TypeId`s of every stored value.
-    pub fn type_ids(&self) -> impl Iterator<Item = TypeId> + '_ {
-        self.values.keys().copied()
     }
 }

@@ -170,6 +170,7 @@ impl<A: StatefulActor> Connection<A> {
 /// assert_eq!(e.to_string(), "the connection is closed");
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum InboundError {
     /// The text is not a valid message: answer with
     /// [`ProtocolError::to_server_message`] and keep the connection.

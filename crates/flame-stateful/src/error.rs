@@ -136,6 +136,7 @@ impl From<WireError> for ActorError {
 /// assert_eq!(e.code(), ErrorCode::ActorNotFound);
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum SystemError {
     /// No kind is registered under that name.
     #[error("no actor kind is registered as `{0}`")]

@@ -9,11 +9,11 @@ use flame_stateful::ActorSystem;
 use flame_stateful::transport::{self, TransportConfig, TransportHandle};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::TestServer;
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -21,11 +21,11 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// hanging.
 pub const HANG: Duration = Duration::from_secs(20);
 
+/// An actor system's transport mounted on a [`TestServer`].
 pub struct Server {
     pub addr: SocketAddr,
     pub transport: TransportHandle,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), flame_core::ServeError>>>,
+    server: TestServer,
 }
 
 impl Server {
@@ -43,17 +43,11 @@ impl Server {
         let mut f = Flame::new();
         setup(&mut f);
         let transport = transport::mount(&mut f, system, config);
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(f.serve_with_shutdown(listener, async move {
-            let _ = stopped.await;
-        }));
+        let server = TestServer::start_on(f, addr).await;
         Self {
-            addr,
+            addr: server.addr(),
             transport,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         }
     }
 
@@ -74,24 +68,11 @@ impl Server {
     }
 
     pub fn http_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.server.url(path)
     }
 
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server stopped");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 

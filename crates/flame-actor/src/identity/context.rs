@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::identity::{Actor, ActorError, CurrentActor};
+use crate::identity::{Actor, CurrentActor, IdentityError};
 
 /// Anything that knows who is acting: a request context, an RPC context, the task-local
 /// [`ActorScope`](crate::identity::ActorScope), a [`CurrentActor`].
@@ -58,7 +58,7 @@ impl<C: ActorContext + ?Sized> ActorContext for &C {
 ///
 /// # Errors
 ///
-/// [`ActorError::WrongType`], naming the expected and the actual type, when the actor is not
+/// [`IdentityError::WrongType`], naming the expected and the actual type, when the actor is not
 /// a `T`.
 ///
 /// ```
@@ -72,7 +72,7 @@ impl<C: ActorContext + ?Sized> ActorContext for &C {
 /// ```
 pub fn require_actor<T: Actor>(
     source: &(impl ActorContext + ?Sized),
-) -> Result<Arc<T>, ActorError> {
+) -> Result<Arc<T>, IdentityError> {
     source
         .actor()
         .downcast_arc::<T>()
@@ -83,7 +83,7 @@ pub fn require_actor<T: Actor>(
 ///
 /// # Errors
 ///
-/// [`ActorError::WrongType`] when the actor is not a `T`.
+/// [`IdentityError::WrongType`] when the actor is not a `T`.
 ///
 /// ```
 /// use flame_actor::{require_actor_ref, Actor, BackendActor, WebSocketActor};
@@ -93,14 +93,14 @@ pub fn require_actor<T: Actor>(
 /// let err = require_actor_ref::<WebSocketActor>(actor).unwrap_err();
 /// assert!(err.to_string().contains("actor type \"backend\""));
 /// ```
-pub fn require_actor_ref<T: Actor>(actor: &dyn Actor) -> Result<&T, ActorError> {
+pub fn require_actor_ref<T: Actor>(actor: &dyn Actor) -> Result<&T, IdentityError> {
     actor
         .downcast_ref::<T>()
         .ok_or_else(|| wrong_type::<T>(actor))
 }
 
-fn wrong_type<T: Actor>(actual: &dyn Actor) -> ActorError {
-    ActorError::WrongType {
+fn wrong_type<T: Actor>(actual: &dyn Actor) -> IdentityError {
+    IdentityError::WrongType {
         expected: std::any::type_name::<T>(),
         actual: actual.rust_type_name(),
         actual_type: actual.actor_type().to_owned(),

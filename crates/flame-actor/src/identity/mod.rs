@@ -10,7 +10,7 @@
 //! - [`ActorContext`], [`require_actor`]: "who is acting?" from any context, as a concrete type.
 //! - [`actor_scope`], [`current_actor`], [`spawn_as`]: the task-local scope, for work that has
 //!   no request context (jobs, listeners, spawned tasks).
-//! - [`ActorError`]: what can go wrong.
+//! - [`IdentityError`]: what can go wrong.
 
 mod actor;
 mod backend;
@@ -22,7 +22,7 @@ mod websocket;
 pub use actor::{Actor, CurrentActor};
 pub use backend::BackendActor;
 pub use context::{ActorContext, ContextActorExt, require_actor, require_actor_ref};
-pub use error::ActorError;
+pub use error::IdentityError;
 pub use scope::{
     ActorScope, actor_scope, actor_span, current_actor, default_actor, spawn_as,
     spawn_with_current_actor, try_current_actor, with_actor,

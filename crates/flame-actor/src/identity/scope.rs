@@ -157,13 +157,13 @@ where
 ///
 /// ```
 /// use std::sync::Arc;
-/// use flame_actor::identity::{ActorContext, ActorScope};
+/// use flame_actor::identity::{ActorContext, ActorScope, actor_scope};
 /// use flame_actor::BackendActor;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// assert_eq!(ActorScope.actor().actor_id().as_deref(), Some("system"));
-/// let id = ActorScope::run(Arc::new(BackendActor::new("startup")), async {
+/// let id = actor_scope(Arc::new(BackendActor::new("startup")), async {
 ///     ActorScope.actor().actor_id()
 /// })
 /// .await;
@@ -174,26 +174,6 @@ where
 pub struct ActorScope;
 
 impl ActorScope {
-    /// Same as [`actor_scope`].
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use flame_actor::identity::{ActorContext, ActorScope};
-    /// use flame_actor::WebSocketActor;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let ty = ActorScope::run(Arc::new(WebSocketActor::builder("c").build()), async {
-    ///     ActorScope.actor().actor_type().to_owned()
-    /// })
-    /// .await;
-    /// assert_eq!(ty, "websocket");
-    /// # }
-    /// ```
-    pub fn run<F: Future>(actor: Arc<dyn Actor>, future: F) -> impl Future<Output = F::Output> {
-        actor_scope(actor, future)
-    }
-
     /// Whether an actor scope is active in this task.
     ///
     /// ```

@@ -5,8 +5,6 @@ pub mod jwt;
 pub mod session;
 
 use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{AuthError, AuthenticatedUser, TokenRejection};
@@ -14,8 +12,10 @@ use crate::{AuthError, AuthenticatedUser, TokenRejection};
 /// The longest token accepted by default (8 KiB); longer ones are refused before parsing.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// A boxed, `Send` future, so that [`TokenVerifier`] is object-safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed, `Send` future, so that [`TokenVerifier`] is object-safe: `futures-util`'s, the
+/// same type flame-stateful's stores return, re-exported so an implementor needs no extra
+/// dependency.
+pub use futures_util::future::BoxFuture;
 
 /// Turns a presented token into the user it stands for.
 ///

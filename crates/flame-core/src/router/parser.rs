@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 /// An error in a route pattern, with the byte position it was found at.
 ///
-/// ```
-/// use flame_core::router::{ParseErrorKind, RoutePattern};
+/// ```text
+/// use crate::router::{ParseErrorKind, RoutePattern};
 ///
 /// let err = RoutePattern::parse("/a/{b").unwrap_err();
 /// assert_eq!(err.position(), 3);
@@ -31,7 +31,7 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid route {route:?}: {kind} at byte {pos}")]
-pub struct ParseError {
+pub(crate) struct ParseError {
     route: String,
     pos: usize,
     kind: ParseErrorKind,
@@ -46,49 +46,41 @@ impl ParseError {
         }
     }
 
-    /// The route pattern that failed.
-    ///
-    /// ```
-    /// let err = flame_core::router::RoutePattern::parse("/a//b").unwrap_err();
-    /// assert_eq!(err.route(), "/a//b");
-    /// ```
-    pub fn route(&self) -> &str {
-        &self.route
-    }
-
     /// The byte offset in the pattern where the problem is.
     ///
-    /// ```
-    /// let err = flame_core::router::RoutePattern::parse("/a//b").unwrap_err();
+    /// ```text
+    /// let err = crate::router::RoutePattern::parse("/a//b").unwrap_err();
     /// assert_eq!(err.position(), 2);
     /// ```
-    pub fn position(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     /// What is wrong.
     ///
-    /// ```
-    /// use flame_core::router::{ParseErrorKind, RoutePattern};
+    /// ```text
+    /// use crate::router::{ParseErrorKind, RoutePattern};
     /// let err = RoutePattern::parse("/a//b").unwrap_err();
     /// assert_eq!(err.kind(), &ParseErrorKind::EmptySegment);
     /// ```
-    pub fn kind(&self) -> &ParseErrorKind {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> &ParseErrorKind {
         &self.kind
     }
 }
 
 /// The reason a route pattern was rejected.
 ///
-/// ```
-/// use flame_core::router::{ParseErrorKind, RoutePattern};
+/// ```text
+/// use crate::router::{ParseErrorKind, RoutePattern};
 ///
 /// let err = RoutePattern::parse("/{a}/{a}").unwrap_err();
 /// assert_eq!(err.kind(), &ParseErrorKind::DuplicateBind("a".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ParseErrorKind {
+pub(crate) enum ParseErrorKind {
     /// The pattern is the empty string.
     #[error("route is empty")]
     Empty,
@@ -225,8 +217,8 @@ impl Segment {
 /// Parsing checks everything about the pattern except that its regular
 /// expressions compile (that happens in [`Tree::insert`](super::Tree::insert)).
 ///
-/// ```
-/// use flame_core::router::RoutePattern;
+/// ```text
+/// use crate::router::RoutePattern;
 ///
 /// let p = RoutePattern::parse("/posts/{year: /[0-9]{4}/}-{month}/{**}").unwrap();
 /// assert_eq!(p.as_str(), "/posts/{year: /[0-9]{4}/}-{month}/{**}");
@@ -234,7 +226,7 @@ impl Segment {
 /// assert!(!p.is_static());
 /// ```
 #[derive(Debug, Clone)]
-pub struct RoutePattern {
+pub(crate) struct RoutePattern {
     source: Box<str>,
     pub(crate) segments: Vec<Segment>,
 }
@@ -242,14 +234,14 @@ pub struct RoutePattern {
 impl RoutePattern {
     /// Parses a route pattern.
     ///
-    /// ```
-    /// use flame_core::router::RoutePattern;
+    /// ```text
+    /// use crate::router::RoutePattern;
     ///
     /// assert!(RoutePattern::parse("/users/{name}").is_ok());
     /// let err = RoutePattern::parse("/user/?a/b").unwrap_err();
     /// assert_eq!(err.to_string(), r#"invalid route "/user/?a/b": only the last segment can be optional at byte 6"#);
     /// ```
-    pub fn parse(pattern: &str) -> Result<Self, ParseError> {
+    pub(crate) fn parse(pattern: &str) -> Result<Self, ParseError> {
         let segments = Parser::new(pattern).parse()?;
         validate(pattern, &segments)?;
         Ok(Self {
@@ -260,50 +252,23 @@ impl RoutePattern {
 
     /// The pattern as it was written.
     ///
-    /// ```
-    /// let p = flame_core::router::RoutePattern::parse("/user/?settings").unwrap();
+    /// ```text
+    /// let p = crate::router::RoutePattern::parse("/user/?settings").unwrap();
     /// assert_eq!(p.as_str(), "/user/?settings");
     /// ```
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.source
-    }
-
-    /// The names of the bind parameters, in the order they appear.
-    ///
-    /// ```
-    /// let p = flame_core::router::RoutePattern::parse("/{owner}/{name}:settings").unwrap();
-    /// assert_eq!(p.binds().collect::<Vec<_>>(), ["owner", "name"]);
-    /// ```
-    pub fn binds(&self) -> impl Iterator<Item = &str> {
-        self.segments
-            .iter()
-            .flat_map(|s| s.binds())
-            .map(|b| &*b.name)
     }
 
     /// Whether the last segment is optional (`/user/?settings`).
     ///
-    /// ```
-    /// use flame_core::router::RoutePattern;
+    /// ```text
+    /// use crate::router::RoutePattern;
     /// assert!(RoutePattern::parse("/users/?{name}").unwrap().is_optional());
     /// assert!(!RoutePattern::parse("/users/{name}").unwrap().is_optional());
     /// ```
-    pub fn is_optional(&self) -> bool {
+    pub(crate) fn is_optional(&self) -> bool {
         self.segments.last().is_some_and(|s| s.optional)
-    }
-
-    /// Whether the pattern has no bind parameters at all (optional segments
-    /// allowed).
-    ///
-    /// ```
-    /// use flame_core::router::RoutePattern;
-    /// assert!(RoutePattern::parse("/user/?settings").unwrap().is_static());
-    /// assert!(!RoutePattern::parse("/users/{name}").unwrap().is_static());
-    /// ```
-    pub fn is_static(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s.kind, SegmentKind::Static(_)))
     }
 }
 

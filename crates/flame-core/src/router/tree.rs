@@ -18,8 +18,8 @@ use super::parser::{Element, ParseError, ParseErrorKind, RoutePattern, Segment, 
 
 /// An error from [`Tree::insert`].
 ///
-/// ```
-/// use flame_core::router::{RouteError, Tree};
+/// ```text
+/// use crate::router::{RouteError, Tree};
 ///
 /// let mut tree = Tree::new();
 /// tree.insert("/users", 1).unwrap();
@@ -29,7 +29,7 @@ use super::parser::{Element, ParseError, ParseErrorKind, RoutePattern, Segment, 
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum RouteError {
+pub(crate) enum RouteError {
     /// The pattern is invalid (syntax, placement, a regex that does not
     /// compile...).
     #[error(transparent)]
@@ -64,8 +64,8 @@ pub enum RouteError {
 /// Values live in one reusable buffer: keep a `Captures` around and pass it to
 /// every [`Tree::find`] to avoid allocating.
 ///
-/// ```
-/// use flame_core::router::{Captures, Tree};
+/// ```text
+/// use crate::router::{Captures, Tree};
 ///
 /// let mut tree = Tree::new();
 /// tree.insert("/geo/{state}/{city}", ()).unwrap();
@@ -75,7 +75,7 @@ pub enum RouteError {
 /// assert_eq!(caps.iter().collect::<Vec<_>>(), [("state", "ma"), ("city", "new bedford")]);
 /// ```
 #[derive(Clone, Default)]
-pub struct Captures {
+pub(crate) struct Captures {
     /// The bind names of the tree that matched (shared, not copied).
     names: Option<Arc<NameTable>>,
     spans: SmallVec<[Span; 4]>,
@@ -99,18 +99,18 @@ struct Span {
 impl Captures {
     /// An empty set of captures.
     ///
-    /// ```
-    /// let caps = flame_core::router::Captures::new();
+    /// ```text
+    /// let caps = crate::router::Captures::new();
     /// assert!(caps.is_empty());
     /// ```
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The value of the bind parameter `name`.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     /// let mut tree = Tree::new();
     /// tree.insert("/users/{name}", ()).unwrap();
     /// let mut caps = Captures::new();
@@ -118,28 +118,28 @@ impl Captures {
     /// assert_eq!(caps.get("name"), Some(""));
     /// assert_eq!(caps.get("id"), None);
     /// ```
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// The `(name, value)` pairs, in path order.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     /// let mut tree = Tree::new();
     /// tree.insert("/{a}/{b: **}", ()).unwrap();
     /// let mut caps = Captures::new();
     /// tree.find("/x/y/z", &mut caps, |_| true).unwrap();
     /// assert_eq!(caps.iter().collect::<Vec<_>>(), [("a", "x"), ("b", "y/z")]);
     /// ```
-    pub fn iter(&self) -> CapturesIter<'_> {
+    pub(crate) fn iter(&self) -> CapturesIter<'_> {
         CapturesIter { caps: self, i: 0 }
     }
 
     /// The number of captured bind parameters.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     /// let mut tree = Tree::new();
     /// tree.insert("/{a}-{b}", ()).unwrap();
     /// let mut caps = Captures::new();
@@ -147,14 +147,14 @@ impl Captures {
     /// assert_eq!(caps.len(), 2);
     /// ```
     #[inline]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Whether nothing was captured.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     /// let mut tree = Tree::new();
     /// tree.insert("/static", ()).unwrap();
     /// let mut caps = Captures::new();
@@ -162,14 +162,14 @@ impl Captures {
     /// assert!(caps.is_empty());
     /// ```
     #[inline]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
     /// Removes all captures, keeping the allocated buffer.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     /// let mut tree = Tree::new();
     /// tree.insert("/{a}", ()).unwrap();
     /// let mut caps = Captures::new();
@@ -177,7 +177,7 @@ impl Captures {
     /// caps.clear();
     /// assert!(caps.is_empty());
     /// ```
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.spans.clear();
         self.buf.clear();
     }
@@ -227,8 +227,8 @@ impl<'a> IntoIterator for &'a Captures {
 
 /// Iterator over the `(name, value)` pairs of [`Captures`].
 ///
-/// ```
-/// use flame_core::router::{Captures, Tree};
+/// ```text
+/// use crate::router::{Captures, Tree};
 /// let mut tree = Tree::new();
 /// tree.insert("/{a}", ()).unwrap();
 /// let mut caps = Captures::new();
@@ -238,7 +238,7 @@ impl<'a> IntoIterator for &'a Captures {
 /// assert_eq!(it.next(), None);
 /// ```
 #[derive(Debug, Clone)]
-pub struct CapturesIter<'a> {
+pub(crate) struct CapturesIter<'a> {
     caps: &'a Captures,
     i: usize,
 }
@@ -268,8 +268,8 @@ impl ExactSizeIterator for CapturesIter<'_> {}
 
 /// A successful match: the route's value and its pattern as registered.
 ///
-/// ```
-/// use flame_core::router::{Captures, Tree};
+/// ```text
+/// use crate::router::{Captures, Tree};
 /// let mut tree = Tree::new();
 /// tree.insert("/user/?settings", "settings").unwrap();
 /// let mut caps = Captures::new();
@@ -278,11 +278,13 @@ impl ExactSizeIterator for CapturesIter<'_> {}
 /// assert_eq!(m.pattern, "/user/?settings");
 /// ```
 #[derive(Debug)]
-pub struct Matched<'t, T> {
+pub(crate) struct Matched<'t, T> {
     /// The value given to [`Tree::insert`].
-    pub value: &'t T,
+    pub(crate) value: &'t T,
     /// The pattern given to [`Tree::insert`] (Flamego's `route` parameter).
-    pub pattern: &'t str,
+    // Only the tests read it: `Flame` keeps each route's pattern by route id instead.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) pattern: &'t str,
 }
 
 impl<T> Clone for Matched<'_, T> {
@@ -295,8 +297,8 @@ impl<T> Copy for Matched<'_, T> {}
 
 /// A routing tree: one per HTTP method, holding a `T` per route.
 ///
-/// ```
-/// use flame_core::router::{Captures, Tree};
+/// ```text
+/// use crate::router::{Captures, Tree};
 ///
 /// let mut tree = Tree::new();
 /// tree.insert("/users/settings", "settings").unwrap();
@@ -314,7 +316,7 @@ impl<T> Copy for Matched<'_, T> {}
 /// // `accept` refuses a candidate: the search goes on to the next one.
 /// assert_eq!(tree.find("/users/settings", &mut caps, |v| *v != "settings"), Some(&"user"));
 /// ```
-pub struct Tree<T> {
+pub(crate) struct Tree<T> {
     root: Node,
     routes: Vec<Route<T>>,
     names: Arc<NameTable>,
@@ -342,11 +344,11 @@ impl<T: fmt::Debug> fmt::Debug for Tree<T> {
 impl<T> Tree<T> {
     /// An empty tree.
     ///
-    /// ```
-    /// let tree = flame_core::router::Tree::<()>::new();
+    /// ```text
+    /// let tree = crate::router::Tree::<()>::new();
     /// assert!(tree.is_empty());
     /// ```
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             root: Node::default(),
             routes: Vec::new(),
@@ -356,35 +358,14 @@ impl<T> Tree<T> {
 
     /// The number of routes inserted.
     ///
-    /// ```
-    /// let mut tree = flame_core::router::Tree::new();
+    /// ```text
+    /// let mut tree = crate::router::Tree::new();
     /// tree.insert("/user/?settings", ()).unwrap();
     /// assert_eq!(tree.len(), 1);
     /// ```
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.routes.len()
-    }
-
-    /// Whether no route was inserted.
-    ///
-    /// ```
-    /// let tree = flame_core::router::Tree::<u8>::new();
-    /// assert!(tree.is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
-    }
-
-    /// The `(pattern, value)` of every route, in registration order.
-    ///
-    /// ```
-    /// let mut tree = flame_core::router::Tree::new();
-    /// tree.insert("/a", 1).unwrap();
-    /// tree.insert("/{b}", 2).unwrap();
-    /// assert_eq!(tree.iter().collect::<Vec<_>>(), [("/a", &1), ("/{b}", &2)]);
-    /// ```
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.routes.iter().map(|r| (&*r.pattern, &r.value))
     }
 
     /// Parses `pattern` and inserts it with `value`.
@@ -395,8 +376,8 @@ impl<T> Tree<T> {
     /// optional route (`/user/?settings`) takes two places, `/user` and
     /// `/user/settings`, and conflicts with routes at either.
     ///
-    /// ```
-    /// use flame_core::router::Tree;
+    /// ```text
+    /// use crate::router::Tree;
     ///
     /// let mut tree = Tree::new();
     /// tree.insert("/users/{id: /[0-9]+/}", 1).unwrap();
@@ -404,7 +385,7 @@ impl<T> Tree<T> {
     /// assert!(tree.insert("/a/{b: **}/{c: **}", 3).is_err()); // ambiguous globs
     /// assert_eq!(tree.len(), 1);
     /// ```
-    pub fn insert(&mut self, pattern: &str, value: T) -> Result<(), RouteError> {
+    pub(crate) fn insert(&mut self, pattern: &str, value: T) -> Result<(), RouteError> {
         let parsed = RoutePattern::parse(pattern)?;
         let mut main = compile(&parsed, &mut self.names)?;
         let mut places = Vec::with_capacity(2);
@@ -468,8 +449,8 @@ impl<T> Tree<T> {
     ///
     /// A static match does not allocate.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     ///
     /// let mut tree = Tree::new();
     /// tree.insert("/webhooks/{repo: **}/events", "events").unwrap();
@@ -478,7 +459,7 @@ impl<T> Tree<T> {
     /// assert_eq!(caps.get("repo"), Some("flamego/flamego"));
     /// assert_eq!(tree.find("/webhooks/flamego/flamego", &mut caps, |_| true), None);
     /// ```
-    pub fn find<'t>(
+    pub(crate) fn find<'t>(
         &'t self,
         path: &str,
         captures: &mut Captures,
@@ -489,8 +470,8 @@ impl<T> Tree<T> {
 
     /// Like [`find`](Self::find), also returning the matched route's pattern.
     ///
-    /// ```
-    /// use flame_core::router::{Captures, Tree};
+    /// ```text
+    /// use crate::router::{Captures, Tree};
     ///
     /// let mut tree = Tree::new();
     /// tree.insert("/users/?{name}", 1).unwrap();
@@ -499,7 +480,7 @@ impl<T> Tree<T> {
     /// assert_eq!((m.value, m.pattern), (&1, "/users/?{name}"));
     /// assert!(caps.is_empty());
     /// ```
-    pub fn find_route<'t>(
+    pub(crate) fn find_route<'t>(
         &'t self,
         path: &str,
         captures: &mut Captures,

@@ -26,8 +26,8 @@ const GLOB: &AsciiSet = &SEGMENT.remove(b'/');
 
 /// An error from [`url_path`].
 ///
-/// ```
-/// use flame_core::router::{url_path, UrlError};
+/// ```text
+/// use crate::router::{url_path, UrlError};
 ///
 /// let err = url_path("/users/{name}", &[]).unwrap_err();
 /// assert!(matches!(err, UrlError::MissingParam { .. }));
@@ -38,7 +38,7 @@ const GLOB: &AsciiSet = &SEGMENT.remove(b'/');
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum UrlError {
+pub(crate) enum UrlError {
     /// The pattern does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
@@ -61,8 +61,8 @@ pub enum UrlError {
 /// optional segment, as in Flamego). Extra pairs are ignored; values are not
 /// checked against regexes.
 ///
-/// ```
-/// use flame_core::router::url_path;
+/// ```text
+/// use crate::router::url_path;
 ///
 /// assert_eq!(url_path("/users/{name}", &[("name", "joe")]).unwrap(), "/users/joe");
 /// assert_eq!(url_path("/user/?settings", &[]).unwrap(), "/user");
@@ -71,20 +71,20 @@ pub enum UrlError {
 /// assert_eq!(url_path("/users/?{name}", &[("name", "a b")]).unwrap(), "/users/a%20b");
 /// assert_eq!(url_path("/files/{path: **}", &[("path", "a/b c")]).unwrap(), "/files/a/b%20c");
 /// ```
-pub fn url_path(pattern: &str, pairs: &[(&str, &str)]) -> Result<String, UrlError> {
+pub(crate) fn url_path(pattern: &str, pairs: &[(&str, &str)]) -> Result<String, UrlError> {
     RoutePattern::parse(pattern)?.url_path(pairs)
 }
 
 impl RoutePattern {
     /// Builds a URL path from this pattern; see [`url_path`].
     ///
-    /// ```
-    /// use flame_core::router::RoutePattern;
+    /// ```text
+    /// use crate::router::RoutePattern;
     ///
     /// let p = RoutePattern::parse("/posts/{year: /[0-9]{4}/}-{month}.html").unwrap();
     /// assert_eq!(p.url_path(&[("year", "2021"), ("month", "11")]).unwrap(), "/posts/2021-11.html");
     /// ```
-    pub fn url_path(&self, pairs: &[(&str, &str)]) -> Result<String, UrlError> {
+    pub(crate) fn url_path(&self, pairs: &[(&str, &str)]) -> Result<String, UrlError> {
         let lookup = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
         let with_optional = lookup("withOptional") == Some("true");
         let value = |name: &str| {

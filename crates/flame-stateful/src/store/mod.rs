@@ -259,6 +259,7 @@ impl ActorWrite {
 /// assert_eq!(e.to_string(), "store backend error: disk full");
 /// ```
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The backend (database, file system) failed.
     #[error("store backend error: {0}")]

@@ -2,7 +2,7 @@
 //! captures) or no match, and registration errors. Many cases come from
 //! Flamego's own `internal/route/tree_test.go`.
 
-use flame_core::router::{Captures, ParseErrorKind, RouteError, Tree, url_path};
+use crate::router::{Captures, ParseErrorKind, RouteError, Tree, url_path};
 
 type Pairs = &'static [(&'static str, &'static str)];
 

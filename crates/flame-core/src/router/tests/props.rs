@@ -1,6 +1,6 @@
 //! Property tests of flame's router.
 
-use flame_core::router::{Captures, RoutePattern, Tree, url_path};
+use crate::router::{Captures, RoutePattern, Tree, url_path};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 

@@ -1,6 +1,6 @@
 //! A static match allocates nothing: counted by a global allocator around `find`.
 
-use flame_core::router::{Captures, Tree};
+use crate::router::{Captures, Tree};
 
 fn allocations_during(f: impl FnOnce()) -> u64 {
     allocation_counter::measure(f).count_total

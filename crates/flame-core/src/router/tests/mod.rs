@@ -2,6 +2,12 @@
 
 use super::*;
 
+// What were integration tests before the router became private: the behaviour table, the
+// property tests, and the allocation count of a static match.
+mod alloc;
+mod props;
+mod table;
+
 #[test]
 fn parses_all_forms() {
     for p in [
