@@ -680,3 +680,136 @@ async fn the_handshake_is_answered_by_the_rfc_and_a_bad_one_is_refused() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// The request target of a counter connection with token `ada`, for a raw client.
+fn raw_counter_path(server: &Server, key: &str) -> String {
+    let url = server.ws_url("counter", key, Some(r#"{"token":"ada"}"#));
+    let host = format!("ws://{}", server.addr);
+    url.trim_start_matches(&host).to_owned()
+}
+
+#[tokio::test]
+async fn frames_that_break_rfc_6455_are_closed_with_1002_or_1007_and_a_reason() {
+    let log = Log::default();
+    let (_system, server) = counter_server(&log).await;
+    let oversized_ping = vec![b'p'; 126];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8 in a text frame",
+            common::raw::client_frame(0x81, &[0xff, 0xfe, 0xfd]),
+            1007,
+        ),
+        ("RSV1 set", common::raw::client_frame(0xc1, b"{}"), 1002),
+        ("RSV3 set", common::raw::client_frame(0x91, b"{}"), 1002),
+        (
+            "an unknown data opcode",
+            common::raw::client_frame(0x83, b"x"),
+            1002,
+        ),
+        (
+            "an unknown control opcode",
+            common::raw::client_frame(0x8b, b""),
+            1002,
+        ),
+        (
+            "a continuation with nothing to continue",
+            common::raw::client_frame(0x80, b"x"),
+            1002,
+        ),
+        (
+            "a new message inside a fragmented one",
+            [
+                common::raw::client_frame(0x01, b"{"),
+                common::raw::client_frame(0x81, b"{}"),
+            ]
+            .concat(),
+            1002,
+        ),
+        (
+            "a ping over 125 bytes",
+            common::raw::client_frame(0x89, &oversized_ping),
+            1002,
+        ),
+        (
+            "a fragmented ping",
+            common::raw::client_frame(0x09, b"p"),
+            1002,
+        ),
+        ("an unmasked frame", b"\x81\x02{}".to_vec(), 1002),
+        (
+            "a close frame of one byte",
+            common::raw::client_frame(0x88, &[0x03]),
+            1002,
+        ),
+        (
+            "a close reason that is not UTF-8",
+            common::raw::client_frame(0x88, &[0x03, 0xe8, 0xff, 0xfe]),
+            1007,
+        ),
+    ];
+    for (i, (what, bytes, want)) in cases.into_iter().enumerate() {
+        let path = raw_counter_path(&server, &format!("raw{i}"));
+        let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &bytes)
+            .await
+            .expect("write");
+        let close = common::raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(want), "{what}: {close:?}");
+        assert_eq!(close.reason, "malformed_message", "{what}");
+        let Some(last) = close.texts.last() else {
+            panic!("{what}: no close message before the frame");
+        };
+        match ServerMessage::decode(last).expect("a protocol message") {
+            ServerMessage::Close { code, reason } => {
+                assert_eq!(code, "malformed_message", "{what}");
+                assert!(reason.contains("RFC 6455"), "{what}: {reason}");
+            }
+            other => panic!("{what}: expected close, got {other:?}"),
+        }
+        assert!(close.eof, "{what}: the server ends the TCP connection");
+    }
+    // and the server is still fine
+    let (mut ws, _) = connect_counter(&server, "after", "ada").await;
+    send(&mut ws, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 1));
+}
+
+#[tokio::test]
+async fn a_clients_close_frame_is_echoed_then_the_server_ends_the_connection() {
+    let log = Log::default();
+    let (_system, server) = counter_server(&log).await;
+    for (i, code) in [1000u16, 1001, 4000].into_iter().enumerate() {
+        let path = raw_counter_path(&server, &format!("echo{i}"));
+        let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"bye");
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &common::raw::client_frame(0x88, &payload))
+            .await
+            .expect("write");
+        let close = common::raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(code), "{close:?}");
+        assert!(close.eof, "TCP ends after the echo");
+        assert!(
+            !close
+                .texts
+                .iter()
+                .any(|text| text.contains(r#""type":"close""#)),
+            "a close the client started needs no reason: {close:?}"
+        );
+    }
+    // an empty close frame is answered with an empty one
+    let path = raw_counter_path(&server, "echo-empty");
+    let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &common::raw::client_frame(0x88, b""))
+        .await
+        .expect("write");
+    let close = common::raw::raw_read_close(&mut tcp).await;
+    assert_eq!(close.code, None);
+    assert!(close.eof);
+    // and through a WebSocket library: the close is clean
+    let (mut ws, _) = connect_counter(&server, "echo-lib", "ada").await;
+    ws.close(None).await.expect("close");
+    let frame = recv_frame(&mut ws).await;
+    assert!(matches!(frame, Some(Message::Close(_))), "{frame:?}");
+    eventually(|| log.entries().iter().any(|e| e.starts_with("disconnect"))).await;
+}

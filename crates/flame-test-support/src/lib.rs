@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod net;
+pub mod raw;
 
 use flame_actor::Actor;
 use flame_protocol::ServerMessage;

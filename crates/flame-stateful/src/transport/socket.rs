@@ -54,15 +54,36 @@ fn frame(frame: Frame) -> Bytes {
 
 /// The `close` protocol message, then a close frame whose reason is the code.
 fn close_frames(code: &str, reason: &str) -> [Bytes; 2] {
+    close_frames_with(code, reason, close_code(code))
+}
+
+/// [`close_frames`] with the close frame's code chosen by the caller: a violation of
+/// RFC 6455 itself is closed with the RFC's code (1002, 1007), not the protocol code's.
+pub(super) fn close_frames_with(code: &str, reason: &str, frame_code: u16) -> [Bytes; 2] {
     let message = ServerMessage::Close {
         code: code.to_owned(),
         reason: reason.to_owned(),
     };
     let close = Frame::close(Some(CloseFrame {
-        code: CloseCode::from(close_code(code)),
+        code: CloseCode::from(frame_code),
         reason: code.to_owned().into(),
     }));
     [text_frame(&message.encode()), frame(close)]
+}
+
+/// The server's answer to the client's close frame (RFC 6455 §5.5.1): the client's status
+/// code echoed, or an empty close to an empty one. A code the RFC does not allow on the
+/// wire is answered with 1002, as tungstenite would.
+pub(super) fn close_echo(received: Option<&CloseFrame>) -> Bytes {
+    let echo = received.map(|received| CloseFrame {
+        code: if received.code.is_allowed() {
+            received.code
+        } else {
+            CloseCode::Protocol
+        },
+        reason: "".into(),
+    });
+    frame(Frame::close(echo))
 }
 
 /// How a connection's task learns that its connection is over.
@@ -127,6 +148,23 @@ impl SocketSink {
             return Err(Refused::Closed);
         }
         self.push(&mut writer, frame, true)
+    }
+
+    /// Ends the connection with `frames` (the last of them a close frame): nothing written
+    /// after them is taken.
+    pub(super) fn close_with(&self, frames: impl IntoIterator<Item = Bytes>) {
+        let mut writer = self.writer.lock();
+        if writer.closing || writer.failed {
+            return;
+        }
+        for frame in frames {
+            // The close frames are not refused for a full queue: they end it.
+            if self.push(&mut writer, Cow::Owned(frame), false).is_err() {
+                break;
+            }
+        }
+        writer.closing = true;
+        self.task.wake_by_ref();
     }
 
     /// The connection's task's turn: writes what is queued (the socket wakes the task when
@@ -268,18 +306,7 @@ impl Sink for SocketSink {
     }
 
     fn close(&self, code: &str, reason: &str) {
-        let mut writer = self.writer.lock();
-        if writer.closing || writer.failed {
-            return;
-        }
-        for frame in close_frames(code, reason) {
-            // The close frames are not refused for a full queue: they end it.
-            if self.push(&mut writer, Cow::Owned(frame), false).is_err() {
-                break;
-            }
-        }
-        writer.closing = true;
-        self.task.wake_by_ref();
+        self.close_with(close_frames(code, reason));
     }
 
     fn is_closed(&self) -> bool {

@@ -14,11 +14,15 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use hyper::upgrade::OnUpgrade;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::State;
-use super::socket::{Ended, Io, SocketIo, SocketSink, ping_frame, text_frame};
+use super::socket::{
+    Ended, Io, SocketIo, SocketSink, close_echo, close_frames_with, ping_frame, text_frame,
+};
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
 use crate::{ConnectionSender, InboundError, Outlet, Refused, Sink};
 use flame_actor::Actor;
@@ -106,8 +110,16 @@ enum End {
     /// The actor closed it (destroyed, shutting down, let go of it), or the client did not
     /// keep up; the close frames are written or queued.
     Actor,
-    /// The client closed it, or the socket failed.
+    /// The client sent its close frame, which is answered (RFC 6455 §5.5.1), so that a
+    /// browser's clean close ends clean (1000, `wasClean`) rather than as 1006.
+    PeerClosed(Option<CloseFrame>),
+    /// The socket ended or failed without a close frame.
     Client,
+    /// The client broke RFC 6455 itself (bad UTF-8, reserved bits, an unknown opcode, bad
+    /// fragmentation, an oversized or fragmented control frame, an unmasked frame, a
+    /// malformed close frame): closed with `frame_code` (1007 for bad UTF-8, else 1002)
+    /// and a reason, as the RFC asks, instead of a silent drop.
+    Violation { frame_code: u16, detail: String },
     /// No pong or message in time.
     Dead,
     /// A frame over the hard limit.
@@ -163,6 +175,19 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
             // The rest of the frame is never read, so the peer may see a reset rather than
             // the close frame; the `close` message goes first and usually arrives.
             sink.close(&error.code, &error.message);
+            write_timeout
+        }
+        End::PeerClosed(received) => {
+            sink.close_with([close_echo(received.as_ref())]);
+            write_timeout
+        }
+        End::Violation { frame_code, detail } => {
+            let reason = format!("the WebSocket frames broke RFC 6455: {detail}");
+            sink.close_with(close_frames_with(
+                ErrorCode::MalformedMessage.as_str(),
+                &reason,
+                frame_code,
+            ));
             write_timeout
         }
         End::Actor => write_timeout,
@@ -308,10 +333,29 @@ async fn pump(
                     }
                     // tungstenite answers pings itself; a pong is proof of life, nothing more.
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return End::Client,
+                    Some(Ok(Message::Close(received))) => return End::PeerClosed(received),
+                    None => return End::Client,
                     Some(Err(tungstenite::Error::Capacity(error))) => {
                         tracing::debug!(%error, "a WebSocket message was too long");
                         return End::TooBig;
+                    }
+                    // a dropped TCP connection, not a frame the client got wrong
+                    Some(Err(tungstenite::Error::Protocol(
+                        ProtocolError::ResetWithoutClosingHandshake,
+                    ))) => return End::Client,
+                    Some(Err(tungstenite::Error::Protocol(error))) => {
+                        tracing::debug!(%error, "a WebSocket protocol violation");
+                        return End::Violation {
+                            frame_code: u16::from(CloseCode::Protocol),
+                            detail: error.to_string(),
+                        };
+                    }
+                    Some(Err(tungstenite::Error::Utf8(error))) => {
+                        tracing::debug!(%error, "invalid UTF-8 in a WebSocket frame");
+                        return End::Violation {
+                            frame_code: u16::from(CloseCode::Invalid),
+                            detail: format!("invalid UTF-8: {error}"),
+                        };
                     }
                     Some(Err(error)) => {
                         tracing::debug!(%error, "WebSocket read failed");
