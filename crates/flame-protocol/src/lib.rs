@@ -80,6 +80,10 @@ pub enum ErrorCode {
     ConnectionClosed,
     /// The actor system is shutting down or the actor could not be started.
     Unavailable,
+    /// A connection reached a limit on what it may hold on the server: more subscriptions
+    /// than `ActorConfig::max_subscriptions`, or an event name longer than
+    /// `ActorConfig::max_event_name_size`. The message is refused; the connection stays.
+    LimitExceeded,
 }
 
 impl ErrorCode {
@@ -101,6 +105,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedVersion,
         ErrorCode::ConnectionClosed,
         ErrorCode::Unavailable,
+        ErrorCode::LimitExceeded,
     ];
 
     /// The code as it appears on the wire.
@@ -126,6 +131,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::ConnectionClosed => "connection_closed",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::LimitExceeded => "limit_exceeded",
         }
     }
 

@@ -50,6 +50,20 @@ pub struct ActorConfig {
     pub group_commit_window: Duration,
     /// The most actor writes in one transaction. Default: 4096.
     pub max_commit_batch: usize,
+    /// The most events one WebSocket client may be subscribed to at once (distinct names it
+    /// subscribed to and has not unsubscribed from); one more is refused with
+    /// `limit_exceeded`, and the connection stays. Bounds the memory a client controls.
+    /// Subscriptions the actor makes itself (`Connection::subscribe`) do not count.
+    /// Default: 256.
+    pub max_subscriptions: usize,
+    /// The longest event name a WebSocket client may subscribe to, in bytes; a longer one
+    /// is refused with `limit_exceeded`. Default: 256.
+    pub max_event_name_size: usize,
+    /// How many bytes a WebSocket connection may have queued beyond what its socket holds;
+    /// a client that falls further behind is closed with `connection_closed`, as for
+    /// `outbound_capacity` (whichever is reached first). Counts what a broadcast's frames
+    /// would cost if each were the connection's own. Default: 8 MiB.
+    pub outbound_byte_budget: usize,
 }
 
 impl Default for ActorConfig {
@@ -67,6 +81,9 @@ impl Default for ActorConfig {
             idle_timeout: Duration::from_secs(60),
             group_commit_window: Duration::ZERO,
             max_commit_batch: 4096,
+            max_subscriptions: 256,
+            max_event_name_size: 256,
+            outbound_byte_budget: 8 * 1024 * 1024,
         }
     }
 }

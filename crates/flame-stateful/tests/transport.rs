@@ -813,3 +813,77 @@ async fn a_clients_close_frame_is_echoed_then_the_server_ends_the_connection() {
     assert!(matches!(frame, Some(Message::Close(_))), "{frame:?}");
     eventually(|| log.entries().iter().any(|e| e.starts_with("disconnect"))).await;
 }
+
+fn subscribe(event: &str) -> String {
+    json!({"v": 1, "type": "subscribe", "event": event}).to_string()
+}
+
+/// What a client may make the server hold for it is bounded: the subscriptions by count
+/// and by name length, each refusal an `error`/`limit_exceeded`, and the connection stays.
+#[tokio::test]
+async fn a_clients_subscriptions_are_bounded_in_count_and_name_length() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        max_subscriptions: 3,
+        max_event_name_size: 16,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut ws, _) = connect_counter(&server, "subs", "ada").await;
+    for event in ["a", "b", "c", "a"] {
+        send(&mut ws, &subscribe(event)).await;
+    }
+    // one more distinct name is refused
+    send(&mut ws, &subscribe("d")).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    // an unsubscribe makes room
+    send(
+        &mut ws,
+        &json!({"v": 1, "type": "unsubscribe", "event": "a"}).to_string(),
+    )
+    .await;
+    send(&mut ws, &subscribe("d")).await;
+    // a name over the limit is refused whatever the count
+    send(&mut ws, &subscribe(&"n".repeat(17))).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    send(&mut ws, &subscribe(&"x".repeat(60 * 1024))).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    // nothing else was refused (a refusal would come before this answer), and the
+    // connection works
+    send(&mut ws, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 1));
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that stops reading is closed once its queue holds
+/// `ActorConfig::outbound_byte_budget` bytes, long before `outbound_capacity` messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_at_the_outbound_byte_budget() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        outbound_capacity: 1_000_000,
+        outbound_byte_budget: 512 * 1024,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut stuck, _) = connect_counter(&server, "budget", "stuck").await;
+    let text = "x".repeat(60 * 1024);
+    // 600 answers of 60 KiB (36 MiB) fill loopback's buffers many times over, and stay far
+    // below the count limit; the client stops once the server has closed the connection.
+    for id in 1..=600u64 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            stuck.send(Message::text(rpc(id, "notify_me", json!([text])))),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) || log.count("disconnect:stuck") == 1 {
+            break;
+        }
+    }
+    eventually(|| log.count("disconnect:stuck") == 1).await;
+    system.shutdown().await;
+    server.stop().await;
+}

@@ -104,6 +104,9 @@ pub(super) struct SocketSink {
     task: Waker,
     /// The most frames the actor may queue before the client counts as too slow.
     max_queued: usize,
+    /// The most bytes it may queue (`ActorConfig::outbound_byte_budget`): the count alone
+    /// would let a client that stops reading hold `max_queued` big messages.
+    max_queued_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -114,6 +117,8 @@ struct Writer {
     io: Option<Io>,
     /// Frames (the first maybe partly written) waiting for the socket.
     queue: VecDeque<Bytes>,
+    /// The bytes in `queue`.
+    queued_bytes: usize,
     /// Nothing more is taken: the close frames are queued.
     closing: bool,
     /// A write failed, or the connection's task ended.
@@ -122,16 +127,18 @@ struct Writer {
 
 impl SocketSink {
     /// `task` is woken whenever the connection's task has to call [`poll_task`](Self::poll_task).
-    pub(super) fn new(io: Io, task: Waker, max_queued: usize) -> Self {
+    pub(super) fn new(io: Io, task: Waker, max_queued: usize, max_queued_bytes: usize) -> Self {
         Self {
             writer: Mutex::new(Writer {
                 io: Some(io),
                 queue: VecDeque::new(),
+                queued_bytes: 0,
                 closing: false,
                 failed: false,
             }),
             task,
             max_queued: max_queued.max(1),
+            max_queued_bytes,
         }
     }
 
@@ -208,6 +215,7 @@ impl SocketSink {
         let mut writer = self.writer.lock();
         writer.failed = true;
         writer.queue.clear();
+        writer.queued_bytes = 0;
         writer.io = None;
     }
 
@@ -220,9 +228,13 @@ impl SocketSink {
         bounded: bool,
     ) -> Result<(), Refused> {
         if !writer.queue.is_empty() {
-            if bounded && writer.queue.len() >= self.max_queued {
+            if bounded
+                && (writer.queue.len() >= self.max_queued
+                    || writer.queued_bytes + frame.len() > self.max_queued_bytes)
+            {
                 return Err(Refused::Full);
             }
+            writer.queued_bytes += frame.len();
             writer.queue.push_back(frame.into_owned());
             return Ok(());
         }
@@ -242,6 +254,7 @@ impl SocketSink {
             }
         };
         if written < frame.len() {
+            writer.queued_bytes += frame.len() - written;
             writer.queue.push_back(frame.slice(written..));
             self.task.wake_by_ref();
         } else if Pin::new(io).poll_flush(&mut cx).is_pending() {
@@ -260,6 +273,7 @@ impl Writer {
         };
         while let Some(front) = self.queue.front_mut() {
             let written = write_some(io, front, cx)?;
+            self.queued_bytes -= written;
             if written < front.len() {
                 *front = front.slice(written..);
                 return Poll::Pending;

@@ -132,8 +132,13 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
     let config = &state.config;
     let write_timeout = config.ping_timeout;
     let outlet_source = Source::new();
-    let max_queued = state.system.config().outbound_capacity;
-    let sink = Arc::new(SocketSink::new(io, outlet_source.waker.clone(), max_queued));
+    let actor_config = state.system.config();
+    let sink = Arc::new(SocketSink::new(
+        io,
+        outlet_source.waker.clone(),
+        actor_config.outbound_capacity,
+        actor_config.outbound_byte_budget,
+    ));
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
         .write_buffer_size(config.write_buffer_size)
@@ -148,7 +153,7 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
         .connect_outlet(name, key, params, caller, outlet)
         .await
     {
-        Ok(sender) => sender,
+        Ok(sender) => sender.with_limits(actor_config),
         Err(error) => {
             tracing::debug!(
                 actor.name = name,
