@@ -887,3 +887,83 @@ async fn a_client_that_never_reads_is_closed_at_the_outbound_byte_budget() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// The rows of `docs/src/actor-protocol.md` that only a real socket shows: `args: null` is
+/// no arguments over WebSocket as over HTTP, a subscription is not acknowledged, an empty
+/// key is an actor of its own, and every answer under the prefix is the protocol's JSON.
+#[tokio::test]
+async fn the_documented_edge_cases_hold_over_the_wire() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let client = reqwest::Client::new();
+
+    // `args: null` over WebSocket and a `null` body over HTTP: both no arguments
+    let (mut ws, _) = connect_counter(&server, "nulls", "ada").await;
+    send(
+        &mut ws,
+        &json!({"v": 1, "type": "rpc", "id": 1, "method": "get", "args": null}).to_string(),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 0));
+    let response = client
+        .post(server.http_url("/actors/counter/nulls/rpc/get"))
+        .body("null")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "0");
+
+    // a subscription is not acknowledged: the next message is the call's answer
+    send(&mut ws, &subscribe("countUpdated")).await;
+    send(&mut ws, &rpc(2, "get", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(2, 0));
+
+    // the empty key is an actor like any other, over both transports
+    let (mut empty, _) = connect_counter(&server, "", "ada").await;
+    send(&mut empty, &rpc(1, "increment", json!([5]))).await;
+    assert_eq!(recv(&mut empty).await, rpc_ok(1, 5));
+    let response = client
+        .post(server.http_url("/actors/counter//rpc/get"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.text().await.expect("body"), "5");
+
+    // under the prefix, errors are `{"code", "message"}` JSON with the table's status
+    for (method, path, status, code) in [
+        ("GET", "/actors/nope/k", 404, "actor_not_found"),
+        ("GET", "/actors/nope/k/extra", 404, "actor_not_found"),
+        ("POST", "/actors/nope/k/rpc/get", 404, "actor_not_found"),
+        ("GET", "/actors/counter/k/rpc/get", 400, "malformed_message"),
+        (
+            "GET",
+            "/actors/counter/k/extra/more",
+            400,
+            "malformed_message",
+        ),
+        ("DELETE", "/actors/counter/k", 400, "malformed_message"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = client
+            .request(method.clone(), server.http_url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), status, "{method} {path}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["code"], code, "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{method} {path}: {body}");
+    }
+    // a plain GET on a registered actor's route is refused in the same shape
+    let response = client
+        .get(server.http_url("/actors/counter/k"))
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_client_error());
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], "malformed_message", "{body}");
+    system.shutdown().await;
+    server.stop().await;
+}

@@ -55,8 +55,19 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     let actor = flame_actor::websocket::connection_actor(&c, |builder| {
         builder.metadata("actor", format!("{name}/{key}"))
     });
-    // the checks; what axum would answer a bad handshake with
-    drop(c.websocket_upgrade().await?);
+    // The checks. A plain request on an actor route is answered in the protocol's JSON
+    // shape, like the HTTP RPC's errors: `actor_not_found` for a name no kind is registered
+    // under, else the handshake's refusal (its status, from axum) as `malformed_message`.
+    if let Err(refusal) = c.websocket_upgrade().await {
+        if !state.system.kinds().any(|kind| kind == name) {
+            return Ok(super::http::error_reply(&not_registered(&name)));
+        }
+        let error = WireError::new(
+            ErrorCode::MalformedMessage,
+            format!("not a WebSocket handshake: {}", refusal.message()),
+        );
+        return Ok(Reply::json(&error).with_status(flame_core::ReturnError::status(&refusal)));
+    }
     let on_upgrade = c.extensions().get::<OnUpgrade>().cloned().ok_or_else(|| {
         HttpError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -84,6 +95,14 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
         .await;
     });
     Ok(Axum(response).into_reply())
+}
+
+/// `actor_not_found` for `name`, the answer the runtime gives a call to an unknown kind.
+pub(super) fn not_registered(name: &str) -> WireError {
+    WireError::new(
+        ErrorCode::ActorNotFound,
+        format!("no actor kind is registered under `{name}`"),
+    )
 }
 
 /// The answer that completes a handshake axum has checked: `101` with the accept key over
