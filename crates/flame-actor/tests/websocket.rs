@@ -400,3 +400,84 @@ fn assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Arc<WebSocketActor>>();
 }
+
+// The raw client shared with the transport's tests; by path, because flame-test-support
+// depends on this crate.
+#[path = "../../flame-test-support/src/raw.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod raw;
+
+#[tokio::test]
+async fn frames_that_break_rfc_6455_are_closed_with_1002_or_1007_and_a_reason() {
+    let server = TestServer::start(echo_app(WebSocketConfig::default())).await;
+    let oversized_ping = vec![b'p'; 126];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8",
+            raw::client_frame(0x81, &[0xff, 0xfe]),
+            1007,
+        ),
+        ("RSV1 set", raw::client_frame(0xc1, b"hi"), 1002),
+        (
+            "an unknown data opcode",
+            raw::client_frame(0x83, b"x"),
+            1002,
+        ),
+        (
+            "an unknown control opcode",
+            raw::client_frame(0x8b, b""),
+            1002,
+        ),
+        ("a lone continuation", raw::client_frame(0x80, b"x"), 1002),
+        (
+            "a new message inside a fragmented one",
+            [raw::client_frame(0x01, b"a"), raw::client_frame(0x81, b"b")].concat(),
+            1002,
+        ),
+        (
+            "a ping over 125 bytes",
+            raw::client_frame(0x89, &oversized_ping),
+            1002,
+        ),
+        ("a fragmented ping", raw::client_frame(0x09, b"p"), 1002),
+        ("an unmasked frame", b"\x81\x02hi".to_vec(), 1002),
+        (
+            "a close frame of one byte",
+            raw::client_frame(0x88, &[0x03]),
+            1002,
+        ),
+        (
+            "a close reason that is not UTF-8",
+            raw::client_frame(0x88, &[0x03, 0xe8, 0xff, 0xfe]),
+            1007,
+        ),
+    ];
+    for (what, bytes, want) in cases {
+        let mut tcp = raw::raw_connect(server.addr(), "/echo").await;
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &bytes)
+            .await
+            .unwrap();
+        let close = raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(want), "{what}: {close:?}");
+        assert!(!close.reason.is_empty(), "{what}: a reason");
+        assert!(close.eof, "{what}: the server ends the TCP connection");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_clients_close_frame_is_echoed_then_the_server_ends_the_connection() {
+    let server = TestServer::start(echo_app(WebSocketConfig::default())).await;
+    for code in [1000u16, 1001, 4000] {
+        let mut tcp = raw::raw_connect(server.addr(), "/echo").await;
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"bye");
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &raw::client_frame(0x88, &payload))
+            .await
+            .unwrap();
+        let close = raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(code), "{close:?}");
+        assert!(close.eof, "TCP ends after the echo");
+    }
+    server.stop().await;
+}

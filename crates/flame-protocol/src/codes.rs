@@ -9,7 +9,7 @@ use crate::ErrorCode;
 /// |---|---|
 /// | `action_not_found`, `actor_not_found` | 404 |
 /// | `actor_destroyed` | 410 |
-/// | `malformed_message`, `invalid_arguments`, `invalid_params`, `unsupported_version` | 400 |
+/// | `malformed_message`, `invalid_arguments`, `invalid_params`, `unsupported_version`, `limit_exceeded` | 400 |
 /// | `message_too_long`, `params_too_long`, `storage_limit` | 413 |
 /// | `unauthorized` | 401 |
 /// | `forbidden`, `connection_rejected` | 403 |
@@ -35,7 +35,8 @@ pub fn http_status(code: &str) -> u16 {
         ErrorCode::MalformedMessage
         | ErrorCode::InvalidArguments
         | ErrorCode::InvalidParams
-        | ErrorCode::UnsupportedVersion => 400,
+        | ErrorCode::UnsupportedVersion
+        | ErrorCode::LimitExceeded => 400,
         ErrorCode::MessageTooLong | ErrorCode::ParamsTooLong | ErrorCode::StorageLimit => 413,
         ErrorCode::Unauthorized => 401,
         ErrorCode::Forbidden | ErrorCode::ConnectionRejected => 403,

@@ -80,6 +80,10 @@ pub enum ErrorCode {
     ConnectionClosed,
     /// The actor system is shutting down or the actor could not be started.
     Unavailable,
+    /// A connection reached a limit on what it may hold on the server: more subscriptions
+    /// than `ActorConfig::max_subscriptions`, or an event name longer than
+    /// `ActorConfig::max_event_name_size`. The message is refused; the connection stays.
+    LimitExceeded,
     /// A write to an actor's storage exceeds one of its limits (the size of a key or a
     /// value, the writes or bytes of one turn).
     StorageLimit,
@@ -104,6 +108,7 @@ impl ErrorCode {
         ErrorCode::UnsupportedVersion,
         ErrorCode::ConnectionClosed,
         ErrorCode::Unavailable,
+        ErrorCode::LimitExceeded,
         ErrorCode::StorageLimit,
     ];
 
@@ -130,6 +135,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::ConnectionClosed => "connection_closed",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::LimitExceeded => "limit_exceeded",
             ErrorCode::StorageLimit => "storage_limit",
         }
     }
@@ -220,8 +226,8 @@ pub enum ClientMessage {
         id: u64,
         /// The action's name.
         method: String,
-        /// Positional arguments.
-        #[serde(default)]
+        /// Positional arguments; missing or `null` means none, as for the HTTP RPC's body.
+        #[serde(default, deserialize_with = "null_as_no_args")]
         args: Vec<Value>,
     },
     /// Receive the events of that name from now on.
@@ -234,6 +240,12 @@ pub enum ClientMessage {
         /// The event's name.
         event: String,
     },
+}
+
+/// `args: null` reads as no arguments, so that a WebSocket call and an HTTP call (whose
+/// `null` body is no arguments) accept the same input.
+fn null_as_no_args<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    Ok(Option::<Vec<Value>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -306,7 +318,10 @@ impl ClientMessage {
             });
         }
         match serde_json::from_str::<Envelope<ClientMessage>>(text) {
-            Ok(env) if env.v == PROTOCOL_VERSION => Ok(env.body),
+            Ok(env) if env.v == PROTOCOL_VERSION => {
+                type_is_a_string(text, &env.body)?;
+                Ok(env.body)
+            }
             Ok(env) => Err(ProtocolError {
                 code: ErrorCode::UnsupportedVersion,
                 message: format!(
@@ -346,6 +361,25 @@ impl ClientMessage {
     /// ```
     pub fn encode(&self) -> String {
         encode(self)
+    }
+}
+
+/// serde takes a number for an enum's tag as the variant's index (`"type":0` would be an
+/// `rpc`), which the protocol does not define and a fuzzer found; a second pass that skips
+/// every value but `type` (no allocation for a string without escapes) refuses it.
+fn type_is_a_string(text: &str, body: &ClientMessage) -> Result<(), ProtocolError> {
+    #[derive(Deserialize)]
+    struct TypeProbe<'a> {
+        #[serde(rename = "type", borrow)]
+        _kind: std::borrow::Cow<'a, str>,
+    }
+    match serde_json::from_str::<TypeProbe<'_>>(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ProtocolError {
+            code: ErrorCode::MalformedMessage,
+            message: format!("`type` must be a string: {e}"),
+            id: rpc_id(body),
+        }),
     }
 }
 
@@ -550,5 +584,76 @@ mod tests {
         ] {
             assert_eq!(ServerMessage::decode(&msg.encode()), Ok(msg));
         }
+    }
+
+    /// The "Messages" table of `docs/src/actor-protocol.md`, row by row: what each input
+    /// decodes to, or the code it is refused with (and whether the answer can carry the id).
+    #[test]
+    fn the_documented_input_rules_hold() {
+        let ok = |text: &str| ClientMessage::decode(text, 65536).expect(text);
+        let refused = |text: &str| {
+            let e = ClientMessage::decode(text, 65536).expect_err(text);
+            (e.code, e.id)
+        };
+        let call = |args: Vec<Value>| ClientMessage::Rpc {
+            id: 7,
+            method: "m".into(),
+            args,
+        };
+        // `v`: an integer; missing or of another type is malformed, another number unsupported
+        for text in [
+            r#"{"type":"rpc","id":7,"method":"m"}"#,
+            r#"{"v":"1","type":"rpc","id":7,"method":"m"}"#,
+            r#"{"v":1.5,"type":"rpc","id":7,"method":"m"}"#,
+            r#"{"v":null,"type":"rpc","id":7,"method":"m"}"#,
+        ] {
+            assert_eq!(
+                refused(text),
+                (ErrorCode::MalformedMessage, Some(7)),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            refused(r#"{"v":2,"type":"rpc","id":7,"method":"m"}"#),
+            (ErrorCode::UnsupportedVersion, Some(7))
+        );
+        // `id`: an unsigned 64-bit integer; anything else is malformed, with no id to answer
+        assert_eq!(
+            ok(r#"{"v":1,"type":"rpc","id":7,"method":"m"}"#),
+            call(vec![])
+        );
+        assert!(matches!(
+            ok(&format!(
+                r#"{{"v":1,"type":"rpc","id":{},"method":"m"}}"#,
+                u64::MAX
+            )),
+            ClientMessage::Rpc { id: u64::MAX, .. }
+        ));
+        for id in [r#""7""#, "-1", "7.5", "null", "18446744073709551616"] {
+            let text = format!(r#"{{"v":1,"type":"rpc","id":{id},"method":"m"}}"#);
+            assert_eq!(
+                refused(&text),
+                (ErrorCode::MalformedMessage, None),
+                "{text}"
+            );
+        }
+        // `type`: a string; a number (or an unknown name) is malformed
+        for ty in ["0", "1", r#""call""#] {
+            let text = format!(r#"{{"v":1,"type":{ty},"id":7,"method":"m"}}"#);
+            assert_eq!(refused(&text).0, ErrorCode::MalformedMessage, "{text}");
+        }
+        // `args`: missing or null is none, as over HTTP; not an array is malformed
+        assert_eq!(
+            ok(r#"{"v":1,"type":"rpc","id":7,"method":"m","args":null}"#),
+            call(vec![])
+        );
+        assert_eq!(
+            ok(r#"{"v":1,"type":"rpc","id":7,"method":"m","args":[1]}"#),
+            call(vec![json!(1)])
+        );
+        assert_eq!(
+            refused(r#"{"v":1,"type":"rpc","id":7,"method":"m","args":{"a":1}}"#),
+            (ErrorCode::MalformedMessage, Some(7))
+        );
     }
 }

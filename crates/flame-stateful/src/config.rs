@@ -68,6 +68,20 @@ pub struct ActorConfig {
     /// How many bytes of committed key-value entries an actor keeps in memory to answer
     /// reads without the store. Default: 256 KiB.
     pub kv_cache_bytes: usize,
+    /// The most events one WebSocket client may be subscribed to at once (distinct names it
+    /// subscribed to and has not unsubscribed from); one more is refused with
+    /// `limit_exceeded`, and the connection stays. Bounds the memory a client controls.
+    /// Subscriptions the actor makes itself (`Connection::subscribe`) do not count.
+    /// Default: 256.
+    pub max_subscriptions: usize,
+    /// The longest event name a WebSocket client may subscribe to, in bytes; a longer one
+    /// is refused with `limit_exceeded`. Default: 256.
+    pub max_event_name_size: usize,
+    /// How many bytes a WebSocket connection may have queued beyond what its socket holds;
+    /// a client that falls further behind is closed with `connection_closed`, as for
+    /// `outbound_capacity` (whichever is reached first). Counts what a broadcast's frames
+    /// would cost if each were the connection's own. Default: 8 MiB.
+    pub outbound_byte_budget: usize,
 }
 
 impl ActorConfig {
@@ -103,6 +117,9 @@ impl Default for ActorConfig {
             max_kv_writes_per_turn: 1024,
             max_kv_bytes_per_turn: 4 * 1024 * 1024,
             kv_cache_bytes: 256 * 1024,
+            max_subscriptions: 256,
+            max_event_name_size: 256,
+            outbound_byte_budget: 8 * 1024 * 1024,
         }
     }
 }

@@ -20,6 +20,7 @@ use super::actor::StatefulActor;
 use super::context::{Effect, EffectQueue};
 use super::instance::{Call, Msg, Reply};
 use super::outbound::{Attached, Outbound, Outlet};
+use crate::ActorConfig;
 use crate::protocol::{ClientMessage, ErrorCode, ProtocolError, ServerMessage, WireError};
 use flame_actor::Actor;
 
@@ -220,10 +221,18 @@ impl Drop for DisconnectGuard {
 pub struct ConnectionSender {
     guard: DisconnectGuard,
     max_message_size: usize,
+    /// `ActorConfig::max_subscriptions` and `max_event_name_size`.
+    max_subscriptions: usize,
+    max_event_name_size: usize,
+    /// The events the client subscribed to and has not unsubscribed from. Kept here, on
+    /// the client's side of the mailbox, so that a refusal costs the actor nothing and the
+    /// client learns of it; a lock only because `send` takes `&self` (one task uses it).
+    subscribed: parking_lot::Mutex<HashSet<Box<str>>>,
 }
 
 impl ConnectionSender {
     pub(crate) fn new(conn: ConnId, tx: mpsc::Sender<Msg>, max_message_size: usize) -> Self {
+        let defaults = ActorConfig::default();
         Self {
             guard: DisconnectGuard {
                 conn,
@@ -231,7 +240,45 @@ impl ConnectionSender {
                 armed: true,
             },
             max_message_size,
+            max_subscriptions: defaults.max_subscriptions,
+            max_event_name_size: defaults.max_event_name_size,
+            subscribed: parking_lot::Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Applies `config`'s per-connection limits; until then (an in-process client) the
+    /// defaults of [`ActorConfig`] hold.
+    pub(crate) fn with_limits(mut self, config: &ActorConfig) -> Self {
+        self.max_subscriptions = config.max_subscriptions;
+        self.max_event_name_size = config.max_event_name_size;
+        self
+    }
+
+    /// Counts a client's subscription against the limits, refusing it when over one.
+    fn admit_subscription(&self, event: &str) -> Result<(), ProtocolError> {
+        let refuse = |message: String| ProtocolError {
+            code: ErrorCode::LimitExceeded,
+            message,
+            id: None,
+        };
+        if event.len() > self.max_event_name_size {
+            return Err(refuse(format!(
+                "an event name is at most {} bytes",
+                self.max_event_name_size
+            )));
+        }
+        let mut subscribed = self.subscribed.lock();
+        if subscribed.contains(event) {
+            return Ok(());
+        }
+        if subscribed.len() >= self.max_subscriptions {
+            return Err(refuse(format!(
+                "a connection subscribes to at most {} events; unsubscribe from one first",
+                self.max_subscriptions
+            )));
+        }
+        subscribed.insert(event.into());
+        Ok(())
     }
 
     /// The connection's id.
@@ -252,6 +299,8 @@ impl ConnectionSender {
     ///
     /// # Errors
     ///
+    /// [`InboundError::Protocol`] with `limit_exceeded` for a subscription over
+    /// `ActorConfig::max_subscriptions` or `max_event_name_size` (answer it and go on),
     /// [`InboundError::Closed`] when the actor is gone.
     pub async fn send(&self, msg: ClientMessage) -> Result<(), InboundError> {
         let conn = self.id();
@@ -263,14 +312,20 @@ impl ConnectionSender {
                 conn: Some(conn),
                 reply: Reply::Conn { conn, id },
             }),
-            ClientMessage::Subscribe { event } => Msg::Subscribe {
-                conn,
-                event: event.into_boxed_str(),
-            },
-            ClientMessage::Unsubscribe { event } => Msg::Unsubscribe {
-                conn,
-                event: event.into_boxed_str(),
-            },
+            ClientMessage::Subscribe { event } => {
+                self.admit_subscription(&event)?;
+                Msg::Subscribe {
+                    conn,
+                    event: event.into_boxed_str(),
+                }
+            }
+            ClientMessage::Unsubscribe { event } => {
+                self.subscribed.lock().remove(event.as_str());
+                Msg::Unsubscribe {
+                    conn,
+                    event: event.into_boxed_str(),
+                }
+            }
         };
         self.push(msg).await
     }
@@ -393,6 +448,8 @@ impl ConnectionHandle {
     ///
     /// # Errors
     ///
+    /// [`InboundError::Protocol`] with `limit_exceeded` for a subscription over
+    /// `ActorConfig::max_subscriptions` or `max_event_name_size` (answer it and go on),
     /// [`InboundError::Closed`] when the actor is gone.
     pub async fn send(&self, msg: ClientMessage) -> Result<(), InboundError> {
         self.sender.send(msg).await

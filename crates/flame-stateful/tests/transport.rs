@@ -680,3 +680,290 @@ async fn the_handshake_is_answered_by_the_rfc_and_a_bad_one_is_refused() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// The request target of a counter connection with token `ada`, for a raw client.
+fn raw_counter_path(server: &Server, key: &str) -> String {
+    let url = server.ws_url("counter", key, Some(r#"{"token":"ada"}"#));
+    let host = format!("ws://{}", server.addr);
+    url.trim_start_matches(&host).to_owned()
+}
+
+#[tokio::test]
+async fn frames_that_break_rfc_6455_are_closed_with_1002_or_1007_and_a_reason() {
+    let log = Log::default();
+    let (_system, server) = counter_server(&log).await;
+    let oversized_ping = vec![b'p'; 126];
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8 in a text frame",
+            common::raw::client_frame(0x81, &[0xff, 0xfe, 0xfd]),
+            1007,
+        ),
+        ("RSV1 set", common::raw::client_frame(0xc1, b"{}"), 1002),
+        ("RSV3 set", common::raw::client_frame(0x91, b"{}"), 1002),
+        (
+            "an unknown data opcode",
+            common::raw::client_frame(0x83, b"x"),
+            1002,
+        ),
+        (
+            "an unknown control opcode",
+            common::raw::client_frame(0x8b, b""),
+            1002,
+        ),
+        (
+            "a continuation with nothing to continue",
+            common::raw::client_frame(0x80, b"x"),
+            1002,
+        ),
+        (
+            "a new message inside a fragmented one",
+            [
+                common::raw::client_frame(0x01, b"{"),
+                common::raw::client_frame(0x81, b"{}"),
+            ]
+            .concat(),
+            1002,
+        ),
+        (
+            "a ping over 125 bytes",
+            common::raw::client_frame(0x89, &oversized_ping),
+            1002,
+        ),
+        (
+            "a fragmented ping",
+            common::raw::client_frame(0x09, b"p"),
+            1002,
+        ),
+        ("an unmasked frame", b"\x81\x02{}".to_vec(), 1002),
+        (
+            "a close frame of one byte",
+            common::raw::client_frame(0x88, &[0x03]),
+            1002,
+        ),
+        (
+            "a close reason that is not UTF-8",
+            common::raw::client_frame(0x88, &[0x03, 0xe8, 0xff, 0xfe]),
+            1007,
+        ),
+    ];
+    for (i, (what, bytes, want)) in cases.into_iter().enumerate() {
+        let path = raw_counter_path(&server, &format!("raw{i}"));
+        let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &bytes)
+            .await
+            .expect("write");
+        let close = common::raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(want), "{what}: {close:?}");
+        assert_eq!(close.reason, "malformed_message", "{what}");
+        let Some(last) = close.texts.last() else {
+            panic!("{what}: no close message before the frame");
+        };
+        match ServerMessage::decode(last).expect("a protocol message") {
+            ServerMessage::Close { code, reason } => {
+                assert_eq!(code, "malformed_message", "{what}");
+                assert!(reason.contains("RFC 6455"), "{what}: {reason}");
+            }
+            other => panic!("{what}: expected close, got {other:?}"),
+        }
+        assert!(close.eof, "{what}: the server ends the TCP connection");
+    }
+    // and the server is still fine
+    let (mut ws, _) = connect_counter(&server, "after", "ada").await;
+    send(&mut ws, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 1));
+}
+
+#[tokio::test]
+async fn a_clients_close_frame_is_echoed_then_the_server_ends_the_connection() {
+    let log = Log::default();
+    let (_system, server) = counter_server(&log).await;
+    for (i, code) in [1000u16, 1001, 4000].into_iter().enumerate() {
+        let path = raw_counter_path(&server, &format!("echo{i}"));
+        let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"bye");
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &common::raw::client_frame(0x88, &payload))
+            .await
+            .expect("write");
+        let close = common::raw::raw_read_close(&mut tcp).await;
+        assert_eq!(close.code, Some(code), "{close:?}");
+        assert!(close.eof, "TCP ends after the echo");
+        assert!(
+            !close
+                .texts
+                .iter()
+                .any(|text| text.contains(r#""type":"close""#)),
+            "a close the client started needs no reason: {close:?}"
+        );
+    }
+    // an empty close frame is answered with an empty one
+    let path = raw_counter_path(&server, "echo-empty");
+    let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &common::raw::client_frame(0x88, b""))
+        .await
+        .expect("write");
+    let close = common::raw::raw_read_close(&mut tcp).await;
+    assert_eq!(close.code, None);
+    assert!(close.eof);
+    // and through a WebSocket library: the close is clean
+    let (mut ws, _) = connect_counter(&server, "echo-lib", "ada").await;
+    ws.close(None).await.expect("close");
+    let frame = recv_frame(&mut ws).await;
+    assert!(matches!(frame, Some(Message::Close(_))), "{frame:?}");
+    eventually(|| log.entries().iter().any(|e| e.starts_with("disconnect"))).await;
+}
+
+fn subscribe(event: &str) -> String {
+    json!({"v": 1, "type": "subscribe", "event": event}).to_string()
+}
+
+/// What a client may make the server hold for it is bounded: the subscriptions by count
+/// and by name length, each refusal an `error`/`limit_exceeded`, and the connection stays.
+#[tokio::test]
+async fn a_clients_subscriptions_are_bounded_in_count_and_name_length() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        max_subscriptions: 3,
+        max_event_name_size: 16,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut ws, _) = connect_counter(&server, "subs", "ada").await;
+    for event in ["a", "b", "c", "a"] {
+        send(&mut ws, &subscribe(event)).await;
+    }
+    // one more distinct name is refused
+    send(&mut ws, &subscribe("d")).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    // an unsubscribe makes room
+    send(
+        &mut ws,
+        &json!({"v": 1, "type": "unsubscribe", "event": "a"}).to_string(),
+    )
+    .await;
+    send(&mut ws, &subscribe("d")).await;
+    // a name over the limit is refused whatever the count
+    send(&mut ws, &subscribe(&"n".repeat(17))).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    send(&mut ws, &subscribe(&"x".repeat(60 * 1024))).await;
+    assert_error(&recv(&mut ws).await, "limit_exceeded");
+    // nothing else was refused (a refusal would come before this answer), and the
+    // connection works
+    send(&mut ws, &rpc(1, "increment", json!([1]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 1));
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// A client that stops reading is closed once its queue holds
+/// `ActorConfig::outbound_byte_budget` bytes, long before `outbound_capacity` messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_at_the_outbound_byte_budget() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        outbound_capacity: 1_000_000,
+        outbound_byte_budget: 512 * 1024,
+        ..common::config()
+    };
+    let system = common::system_with(&log, MemoryStore::new(), config).await;
+    let server = Server::start(system.clone(), TransportConfig::default()).await;
+    let (mut stuck, _) = connect_counter(&server, "budget", "stuck").await;
+    let text = "x".repeat(60 * 1024);
+    // 600 answers of 60 KiB (36 MiB) fill loopback's buffers many times over, and stay far
+    // below the count limit; the client stops once the server has closed the connection.
+    for id in 1..=600u64 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(5),
+            stuck.send(Message::text(rpc(id, "notify_me", json!([text])))),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) || log.count("disconnect:stuck") == 1 {
+            break;
+        }
+    }
+    eventually(|| log.count("disconnect:stuck") == 1).await;
+    system.shutdown().await;
+    server.stop().await;
+}
+
+/// The rows of `docs/src/actor-protocol.md` that only a real socket shows: `args: null` is
+/// no arguments over WebSocket as over HTTP, a subscription is not acknowledged, an empty
+/// key is an actor of its own, and every answer under the prefix is the protocol's JSON.
+#[tokio::test]
+async fn the_documented_edge_cases_hold_over_the_wire() {
+    let log = Log::default();
+    let (system, server) = counter_server(&log).await;
+    let client = reqwest::Client::new();
+
+    // `args: null` over WebSocket and a `null` body over HTTP: both no arguments
+    let (mut ws, _) = connect_counter(&server, "nulls", "ada").await;
+    send(
+        &mut ws,
+        &json!({"v": 1, "type": "rpc", "id": 1, "method": "get", "args": null}).to_string(),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(1, 0));
+    let response = client
+        .post(server.http_url("/actors/counter/nulls/rpc/get"))
+        .body("null")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "0");
+
+    // a subscription is not acknowledged: the next message is the call's answer
+    send(&mut ws, &subscribe("countUpdated")).await;
+    send(&mut ws, &rpc(2, "get", json!([]))).await;
+    assert_eq!(recv(&mut ws).await, rpc_ok(2, 0));
+
+    // the empty key is an actor like any other, over both transports
+    let (mut empty, _) = connect_counter(&server, "", "ada").await;
+    send(&mut empty, &rpc(1, "increment", json!([5]))).await;
+    assert_eq!(recv(&mut empty).await, rpc_ok(1, 5));
+    let response = client
+        .post(server.http_url("/actors/counter//rpc/get"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.text().await.expect("body"), "5");
+
+    // under the prefix, errors are `{"code", "message"}` JSON with the table's status
+    for (method, path, status, code) in [
+        ("GET", "/actors/nope/k", 404, "actor_not_found"),
+        ("GET", "/actors/nope/k/extra", 404, "actor_not_found"),
+        ("POST", "/actors/nope/k/rpc/get", 404, "actor_not_found"),
+        ("GET", "/actors/counter/k/rpc/get", 400, "malformed_message"),
+        (
+            "GET",
+            "/actors/counter/k/extra/more",
+            400,
+            "malformed_message",
+        ),
+        ("DELETE", "/actors/counter/k", 400, "malformed_message"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = client
+            .request(method.clone(), server.http_url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), status, "{method} {path}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["code"], code, "{method} {path}: {body}");
+        assert!(body["message"].is_string(), "{method} {path}: {body}");
+    }
+    // a plain GET on a registered actor's route is refused in the same shape
+    let response = client
+        .get(server.http_url("/actors/counter/k"))
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_client_error());
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], "malformed_message", "{body}");
+    system.shutdown().await;
+    server.stop().await;
+}

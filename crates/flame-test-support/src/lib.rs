@@ -18,6 +18,7 @@ pub use server::TestServer;
 mod counter;
 #[cfg(feature = "stateful")]
 pub mod net;
+pub mod raw;
 
 #[cfg(feature = "stateful")]
 pub use counter::*;

@@ -86,8 +86,10 @@ pub async fn ws_connect(url: &str) -> Ws {
 
 /// The next frame that is not a ping or pong.
 pub async fn recv_frame(ws: &mut Ws) -> Option<Message> {
+    // one deadline for the whole wait: the server's pings (every 15 s) must not restart it
+    let deadline = tokio::time::Instant::now() + HANG;
     loop {
-        let frame = tokio::time::timeout(HANG, ws.next())
+        let frame = tokio::time::timeout_at(deadline, ws.next())
             .await
             .expect("a frame before the hang guard");
         match frame {

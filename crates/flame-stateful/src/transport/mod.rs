@@ -61,6 +61,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use flame_core::{Context, Flame, Reply};
 
 use crate::ActorSystem;
+use crate::protocol::{ErrorCode, WireError};
 
 pub use self::config::TransportConfig;
 pub use flame_protocol::{close_code, is_transient};
@@ -168,6 +169,26 @@ pub fn mount(f: &mut Flame, system: ActorSystem, config: TransportConfig) -> Tra
             move |c: Context| http::rpc(c, rpc_state.clone()),
         );
     }
+    // Every other path under the prefix: the protocol's JSON error shape rather than the
+    // router's plain-text 404, so that a client of the protocol reads every answer the same
+    // way. Static and placeholder routes win over a glob, so this shadows none of the above.
+    let fallback_state = state.clone();
+    f.any(&format!("{prefix}/{{rest: **}}"), move |c: Context| {
+        let rest = c.param("rest").to_owned();
+        let name = rest.split('/').next().unwrap_or_default();
+        let error = if fallback_state.system.kinds().any(|kind| kind == name) {
+            WireError::new(
+                ErrorCode::MalformedMessage,
+                format!(
+                    "not a route of the actor protocol: `GET {prefix}/{{name}}/{{key}}` \
+                     (WebSocket) or `POST {prefix}/{{name}}/{{key}}/rpc/{{method}}`"
+                ),
+            )
+        } else {
+            ws::not_registered(name)
+        };
+        http::error_reply(&error)
+    });
     TransportHandle { state }
 }
 

@@ -54,15 +54,36 @@ fn frame(frame: Frame) -> Bytes {
 
 /// The `close` protocol message, then a close frame whose reason is the code.
 fn close_frames(code: &str, reason: &str) -> [Bytes; 2] {
+    close_frames_with(code, reason, close_code(code))
+}
+
+/// [`close_frames`] with the close frame's code chosen by the caller: a violation of
+/// RFC 6455 itself is closed with the RFC's code (1002, 1007), not the protocol code's.
+pub(super) fn close_frames_with(code: &str, reason: &str, frame_code: u16) -> [Bytes; 2] {
     let message = ServerMessage::Close {
         code: code.to_owned(),
         reason: reason.to_owned(),
     };
     let close = Frame::close(Some(CloseFrame {
-        code: CloseCode::from(close_code(code)),
+        code: CloseCode::from(frame_code),
         reason: code.to_owned().into(),
     }));
     [text_frame(&message.encode()), frame(close)]
+}
+
+/// The server's answer to the client's close frame (RFC 6455 §5.5.1): the client's status
+/// code echoed, or an empty close to an empty one. A code the RFC does not allow on the
+/// wire is answered with 1002, as tungstenite would.
+pub(super) fn close_echo(received: Option<&CloseFrame>) -> Bytes {
+    let echo = received.map(|received| CloseFrame {
+        code: if received.code.is_allowed() {
+            received.code
+        } else {
+            CloseCode::Protocol
+        },
+        reason: "".into(),
+    });
+    frame(Frame::close(echo))
 }
 
 /// How a connection's task learns that its connection is over.
@@ -83,6 +104,9 @@ pub(super) struct SocketSink {
     task: Waker,
     /// The most frames the actor may queue before the client counts as too slow.
     max_queued: usize,
+    /// The most bytes it may queue (`ActorConfig::outbound_byte_budget`): the count alone
+    /// would let a client that stops reading hold `max_queued` big messages.
+    max_queued_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -93,6 +117,8 @@ struct Writer {
     io: Option<Io>,
     /// Frames (the first maybe partly written) waiting for the socket.
     queue: VecDeque<Bytes>,
+    /// The bytes in `queue`.
+    queued_bytes: usize,
     /// Nothing more is taken: the close frames are queued.
     closing: bool,
     /// A write failed, or the connection's task ended.
@@ -101,16 +127,18 @@ struct Writer {
 
 impl SocketSink {
     /// `task` is woken whenever the connection's task has to call [`poll_task`](Self::poll_task).
-    pub(super) fn new(io: Io, task: Waker, max_queued: usize) -> Self {
+    pub(super) fn new(io: Io, task: Waker, max_queued: usize, max_queued_bytes: usize) -> Self {
         Self {
             writer: Mutex::new(Writer {
                 io: Some(io),
                 queue: VecDeque::new(),
+                queued_bytes: 0,
                 closing: false,
                 failed: false,
             }),
             task,
             max_queued: max_queued.max(1),
+            max_queued_bytes,
         }
     }
 
@@ -127,6 +155,23 @@ impl SocketSink {
             return Err(Refused::Closed);
         }
         self.push(&mut writer, frame, true)
+    }
+
+    /// Ends the connection with `frames` (the last of them a close frame): nothing written
+    /// after them is taken.
+    pub(super) fn close_with(&self, frames: impl IntoIterator<Item = Bytes>) {
+        let mut writer = self.writer.lock();
+        if writer.closing || writer.failed {
+            return;
+        }
+        for frame in frames {
+            // The close frames are not refused for a full queue: they end it.
+            if self.push(&mut writer, Cow::Owned(frame), false).is_err() {
+                break;
+            }
+        }
+        writer.closing = true;
+        self.task.wake_by_ref();
     }
 
     /// The connection's task's turn: writes what is queued (the socket wakes the task when
@@ -170,6 +215,7 @@ impl SocketSink {
         let mut writer = self.writer.lock();
         writer.failed = true;
         writer.queue.clear();
+        writer.queued_bytes = 0;
         writer.io = None;
     }
 
@@ -182,9 +228,13 @@ impl SocketSink {
         bounded: bool,
     ) -> Result<(), Refused> {
         if !writer.queue.is_empty() {
-            if bounded && writer.queue.len() >= self.max_queued {
+            if bounded
+                && (writer.queue.len() >= self.max_queued
+                    || writer.queued_bytes + frame.len() > self.max_queued_bytes)
+            {
                 return Err(Refused::Full);
             }
+            writer.queued_bytes += frame.len();
             writer.queue.push_back(frame.into_owned());
             return Ok(());
         }
@@ -204,6 +254,7 @@ impl SocketSink {
             }
         };
         if written < frame.len() {
+            writer.queued_bytes += frame.len() - written;
             writer.queue.push_back(frame.slice(written..));
             self.task.wake_by_ref();
         } else if Pin::new(io).poll_flush(&mut cx).is_pending() {
@@ -222,6 +273,7 @@ impl Writer {
         };
         while let Some(front) = self.queue.front_mut() {
             let written = write_some(io, front, cx)?;
+            self.queued_bytes -= written;
             if written < front.len() {
                 *front = front.slice(written..);
                 return Poll::Pending;
@@ -268,18 +320,7 @@ impl Sink for SocketSink {
     }
 
     fn close(&self, code: &str, reason: &str) {
-        let mut writer = self.writer.lock();
-        if writer.closing || writer.failed {
-            return;
-        }
-        for frame in close_frames(code, reason) {
-            // The close frames are not refused for a full queue: they end it.
-            if self.push(&mut writer, Cow::Owned(frame), false).is_err() {
-                break;
-            }
-        }
-        writer.closing = true;
-        self.task.wake_by_ref();
+        self.close_with(close_frames(code, reason));
     }
 
     fn is_closed(&self) -> bool {

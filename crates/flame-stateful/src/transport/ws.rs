@@ -14,11 +14,15 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use hyper::upgrade::OnUpgrade;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::State;
-use super::socket::{Ended, Io, SocketIo, SocketSink, ping_frame, text_frame};
+use super::socket::{
+    Ended, Io, SocketIo, SocketSink, close_echo, close_frames_with, ping_frame, text_frame,
+};
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
 use crate::{ConnectionSender, InboundError, Outlet, Refused, Sink};
 use flame_actor::Actor;
@@ -51,8 +55,19 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     let actor = flame_actor::websocket::connection_actor(&c, |builder| {
         builder.metadata("actor", format!("{name}/{key}"))
     });
-    // the checks; what axum would answer a bad handshake with
-    drop(c.websocket_upgrade().await?);
+    // The checks. A plain request on an actor route is answered in the protocol's JSON
+    // shape, like the HTTP RPC's errors: `actor_not_found` for a name no kind is registered
+    // under, else the handshake's refusal (its status, from axum) as `malformed_message`.
+    if let Err(refusal) = c.websocket_upgrade().await {
+        if !state.system.kinds().any(|kind| kind == name) {
+            return Ok(super::http::error_reply(&not_registered(&name)));
+        }
+        let error = WireError::new(
+            ErrorCode::MalformedMessage,
+            format!("not a WebSocket handshake: {}", refusal.message()),
+        );
+        return Ok(Reply::json(&error).with_status(flame_core::ReturnError::status(&refusal)));
+    }
     let on_upgrade = c.extensions().get::<OnUpgrade>().cloned().ok_or_else(|| {
         HttpError::new(
             StatusCode::UPGRADE_REQUIRED,
@@ -82,6 +97,14 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     Ok(Axum(response).into_reply())
 }
 
+/// `actor_not_found` for `name`, the answer the runtime gives a call to an unknown kind.
+pub(super) fn not_registered(name: &str) -> WireError {
+    WireError::new(
+        ErrorCode::ActorNotFound,
+        format!("no actor kind is registered under `{name}`"),
+    )
+}
+
 /// The answer that completes a handshake axum has checked: `101` with the accept key over
 /// HTTP/1.1, `200` to an HTTP/2 extended `CONNECT`.
 fn switching_protocols(c: &Context) -> (StatusCode, HeaderMap) {
@@ -106,8 +129,16 @@ enum End {
     /// The actor closed it (destroyed, shutting down, let go of it), or the client did not
     /// keep up; the close frames are written or queued.
     Actor,
-    /// The client closed it, or the socket failed.
+    /// The client sent its close frame, which is answered (RFC 6455 §5.5.1), so that a
+    /// browser's clean close ends clean (1000, `wasClean`) rather than as 1006.
+    PeerClosed(Option<CloseFrame>),
+    /// The socket ended or failed without a close frame.
     Client,
+    /// The client broke RFC 6455 itself (bad UTF-8, reserved bits, an unknown opcode, bad
+    /// fragmentation, an oversized or fragmented control frame, an unmasked frame, a
+    /// malformed close frame): closed with `frame_code` (1007 for bad UTF-8, else 1002)
+    /// and a reason, as the RFC asks, instead of a silent drop.
+    Violation { frame_code: u16, detail: String },
     /// No pong or message in time.
     Dead,
     /// A frame over the hard limit.
@@ -120,8 +151,13 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
     let config = &state.config;
     let write_timeout = config.ping_timeout;
     let outlet_source = Source::new();
-    let max_queued = state.system.config().outbound_capacity;
-    let sink = Arc::new(SocketSink::new(io, outlet_source.waker.clone(), max_queued));
+    let actor_config = state.system.config();
+    let sink = Arc::new(SocketSink::new(
+        io,
+        outlet_source.waker.clone(),
+        actor_config.outbound_capacity,
+        actor_config.outbound_byte_budget,
+    ));
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
         .write_buffer_size(config.write_buffer_size)
@@ -136,7 +172,7 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
         .connect_outlet(name, key, params, caller, outlet)
         .await
     {
-        Ok(sender) => sender,
+        Ok(sender) => sender.with_limits(actor_config),
         Err(error) => {
             tracing::debug!(
                 actor.name = name,
@@ -163,6 +199,19 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
             // The rest of the frame is never read, so the peer may see a reset rather than
             // the close frame; the `close` message goes first and usually arrives.
             sink.close(&error.code, &error.message);
+            write_timeout
+        }
+        End::PeerClosed(received) => {
+            sink.close_with([close_echo(received.as_ref())]);
+            write_timeout
+        }
+        End::Violation { frame_code, detail } => {
+            let reason = format!("the WebSocket frames broke RFC 6455: {detail}");
+            sink.close_with(close_frames_with(
+                ErrorCode::MalformedMessage.as_str(),
+                &reason,
+                frame_code,
+            ));
             write_timeout
         }
         End::Actor => write_timeout,
@@ -308,10 +357,29 @@ async fn pump(
                     }
                     // tungstenite answers pings itself; a pong is proof of life, nothing more.
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => return End::Client,
+                    Some(Ok(Message::Close(received))) => return End::PeerClosed(received),
+                    None => return End::Client,
                     Some(Err(tungstenite::Error::Capacity(error))) => {
                         tracing::debug!(%error, "a WebSocket message was too long");
                         return End::TooBig;
+                    }
+                    // a dropped TCP connection, not a frame the client got wrong
+                    Some(Err(tungstenite::Error::Protocol(
+                        ProtocolError::ResetWithoutClosingHandshake,
+                    ))) => return End::Client,
+                    Some(Err(tungstenite::Error::Protocol(error))) => {
+                        tracing::debug!(%error, "a WebSocket protocol violation");
+                        return End::Violation {
+                            frame_code: u16::from(CloseCode::Protocol),
+                            detail: error.to_string(),
+                        };
+                    }
+                    Some(Err(tungstenite::Error::Utf8(error))) => {
+                        tracing::debug!(%error, "invalid UTF-8 in a WebSocket frame");
+                        return End::Violation {
+                            frame_code: u16::from(CloseCode::Invalid),
+                            detail: format!("invalid UTF-8: {error}"),
+                        };
                     }
                     Some(Err(error)) => {
                         tracing::debug!(%error, "WebSocket read failed");
