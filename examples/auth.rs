@@ -21,22 +21,27 @@ use std::time::Duration;
 
 use flame_actor::websocket::{WebSocketConnection, WebSocketError, WebSocketExt};
 use flame_actor::{ActorScope, current_actor};
-use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtIssuer, JwtSecret, JwtVerifier};
 use flame_auth::password::{hash_password, verify_password};
 use flame_auth::session::SessionStore;
 use flame_auth::{
-    AuthError, AuthenticatedUser, Authenticator, CurrentUser, User, authenticate, has_permission,
-    is_admin, is_authenticated, is_unauthenticated, require, require_actor_with_claims,
-    require_user, user_of,
+    AuthError, AuthenticatedUser, Authenticator, CLOSE_SESSION_ENDED, CurrentUser, SessionCookie,
+    User, authenticate, has_permission, identity_ended, is_admin, is_authenticated,
+    is_unauthenticated, require, require_actor_with_claims, require_user, user_of,
 };
 use flame_core::{Context, Flame, Json, bind};
+use http::HeaderValue;
+use http::header::CACHE_CONTROL;
 use serde::{Deserialize, Serialize};
 
 /// The cookie that carries the session token.
 pub const SESSION_COOKIE: &str = "flame_session";
 
-/// The development secret, used when `FLAME_JWT_SECRET` is not set.
-const DEV_SECRET: &str = "flame example secret: change me, 32+ bytes";
+/// The issuer of the app's JWTs.
+pub const ISSUER: &str = "https://flame.example";
+
+/// The audience of the app's JWTs.
+pub const AUDIENCE: &str = "flame-example-api";
 
 // ANCHOR: users
 /// The user directory: user names, their Argon2id password hashes and their permissions.
@@ -83,11 +88,12 @@ impl Users {
 }
 // ANCHOR_END: users
 
-/// What the app shares: how tokens are issued and where sessions live.
+/// What the app shares: how tokens are issued, where sessions live, and their cookie.
 #[derive(Clone)]
 pub struct Tokens {
     issuer: Arc<JwtIssuer>,
     sessions: SessionStore,
+    cookie: SessionCookie,
 }
 
 #[derive(Clone, Deserialize)]
@@ -117,13 +123,12 @@ async fn login(
         .map_err(|err| AuthError::Internal(err.to_string()))??;
     let token = tokens.issuer.issue(&user)?;
     let session = tokens.sessions.create(user).await?;
-    c.set_cookie(
-        cookie::Cookie::build((SESSION_COOKIE, session.into_token()))
-            .path("/")
-            .http_only(true)
-            .same_site(cookie::SameSite::Lax)
-            .build(),
-    );
+    // Max-Age matches the server-side expiry; Secure outside development.
+    c.set_cookie(tokens.cookie.issue(session.token(), session.expires_at()));
+    // A response carrying credentials is not for any cache.
+    c.response_writer()
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(Json(LoggedIn {
         token,
         token_type: "Bearer",
@@ -131,12 +136,15 @@ async fn login(
     }))
 }
 
-/// `POST /logout`: revokes the session of the cookie.
+/// `POST /logout`: revokes the session of the cookie (which closes the WebSocket
+/// connections opened with it) and tells the browser to drop the cookie. Cross-origin
+/// attempts never get here: the `authenticate` middleware refuses them (CSRF).
 async fn logout(c: Context, tokens: Tokens) -> Result<&'static str, AuthError> {
-    let token = c.cookie(SESSION_COOKIE);
+    let token = c.cookie(&tokens.cookie.name());
     if !token.is_empty() {
         tokens.sessions.revoke(&token).await?;
     }
+    c.set_cookie(tokens.cookie.clear());
     Ok("signed out")
 }
 // ANCHOR_END: login
@@ -166,12 +174,25 @@ enum ClientMessage {
 }
 
 /// `GET /ws`: an echo that knows its user: from the upgrade request's header or cookie,
-/// or from an `auth` message.
+/// or from an `auth` message. When that user's session ends (sign-out, revocation, expiry)
+/// the connection is closed with [`CLOSE_SESSION_ENDED`], even if it is idle.
 async fn echo(
     mut conn: WebSocketConnection,
     authenticator: Authenticator,
 ) -> Result<(), WebSocketError> {
-    while let Some(message) = conn.recv_json::<ClientMessage>().await {
+    loop {
+        // Made anew each turn: an `auth` message may have changed who the connection is.
+        let ended = identity_ended(&*conn.actor());
+        let message = tokio::select! {
+            message = conn.recv_json::<ClientMessage>() => message,
+            err = ended => {
+                conn.close(CLOSE_SESSION_ENDED, err.code()).await;
+                return Ok(());
+            }
+        };
+        let Some(message) = message else {
+            return Ok(());
+        };
         match message {
             Ok(ClientMessage::Auth { token }) => {
                 match authenticator
@@ -201,7 +222,6 @@ async fn echo(
             }
         }
     }
-    Ok(())
 }
 
 /// The user name of whoever is acting, from the task-local scope.
@@ -210,23 +230,49 @@ fn user_name() -> Option<String> {
 }
 // ANCHOR_END: websocket
 
+/// What the app reads from its environment.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `FLAME_ENV`.
+    pub env: flame_core::Env,
+    /// `FLAME_JWT_SECRET`.
+    pub jwt_secret: Option<String>,
+}
+
+impl Settings {
+    /// From `FLAME_ENV` and `FLAME_JWT_SECRET`.
+    pub fn from_env() -> Self {
+        Self {
+            env: flame_core::env(),
+            jwt_secret: std::env::var("FLAME_JWT_SECRET").ok(),
+        }
+    }
+}
+
 // ANCHOR: app
-pub fn app() -> Flame {
-    let secret = std::env::var("FLAME_JWT_SECRET").unwrap_or_else(|_| {
-        tracing::warn!("FLAME_JWT_SECRET is not set: using the development secret");
-        DEV_SECRET.to_owned()
-    });
-    let issuer = JwtIssuer::hs256(secret.as_bytes()).expect("a secret of 32+ bytes");
-    let verifier = JwtVerifier::hs256(secret.as_bytes()).expect("a secret of 32+ bytes");
+pub fn app(settings: Settings) -> Result<Flame, AuthError> {
+    // Production and test refuse to start without a real secret; development makes one up.
+    let secret = JwtSecret::resolve(
+        "FLAME_JWT_SECRET",
+        settings.jwt_secret.as_deref(),
+        settings.env,
+    )?;
+    let issuer = JwtIssuer::hs256(secret.as_bytes())?
+        .issuer(ISSUER)
+        .audience(AUDIENCE);
+    let verifier = JwtVerifier::hs256(secret.as_bytes(), Expected::new(ISSUER, AUDIENCE))?;
     let sessions = SessionStore::in_memory().ttl(Duration::from_secs(24 * 60 * 60));
+    let cookie =
+        SessionCookie::new(SESSION_COOKIE).secure(settings.env != flame_core::Env::Development);
     // Bearer tokens are JWTs; the cookie holds a server-side session.
-    let authenticator = Authenticator::new(verifier).cookie_with(SESSION_COOKIE, sessions.clone());
+    let authenticator = Authenticator::new(verifier).cookie_with(cookie.clone(), sessions.clone());
 
     let mut f = Flame::classic();
-    f.map(Users::demo().expect("hashing the demo passwords"));
+    f.map(Users::demo()?);
     f.map(Tokens {
         issuer: Arc::new(issuer),
         sessions,
+        cookie,
     });
     f.use_(authenticate(authenticator.clone()));
 
@@ -251,12 +297,12 @@ pub fn app() -> Flame {
     f.websocket("/ws", move |conn: WebSocketConnection| {
         echo(conn, authenticator.clone())
     });
-    f
+    Ok(f)
 }
 // ANCHOR_END: app
 
 fn main() -> anyhow::Result<()> {
     flame_examples::init_tracing();
-    app().run()?;
+    app(Settings::from_env())?.run()?;
     Ok(())
 }

@@ -3,9 +3,11 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use common::TestServer;
+use flame_auth::User;
+use flame_auth::jwt::JwtIssuer;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -13,6 +15,20 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 #[allow(dead_code)]
 #[path = "../auth.rs"]
 mod auth;
+
+/// The JWT secret the tests run the app with.
+const SECRET: &str = "the auth example's test secret, 32+ bytes";
+
+fn settings() -> auth::Settings {
+    auth::Settings {
+        env: flame_core::Env::Test,
+        jwt_secret: Some(SECRET.to_owned()),
+    }
+}
+
+fn app() -> flame_core::Flame {
+    auth::app(settings()).unwrap()
+}
 
 struct Login {
     token: String,
@@ -64,7 +80,7 @@ fn code(body: &str) -> String {
 
 #[tokio::test]
 async fn login_tokens_cookies_and_guards() {
-    let server = TestServer::start(auth::app()).await;
+    let server = TestServer::start(app()).await;
 
     let (status, body) = login(&server, "ada", "wrong").await.err().unwrap();
     assert_eq!(
@@ -131,8 +147,9 @@ async fn login_tokens_cookies_and_guards() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // A revoked cookie makes the caller anonymous.
     let (status, body) = get(&server, "/me", Some(("cookie", ada.cookie.as_str()))).await;
-    assert_eq!((status, code(&body).as_str()), (401, "invalid_token"));
+    assert_eq!((status, code(&body).as_str()), (401, "no_user_actor"));
     assert_eq!(get(&server, "/me", as_ada).await.0, 200);
     server.stop().await;
 }
@@ -173,7 +190,7 @@ fn echo(text: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_websocket_echo_knows_its_user() {
-    let server = TestServer::start(auth::app()).await;
+    let server = TestServer::start(app()).await;
     let ada = login(&server, "ada", "ada-password").await.unwrap();
 
     // By the Authorization header of the upgrade request.
@@ -223,5 +240,280 @@ async fn the_websocket_echo_knows_its_user() {
         ask(&mut client, echo("still here")).await["text"],
         "still here"
     );
+    server.stop().await;
+}
+
+fn issuer(secret: &str) -> JwtIssuer {
+    JwtIssuer::hs256(secret.as_bytes()).unwrap()
+}
+
+fn root_user() -> User {
+    User::new("u0", "root").with_permission("admin")
+}
+
+#[tokio::test]
+async fn a_token_signed_with_a_secret_from_the_source_is_refused_in_development() {
+    // What the example used to sign with when FLAME_JWT_SECRET was unset.
+    let public_secret = "flame example secret: change me, 32+ bytes";
+    let forged = issuer(public_secret)
+        .issuer(auth::ISSUER)
+        .audience(auth::AUDIENCE)
+        .issue(&root_user())
+        .unwrap();
+    let forged_without_audience = issuer(public_secret).issue(&root_user()).unwrap();
+    let f = auth::app(auth::Settings {
+        env: flame_core::Env::Development,
+        jwt_secret: None,
+    })
+    .unwrap();
+    let server = TestServer::start(f).await;
+    for forged in [forged, forged_without_audience] {
+        let bearer = format!("Bearer {forged}");
+        let (status, body) = get(&server, "/admin/stats", Some(("authorization", &bearer))).await;
+        assert_eq!((status, code(&body).as_str()), (401, "invalid_token"));
+    }
+    // The random development secret still works for tokens the app issues itself.
+    let root = login(&server, "root", "root-password").await.unwrap();
+    let bearer = format!("Bearer {}", root.token);
+    assert_eq!(
+        get(&server, "/admin/stats", Some(("authorization", &bearer)))
+            .await
+            .0,
+        200
+    );
+    server.stop().await;
+}
+
+#[test]
+fn production_and_test_refuse_to_start_without_a_good_secret() {
+    for env in [flame_core::Env::Production, flame_core::Env::Test] {
+        for secret in [None, Some("short".to_owned())] {
+            let Err(err) = auth::app(auth::Settings {
+                env,
+                jwt_secret: secret.clone(),
+            }) else {
+                panic!("{env} started with the secret {secret:?}");
+            };
+            assert!(err.to_string().contains("FLAME_JWT_SECRET"), "{err}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_closes_the_sockets_of_its_session() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    let mut client = connect(&server, Some(("cookie", &ada.cookie))).await;
+    assert_eq!(ask(&mut client, echo("hi")).await["from"], "ada");
+
+    let response = reqwest::Client::new()
+        .post(server.url("/logout"))
+        .header("cookie", &ada.cookie)
+        .header("origin", server.url(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Without sending anything: the server closes the socket with the documented code.
+    assert_eq!(
+        close_code(&mut client).await,
+        Some(flame_auth::CLOSE_SESSION_ENDED)
+    );
+    server.stop().await;
+}
+
+/// The code of the close frame the server sends next, skipping other messages.
+async fn close_code(client: &mut Client) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .expect("the server closes the socket")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            Some(Err(err)) => panic!("{err}"),
+            None => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cross_origin_upgrade_carrying_the_cookie_is_refused() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    for origin in [
+        "http://evil.example".to_owned(),
+        format!("http://127.0.0.1:{}", server.addr.port() + 1),
+        format!("http://sub.localhost:{}", server.addr.port()),
+    ] {
+        let mut request = format!("ws://{}/ws", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", ada.cookie.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 403, "{origin}")
+            }
+            other => panic!("{origin}: {:?}", other.map(|_| ())),
+        }
+    }
+    // The app's own origin is fine.
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", ada.cookie.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("origin", server.url("").parse().unwrap());
+    let mut client = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    assert_eq!(ask(&mut client, echo("hi")).await["from"], "ada");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookie_and_a_stale_cookie_does_not_lock_out_login() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    let response = reqwest::Client::new()
+        .post(server.url("/logout"))
+        .header("cookie", &ada.cookie)
+        .header("origin", server.url(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cleared.starts_with("flame_session=;"), "{cleared}");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+
+    // A browser that kept the stale cookie can still sign in...
+    let response = reqwest::Client::new()
+        .post(server.url("/login"))
+        .header("cookie", &ada.cookie)
+        .json(&serde_json::json!({ "username": "ada", "password": "ada-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // ...and is told to drop it where it is anonymous.
+    let response = reqwest::Client::new()
+        .get(server.url("/me"))
+        .header("cookie", &ada.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let cleared = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_with_two_authorization_headers_is_refused() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    let good = format!("Bearer {}", ada.token);
+    for pair in [
+        [good.as_str(), "Bearer garbage"],
+        ["Bearer garbage", good.as_str()],
+    ] {
+        let response = reqwest::Client::new()
+            .get(server.url("/me"))
+            .header("authorization", pair[0])
+            .header("authorization", pair[1])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(
+            (status, code(&response.text().await.unwrap()).as_str()),
+            (401, "invalid_token"),
+            "{pair:?}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_for_another_issuer_or_audience_are_refused() {
+    let server = TestServer::start(app()).await;
+    let tokens = [
+        issuer(SECRET).issue(&root_user()).unwrap(),
+        issuer(SECRET)
+            .issuer("https://evil.example")
+            .audience(auth::AUDIENCE)
+            .issue(&root_user())
+            .unwrap(),
+        issuer(SECRET)
+            .issuer(auth::ISSUER)
+            .audience("another-api")
+            .issue(&root_user())
+            .unwrap(),
+        issuer(SECRET)
+            .issuer(auth::ISSUER)
+            .issue(&root_user())
+            .unwrap(),
+    ];
+    for token in tokens {
+        let bearer = format!("Bearer {token}");
+        let (status, body) = get(&server, "/admin/stats", Some(("authorization", &bearer))).await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (401, "invalid_token"),
+            "{token}"
+        );
+    }
+    let good = issuer(SECRET)
+        .issuer(auth::ISSUER)
+        .audience(auth::AUDIENCE)
+        .issue(&root_user())
+        .unwrap();
+    let bearer = format!("Bearer {good}");
+    assert_eq!(
+        get(&server, "/admin/stats", Some(("authorization", &bearer)))
+            .await
+            .0,
+        200
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_route_applies_one_expiry_rule_with_one_leeway() {
+    let server = TestServer::start(app()).await;
+    let ttl = Duration::from_secs(60);
+    let minted = |ago: u64| {
+        issuer(SECRET)
+            .issuer(auth::ISSUER)
+            .audience(auth::AUDIENCE)
+            .ttl(ttl)
+            .issue_at(
+                &User::new("u1", "ada").with_permission("posts:write"),
+                SystemTime::now() - ttl - Duration::from_secs(ago),
+            )
+            .unwrap()
+    };
+    // Expired 10 s ago, within the leeway: accepted by every route alike.
+    let bearer = format!("Bearer {}", minted(10));
+    let as_ada = Some(("authorization", bearer.as_str()));
+    assert_eq!(get(&server, "/me", as_ada).await.0, 200);
+    assert_eq!(get(&server, "/drafts", as_ada).await.0, 200);
+    // Expired beyond the leeway: refused by every route alike.
+    let bearer = format!("Bearer {}", minted(120));
+    let as_ada = Some(("authorization", bearer.as_str()));
+    let (status, body) = get(&server, "/me", as_ada).await;
+    assert_eq!((status, code(&body).as_str()), (401, "token_expired"));
+    let (status, body) = get(&server, "/drafts", as_ada).await;
+    assert_eq!((status, code(&body).as_str()), (401, "token_expired"));
     server.stop().await;
 }

@@ -350,6 +350,19 @@ pub enum TokenRejection {
     Revoked,
     /// No such session.
     Unknown,
+    /// The `iat` claim is later than now plus the leeway: minted by a clock (or a forger)
+    /// that is not to be trusted.
+    IssuedInFuture,
+    /// The token lives longer than the verifier's maximum.
+    LifetimeTooLong {
+        /// `exp` - `iat` (or `exp` - now).
+        lifetime: std::time::Duration,
+        /// The maximum accepted.
+        max: std::time::Duration,
+    },
+    /// The request carries more than one `Authorization` header: which one a proxy or a
+    /// cache looked at is anybody's guess, so neither is used.
+    AmbiguousCredentials,
 }
 
 impl fmt::Display for TokenRejection {
@@ -371,6 +384,16 @@ impl fmt::Display for TokenRejection {
             Self::MissingClaim(claim) => write!(f, "the `{claim}` claim is missing"),
             Self::Revoked => f.write_str("the session was revoked"),
             Self::Unknown => f.write_str("no such session"),
+            Self::IssuedInFuture => f.write_str("the token was issued in the future"),
+            Self::LifetimeTooLong { lifetime, max } => write!(
+                f,
+                "the token lives {}s, more than the {}s accepted",
+                lifetime.as_secs(),
+                max.as_secs()
+            ),
+            Self::AmbiguousCredentials => {
+                f.write_str("the request has more than one Authorization header")
+            }
         }
     }
 }

@@ -13,20 +13,24 @@
 //! - [`middleware`](authenticate()): the HTTP side: the [`authenticate()`] middleware,
 //!   [`require`] / [`require_user`] with owned [`Validators`], the [`AnonymousActor`];
 //!   [`AuthError`] is a handler return value (401/403 with a JSON body and stable code).
+//! - [`revocation`](Revocation): how sign-out, revocation and expiry reach live identities
+//!   ([`identity_ended`], [`CLOSE_SESSION_ENDED`]).
+//! - [`session_cookie`](SessionCookie): the session cookie's name and attributes (`Secure`,
+//!   `__Host-`, `Max-Age`), for setting it at login and clearing it.
 //! - [`password`]: Argon2id password hashing for a login endpoint.
 //! - [`error`](AuthError): one error enum, with HTTP statuses and stable codes.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use flame_actor::{actor_scope, ActorScope};
-//! use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+//! use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 //! use flame_auth::{has_permission, is_authenticated, require_user_actor_with_claims, User};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let secret = b"an example secret that is 32+ bytes long";
 //! let token = JwtIssuer::hs256(secret).unwrap().issue(&User::new("u1", "ada").with_permission("posts:write")).unwrap();
-//! let actor = JwtVerifier::hs256(secret).unwrap().verify_sync(&token).unwrap();
+//! let actor = JwtVerifier::hs256(secret, Expected::unchecked()).unwrap().verify_sync(&token).unwrap();
 //!
 //! actor_scope(Arc::new(actor), async {
 //!     let current = require_user_actor_with_claims(&ActorScope, &[&is_authenticated(), &has_permission("posts:write")]).unwrap();
@@ -35,6 +39,7 @@
 //! .await;
 //! # }
 //! ```
+
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 mod authenticate;
@@ -42,6 +47,8 @@ mod claims;
 mod error;
 mod middleware;
 pub mod password;
+mod revocation;
+mod session_cookie;
 mod token;
 mod user;
 mod user_actor;
@@ -55,6 +62,8 @@ pub use error::{AuthError, TokenRejection};
 pub use middleware::{
     AnonymousActor, IntoValidators, Validators, authenticate, require, require_user,
 };
+pub use revocation::{CLOSE_SESSION_ENDED, Revocation, Revoker, identity_ended};
+pub use session_cookie::SessionCookie;
 pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, session};
 pub use user::{ADMIN_PERMISSION, User};
 pub use user_actor::{
