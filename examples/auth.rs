@@ -16,18 +16,20 @@
 //! `bob` / `bob-password` (no permissions).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use flame_actor::websocket::{WebSocketConnection, WebSocketError, WebSocketExt};
 use flame_actor::{ActorScope, current_actor};
 use flame_auth::jwt::{Expected, JwtIssuer, JwtSecret, JwtVerifier};
-use flame_auth::password::{hash_password, verify_password};
-use flame_auth::session::SessionStore;
+use flame_auth::password::{PasswordHashing, PasswordPolicy, hash_password};
+use flame_auth::refresh::RefreshTokens;
+use flame_auth::session::{SessionStore, SessionToken};
 use flame_auth::{
-    AuthError, AuthenticatedUser, Authenticator, CLOSE_SESSION_ENDED, CurrentUser, SessionCookie,
-    User, authenticate, has_permission, identity_ended, is_admin, is_authenticated,
-    is_unauthenticated, require, require_actor_with_claims, require_user, user_of,
+    AuthError, AuthenticatedUser, Authenticator, CLOSE_SESSION_ENDED, CurrentUser, LoginLimiter,
+    LoginLimits, SessionCookie, User, authenticate, has_permission, identity_ended, is_admin,
+    is_authenticated, is_unauthenticated, require, require_actor_with_claims, require_user,
+    user_of,
 };
 use flame_core::{Context, Flame, Json, bind};
 use http::HeaderValue;
@@ -36,6 +38,9 @@ use serde::{Deserialize, Serialize};
 
 /// The cookie that carries the session token.
 pub const SESSION_COOKIE: &str = "flame_session";
+
+/// How long an access token (JWT) lives; the refresh token buys the next one.
+pub const ACCESS_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The issuer of the app's JWTs.
 pub const ISSUER: &str = "https://flame.example";
@@ -47,9 +52,13 @@ pub const AUDIENCE: &str = "flame-example-api";
 /// The user directory: user names, their Argon2id password hashes and their permissions.
 #[derive(Clone)]
 pub struct Users {
-    by_name: Arc<HashMap<String, (User, String)>>,
+    by_name: Arc<RwLock<HashMap<String, (User, String)>>>,
     /// Checked when the user name is unknown, so both cases take as long.
     decoy_hash: Arc<str>,
+    /// At most one Argon2 hash per core at once: memory stays bounded under a login storm.
+    hashing: PasswordHashing,
+    /// What a new password must satisfy.
+    policy: PasswordPolicy,
 }
 
 impl Users {
@@ -69,21 +78,49 @@ impl Users {
             by_name.insert(user.username.clone(), (user, hash_password(password)?));
         }
         Ok(Self {
-            by_name: Arc::new(by_name),
+            by_name: Arc::new(RwLock::new(by_name)),
             decoy_hash: hash_password("decoy")?.into(),
+            hashing: PasswordHashing::default(),
+            // A real app loads a list of the most common leaked passwords here.
+            policy: PasswordPolicy::default().common_passwords([
+                "password1234",
+                "123456789012",
+                "qwertyuiopas",
+            ]),
         })
     }
 
     /// The user, if the password is right.
-    fn check(&self, username: &str, password: &str) -> Result<User, AuthError> {
-        match self.by_name.get(username) {
-            Some((user, hash)) if verify_password(password, hash)? => Ok(user.clone()),
-            Some(_) => Err(AuthError::InvalidCredentials),
-            None => {
-                let _ = verify_password(password, &self.decoy_hash);
-                Err(AuthError::InvalidCredentials)
-            }
+    async fn check(&self, username: &str, password: &str) -> Result<User, AuthError> {
+        let stored = self.read().get(username).cloned();
+        let hash = stored
+            .as_ref()
+            .map_or_else(|| self.decoy_hash.to_string(), |(_, hash)| hash.clone());
+        let matches = self.hashing.verify(password, &hash).await?;
+        match stored {
+            Some((user, _)) if matches => Ok(user),
+            _ => Err(AuthError::InvalidCredentials),
         }
+    }
+
+    /// Replaces a user's password, if the policy accepts the new one.
+    async fn set_password(&self, username: &str, password: &str) -> Result<(), AuthError> {
+        self.policy.check(password, username)?;
+        let hash = self.hashing.hash(password).await?;
+        match self
+            .by_name
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(username)
+        {
+            Some(entry) => entry.1 = hash,
+            None => return Err(AuthError::InvalidCredentials),
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, (User, String)>> {
+        self.by_name.read().unwrap_or_else(PoisonError::into_inner)
     }
 }
 // ANCHOR_END: users
@@ -93,7 +130,9 @@ impl Users {
 pub struct Tokens {
     issuer: Arc<JwtIssuer>,
     sessions: SessionStore,
+    refresh: RefreshTokens,
     cookie: SessionCookie,
+    limiter: LoginLimiter,
 }
 
 #[derive(Clone, Deserialize)]
@@ -107,32 +146,57 @@ struct LoggedIn {
     token: String,
     token_type: &'static str,
     expires_in: u64,
+    refresh_token: String,
 }
 
 // ANCHOR: login
-/// `POST /login`: checks the password, answers with a JWT, and sets a session cookie.
+/// `POST /login`: checks the password, answers with a short-lived JWT and a refresh token,
+/// and sets a session cookie. Failed attempts are counted per account and per client
+/// address; past the limit the answer is 429 with `Retry-After`, before any hashing.
 async fn login(
     c: Context,
     users: Users,
     tokens: Tokens,
     Json(body): Json<Login>,
 ) -> Result<Json<LoggedIn>, AuthError> {
-    // Argon2 is slow on purpose: keep it off the async workers.
-    let user = tokio::task::spawn_blocking(move || users.check(&body.username, &body.password))
-        .await
-        .map_err(|err| AuthError::Internal(err.to_string()))??;
-    let token = tokens.issuer.issue(&user)?;
-    let session = tokens.sessions.create(user).await?;
+    // The peer address, not X-Forwarded-For: a client must not choose its own bucket.
+    // Behind a proxy, use the address the proxy vouches for.
+    let address = c
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    tokens.limiter.check(&address, &body.username)?;
+    let user = match users.check(&body.username, &body.password).await {
+        Ok(user) => user,
+        Err(AuthError::InvalidCredentials) => {
+            tokens.limiter.failed(&address, &body.username);
+            return Err(AuthError::InvalidCredentials);
+        }
+        Err(err) => return Err(err),
+    };
+    tokens.limiter.succeeded(&body.username);
+    let session = tokens.sessions.create(user.clone()).await?;
     // Max-Age matches the server-side expiry; Secure outside development.
     c.set_cookie(tokens.cookie.issue(session.token(), session.expires_at()));
-    // A response carrying credentials is not for any cache.
+    let refresh = tokens.refresh.issue(user.clone()).await?;
+    token_response(&c, &tokens, &user, refresh)
+}
+
+/// A new access token for `user` beside its refresh token, not to be cached by anyone.
+fn token_response(
+    c: &Context,
+    tokens: &Tokens,
+    user: &User,
+    refresh: SessionToken,
+) -> Result<Json<LoggedIn>, AuthError> {
     c.response_writer()
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(Json(LoggedIn {
-        token,
+        token: tokens.issuer.issue(user)?,
         token_type: "Bearer",
-        expires_in: 15 * 60,
+        expires_in: ACCESS_TTL.as_secs(),
+        refresh_token: refresh.into_token(),
     }))
 }
 
@@ -148,6 +212,77 @@ async fn logout(c: Context, tokens: Tokens) -> Result<&'static str, AuthError> {
     Ok("signed out")
 }
 // ANCHOR_END: login
+
+// ANCHOR: refresh
+#[derive(Clone, Deserialize)]
+struct Refresh {
+    refresh_token: String,
+}
+
+/// `POST /token`: spends a refresh token for a new access token and a new refresh token.
+/// A refresh token used twice revokes all of the user's refresh tokens.
+async fn refresh(
+    c: Context,
+    tokens: Tokens,
+    Json(body): Json<Refresh>,
+) -> Result<Json<LoggedIn>, AuthError> {
+    let (user, next) = tokens.refresh.rotate(&body.refresh_token).await?;
+    token_response(&c, &tokens, &user, next)
+}
+
+/// `POST /logout/everywhere`: revokes every session and refresh token of the user, which
+/// closes their WebSocket connections; access tokens already issued end within
+/// [`ACCESS_TTL`].
+async fn logout_everywhere(
+    c: Context,
+    user: CurrentUser,
+    tokens: Tokens,
+) -> Result<Json<serde_json::Value>, AuthError> {
+    let sessions = tokens.sessions.revoke_user(&user.id).await?;
+    let refresh_tokens = tokens.refresh.revoke_user(&user.id).await?;
+    c.set_cookie(tokens.cookie.clear());
+    Ok(Json(
+        serde_json::json!({ "sessions": sessions, "refresh_tokens": refresh_tokens }),
+    ))
+}
+// ANCHOR_END: refresh
+
+// ANCHOR: password
+#[derive(Clone, Deserialize)]
+struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /password`: checks the current password (rate-limited like a login), applies the
+/// password policy, and signs the user out everywhere else: every other session and
+/// refresh token is revoked, and this browser gets a fresh session.
+async fn change_password(
+    c: Context,
+    user: CurrentUser,
+    users: Users,
+    tokens: Tokens,
+    Json(body): Json<ChangePassword>,
+) -> Result<&'static str, AuthError> {
+    let address = c
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    tokens.limiter.check(&address, &user.username)?;
+    if let Err(err) = users.check(&user.username, &body.current_password).await {
+        tokens.limiter.failed(&address, &user.username);
+        return Err(err);
+    }
+    users
+        .set_password(&user.username, &body.new_password)
+        .await?;
+    tokens.sessions.revoke_user(&user.id).await?;
+    tokens.refresh.revoke_user(&user.id).await?;
+    let session = tokens.sessions.create(user.user().clone()).await?;
+    c.set_cookie(tokens.cookie.issue(session.token(), session.expires_at()));
+    Ok("password changed")
+}
+// ANCHOR_END: password
 
 // ANCHOR: protected
 /// `GET /drafts`: the claims are checked right in the handler; `?` answers 401 or 403.
@@ -237,6 +372,8 @@ pub struct Settings {
     pub env: flame_core::Env,
     /// `FLAME_JWT_SECRET`.
     pub jwt_secret: Option<String>,
+    /// Failed sign-ins allowed per account and per address.
+    pub login_limits: LoginLimits,
 }
 
 impl Settings {
@@ -245,6 +382,7 @@ impl Settings {
         Self {
             env: flame_core::env(),
             jwt_secret: std::env::var("FLAME_JWT_SECRET").ok(),
+            login_limits: LoginLimits::default(),
         }
     }
 }
@@ -259,7 +397,8 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
     )?;
     let issuer = JwtIssuer::hs256(secret.as_bytes())?
         .issuer(ISSUER)
-        .audience(AUDIENCE);
+        .audience(AUDIENCE)
+        .ttl(ACCESS_TTL);
     let verifier = JwtVerifier::hs256(secret.as_bytes(), Expected::new(ISSUER, AUDIENCE))?;
     let sessions = SessionStore::in_memory().ttl(Duration::from_secs(24 * 60 * 60));
     let cookie =
@@ -272,7 +411,9 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
     f.map(Tokens {
         issuer: Arc::new(issuer),
         sessions,
+        refresh: RefreshTokens::in_memory(),
         cookie,
+        limiter: LoginLimiter::new(settings.login_limits),
     });
     f.use_(authenticate(authenticator.clone()));
 
@@ -281,6 +422,16 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
         (require(is_unauthenticated()), bind::json::<Login>(), login),
     );
     f.post("/logout", logout);
+    f.post("/token", (bind::json::<Refresh>(), refresh));
+    f.post("/logout/everywhere", (require_user(()), logout_everywhere));
+    f.post(
+        "/password",
+        (
+            require_user(()),
+            bind::json::<ChangePassword>(),
+            change_password,
+        ),
+    );
     f.get("/me", (require_user(()), |user: CurrentUser| {
         Json(serde_json::json!({ "id": user.id, "username": user.username, "permissions": user.permissions }))
     }));

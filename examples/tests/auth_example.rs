@@ -23,6 +23,7 @@ fn settings() -> auth::Settings {
     auth::Settings {
         env: flame_core::Env::Test,
         jwt_secret: Some(SECRET.to_owned()),
+        ..auth::Settings::default()
     }
 }
 
@@ -32,7 +33,11 @@ fn app() -> flame_core::Flame {
 
 struct Login {
     token: String,
+    refresh_token: String,
     cookie: String,
+    /// The whole `Set-Cookie` header, attributes included.
+    set_cookie: String,
+    cache_control: String,
 }
 
 async fn login(
@@ -47,18 +52,28 @@ async fn login(
         .await
         .unwrap();
     let status = response.status().as_u16();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .unwrap_or_default();
-    let body: serde_json::Value = response.json().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let set_cookie = header("set-cookie");
+    let cache_control = header("cache-control");
+    let retry_after = header("retry-after");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let mut body: serde_json::Value = response.json().await.unwrap();
     if status != 200 {
+        body["retry_after"] = retry_after.into();
         return Err((status, body));
     }
     Ok(Login {
         token: body["token"].as_str().unwrap().to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
         cookie,
+        set_cookie,
+        cache_control,
     })
 }
 
@@ -264,6 +279,7 @@ async fn a_token_signed_with_a_secret_from_the_source_is_refused_in_development(
     let f = auth::app(auth::Settings {
         env: flame_core::Env::Development,
         jwt_secret: None,
+        ..auth::Settings::default()
     })
     .unwrap();
     let server = TestServer::start(f).await;
@@ -291,6 +307,7 @@ fn production_and_test_refuse_to_start_without_a_good_secret() {
             let Err(err) = auth::app(auth::Settings {
                 env,
                 jwt_secret: secret.clone(),
+                ..auth::Settings::default()
             }) else {
                 panic!("{env} started with the secret {secret:?}");
             };
@@ -515,5 +532,277 @@ async fn every_route_applies_one_expiry_rule_with_one_leeway() {
     assert_eq!((status, code(&body).as_str()), (401, "token_expired"));
     let (status, body) = get(&server, "/drafts", as_ada).await;
     assert_eq!((status, code(&body).as_str()), (401, "token_expired"));
+    server.stop().await;
+}
+
+async fn post(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: serde_json::Value,
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut request = reqwest::Client::new().post(server.url(path)).json(&body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, body, headers)
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_account_with_429_and_retry_after() {
+    let server = TestServer::start(app()).await;
+    for _ in 0..flame_auth::LoginLimits::default().per_account {
+        let (status, _) = login(&server, "ada", "wrong").await.err().unwrap();
+        assert_eq!(status, 401);
+    }
+    // Locked: even the right password is refused, before any hashing.
+    let (status, body) = login(&server, "ada", "ada-password").await.err().unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    let retry_after: u64 = body["retry_after"].as_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+    // Another account from the same address is not locked by ada's failures.
+    assert!(login(&server, "bob", "bob-password").await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cross_origin_posts_with_the_cookie_are_refused_logout_included() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    for headers in [
+        vec![
+            ("cookie", ada.cookie.as_str()),
+            ("origin", "http://evil.example"),
+        ],
+        vec![
+            ("cookie", ada.cookie.as_str()),
+            ("sec-fetch-site", "cross-site"),
+        ],
+    ] {
+        let (status, body, _) = post(&server, "/logout", &headers, serde_json::json!({})).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{headers:?}"
+        );
+    }
+    // The session survived the forged sign-out.
+    assert_eq!(
+        get(&server, "/me", Some(("cookie", &ada.cookie))).await.0,
+        200
+    );
+    // Same origin (or no browser headers at all) is fine.
+    let own = server.url("");
+    let (status, _, _) = post(
+        &server,
+        "/logout",
+        &[
+            ("cookie", &ada.cookie),
+            ("origin", &own),
+            ("sec-fetch-site", "same-origin"),
+        ],
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_and_token_responses_carry_the_right_attributes() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    let attributes: Vec<&str> = ada.set_cookie.split("; ").collect();
+    for expected in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(
+            attributes.contains(&expected),
+            "{expected} in {}",
+            ada.set_cookie
+        );
+    }
+    // The server keeps a session 24 h: so does the browser (give or take the request).
+    let max_age: u64 = attributes
+        .iter()
+        .find_map(|a| a.strip_prefix("Max-Age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((24 * 3600 - 60..=24 * 3600).contains(&max_age), "{max_age}");
+    assert_eq!(ada.cache_control, "no-store");
+    let (status, _, headers) = post(
+        &server,
+        "/token",
+        &[],
+        serde_json::json!({ "refresh_token": ada.refresh_token }),
+    )
+    .await;
+    assert_eq!(
+        (status, headers["cache-control"].to_str().unwrap()),
+        (200, "no-store")
+    );
+
+    // In development, plain-HTTP localhost works: no Secure.
+    let dev = auth::app(auth::Settings {
+        env: flame_core::Env::Development,
+        ..settings()
+    })
+    .unwrap();
+    let dev = TestServer::start(dev).await;
+    let ada = login(&dev, "ada", "ada-password").await.unwrap();
+    assert!(!ada.set_cookie.contains("Secure"), "{}", ada.set_cookie);
+    dev.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_them_all() {
+    let server = TestServer::start(app()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    let refresh = |token: &str| serde_json::json!({ "refresh_token": token });
+
+    let (status, first, _) = post(&server, "/token", &[], refresh(&ada.refresh_token)).await;
+    assert_eq!(status, 200, "{first}");
+    let bearer = format!("Bearer {}", first["token"].as_str().unwrap());
+    assert_eq!(
+        get(&server, "/me", Some(("authorization", &bearer)))
+            .await
+            .0,
+        200
+    );
+    let next = first["refresh_token"].as_str().unwrap();
+    assert_ne!(next, ada.refresh_token);
+
+    // The spent token again: refused, and the one it was rotated into dies with it.
+    let (status, body, _) = post(&server, "/token", &[], refresh(&ada.refresh_token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, _, _) = post(&server, "/token", &[], refresh(next)).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_revokes_sessions_refresh_tokens_and_sockets() {
+    let server = TestServer::start(app()).await;
+    let phone = login(&server, "ada", "ada-password").await.unwrap();
+    let laptop = login(&server, "ada", "ada-password").await.unwrap();
+    let mut socket = connect(&server, Some(("cookie", &phone.cookie))).await;
+    assert_eq!(ask(&mut socket, echo("hi")).await["from"], "ada");
+
+    let bearer = format!("Bearer {}", laptop.token);
+    let (status, body, _) = post(
+        &server,
+        "/logout/everywhere",
+        &[("authorization", &bearer)],
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({ "sessions": 2, "refresh_tokens": 2 })
+    );
+
+    assert_eq!(
+        close_code(&mut socket).await,
+        Some(flame_auth::CLOSE_SESSION_ENDED)
+    );
+    for login in [&phone, &laptop] {
+        let (status, _) = get(&server, "/me", Some(("cookie", &login.cookie))).await;
+        assert_eq!(status, 401);
+        let (status, _, _) = post(
+            &server,
+            "/token",
+            &[],
+            serde_json::json!({ "refresh_token": login.refresh_token }),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_change_follows_the_policy_and_signs_out_other_sessions() {
+    let server = TestServer::start(app()).await;
+    let other = login(&server, "bob", "bob-password").await.unwrap();
+    let here = login(&server, "bob", "bob-password").await.unwrap();
+    let own = server.url("");
+    let as_here = [("cookie", here.cookie.as_str()), ("origin", own.as_str())];
+    let change = |current: &str, new: &str| serde_json::json!({ "current_password": current, "new_password": new });
+
+    let (status, body, _) = post(
+        &server,
+        "/password",
+        &as_here,
+        change("bob-password", "short"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("weak_password"))
+    );
+    let (status, body, _) = post(
+        &server,
+        "/password",
+        &as_here,
+        change("bob-password", "Password1234"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("weak_password"))
+    );
+    let (status, body, _) = post(
+        &server,
+        "/password",
+        &as_here,
+        change("wrong", "a much better passphrase"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+
+    let (status, body, headers) = post(
+        &server,
+        "/password",
+        &as_here,
+        change("bob-password", "a much better passphrase"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // This browser gets a fresh session; every other one is signed out.
+    let fresh = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(get(&server, "/me", Some(("cookie", &fresh))).await.0, 200);
+    for old in [&other.cookie, &here.cookie] {
+        assert_eq!(get(&server, "/me", Some(("cookie", old))).await.0, 401);
+    }
+    assert_eq!(
+        login(&server, "bob", "bob-password").await.err().unwrap().0,
+        401
+    );
+    assert!(
+        login(&server, "bob", "a much better passphrase")
+            .await
+            .is_ok()
+    );
     server.stop().await;
 }

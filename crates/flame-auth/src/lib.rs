@@ -17,7 +17,11 @@
 //!   ([`identity_ended`], [`CLOSE_SESSION_ENDED`]).
 //! - [`session_cookie`](SessionCookie): the session cookie's name and attributes (`Secure`,
 //!   `__Host-`, `Max-Age`), for setting it at login and clearing it.
-//! - [`password`]: Argon2id password hashing for a login endpoint.
+//! - [`password`]: Argon2id password hashing for a login endpoint, with a bounded pool
+//!   ([`PasswordHashing`](password::PasswordHashing)) and a
+//!   [`PasswordPolicy`](password::PasswordPolicy).
+//! - [`login_limit`](LoginLimiter): failed sign-ins per account and per address, lockouts
+//!   answered with 429 and `Retry-After`.
 //! - [`error`](AuthError): one error enum, with HTTP statuses and stable codes.
 //!
 //! ```
@@ -45,6 +49,7 @@
 mod authenticate;
 mod claims;
 mod error;
+mod login_limit;
 mod middleware;
 pub mod password;
 mod revocation;
@@ -59,12 +64,13 @@ pub use claims::{
     check_actor, require_actor_with_claims, require_user_actor_with_claims, verify_actor_claims,
 };
 pub use error::{AuthError, TokenRejection};
+pub use login_limit::{LoginLimiter, LoginLimits};
 pub use middleware::{
     AnonymousActor, IntoValidators, Validators, authenticate, require, require_user,
 };
 pub use revocation::{CLOSE_SESSION_ENDED, Revocation, Revoker, identity_ended};
 pub use session_cookie::SessionCookie;
-pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, session};
+pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, refresh, session};
 pub use user::{ADMIN_PERMISSION, User};
 pub use user_actor::{
     AuthenticatedUser, CurrentUser, UserActor, WebSocketUserExt, as_user_actor,

@@ -1,7 +1,8 @@
-//! Token verification: the [`TokenVerifier`] trait, JWTs ([`jwt`]) and opaque session
-//! tokens ([`session`]).
+//! Token verification: the [`TokenVerifier`] trait, JWTs ([`jwt`]), opaque session
+//! tokens ([`session`]) and rotating refresh tokens ([`refresh`]).
 
 pub mod jwt;
+pub mod refresh;
 pub mod session;
 
 use std::fmt::Debug;

@@ -194,7 +194,9 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, AuthError>>;
 
-    /// Marks one session revoked; `true` if it existed.
+    /// Marks one session revoked; `true` if this call revoked it (it existed and was not
+    /// revoked yet). Must be atomic: of two concurrent calls for one hash, one gets `true`
+    /// (refresh-token rotation relies on it to detect reuse).
     ///
     /// # Errors
     ///
@@ -272,10 +274,7 @@ impl SessionBackend for MemorySessionBackend {
 
     fn revoke<'a>(&'a self, hash: &'a TokenHash) -> BoxFuture<'a, Result<bool, AuthError>> {
         let found = match self.sessions.write().get_mut(hash) {
-            Some(record) => {
-                record.revoked = true;
-                true
-            }
+            Some(record) => !std::mem::replace(&mut record.revoked, true),
             None => false,
         };
         Box::pin(std::future::ready(Ok(found)))
@@ -572,7 +571,10 @@ impl SessionStore {
             .revocable(revocation))
     }
 
-    /// Revokes one session (sign-out); `true` if it existed.
+    /// Revokes one session (sign-out); `true` if this call revoked it. Identities made from
+    /// it that are still alive in this process (an open WebSocket connection) learn it at
+    /// once (see [`identity_ended`](crate::identity_ended)); other processes sharing the
+    /// backend learn it at their next verification.
     ///
     /// # Errors
     ///
@@ -593,7 +595,8 @@ impl SessionStore {
         Ok(found)
     }
 
-    /// Revokes every session of a user; how many were live.
+    /// Revokes every session of a user ("log out everywhere"); how many were live. Open
+    /// WebSocket connections of those sessions in this process are told at once.
     ///
     /// # Errors
     ///
