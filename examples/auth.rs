@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use flame_actor::websocket::{WebSocketConnection, WebSocketError, WebSocketExt};
 use flame_actor::{ActorScope, current_actor};
+use flame_auth::jwks::JwtKeySet;
 use flame_auth::jwt::{Expected, JwtIssuer, JwtSecret, JwtVerifier};
 use flame_auth::password::{PasswordHashing, PasswordPolicy, hash_password};
 use flame_auth::refresh::RefreshTokens;
@@ -370,8 +371,11 @@ fn user_name() -> Option<String> {
 pub struct Settings {
     /// `FLAME_ENV`.
     pub env: flame_core::Env,
-    /// `FLAME_JWT_SECRET`.
+    /// `FLAME_JWT_SECRET`: the key that signs.
     pub jwt_secret: Option<String>,
+    /// `FLAME_JWT_PREVIOUS_SECRET`: the key that signed before the last rotation, still
+    /// accepted until the tokens it signed have expired.
+    pub previous_jwt_secret: Option<String>,
     /// Failed sign-ins allowed per account and per address.
     pub login_limits: LoginLimits,
 }
@@ -382,6 +386,7 @@ impl Settings {
         Self {
             env: flame_core::env(),
             jwt_secret: std::env::var("FLAME_JWT_SECRET").ok(),
+            previous_jwt_secret: std::env::var("FLAME_JWT_PREVIOUS_SECRET").ok(),
             login_limits: LoginLimits::default(),
         }
     }
@@ -395,11 +400,25 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
         settings.jwt_secret.as_deref(),
         settings.env,
     )?;
+    // Tokens name their key (kid): rotating the secret keeps the previous one verifying.
     let issuer = JwtIssuer::hs256(secret.as_bytes())?
+        .key_id(secret.key_id())
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .ttl(ACCESS_TTL);
-    let verifier = JwtVerifier::hs256(secret.as_bytes(), Expected::new(ISSUER, AUDIENCE))?;
+    let expected = || Expected::new(ISSUER, AUDIENCE);
+    let mut verifier = JwtKeySet::new().key(
+        secret.key_id(),
+        JwtVerifier::hs256(secret.as_bytes(), expected())?,
+    );
+    if let Some(previous) = settings.previous_jwt_secret.as_deref() {
+        let previous =
+            JwtSecret::resolve("FLAME_JWT_PREVIOUS_SECRET", Some(previous), settings.env)?;
+        verifier = verifier.key(
+            previous.key_id(),
+            JwtVerifier::hs256(previous.as_bytes(), expected())?,
+        );
+    }
     let sessions = SessionStore::in_memory().ttl(Duration::from_secs(24 * 60 * 60));
     let cookie =
         SessionCookie::new(SESSION_COOKIE).secure(settings.env != flame_core::Env::Development);

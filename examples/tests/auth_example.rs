@@ -259,7 +259,10 @@ async fn the_websocket_echo_knows_its_user() {
 }
 
 fn issuer(secret: &str) -> JwtIssuer {
-    JwtIssuer::hs256(secret.as_bytes()).unwrap()
+    let kid = flame_auth::jwt::JwtSecret::resolve("S", Some(secret), flame_core::Env::Test)
+        .map(|s| s.key_id())
+        .unwrap_or_default();
+    JwtIssuer::hs256(secret.as_bytes()).unwrap().key_id(kid)
 }
 
 fn root_user() -> User {
@@ -805,4 +808,58 @@ async fn a_password_change_follows_the_policy_and_signs_out_other_sessions() {
             .is_ok()
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_key_rotation_tokens_of_the_previous_key_still_verify() {
+    let previous = "the secret before the rotation, 32+ bytes";
+    let f = auth::app(auth::Settings {
+        previous_jwt_secret: Some(previous.to_owned()),
+        ..settings()
+    })
+    .unwrap();
+    let server = TestServer::start(f).await;
+    let mint = |secret: &str| {
+        issuer(secret)
+            .issuer(auth::ISSUER)
+            .audience(auth::AUDIENCE)
+            .issue(&root_user())
+            .unwrap()
+    };
+    for secret in [SECRET, previous] {
+        let bearer = format!("Bearer {}", mint(secret));
+        assert_eq!(
+            get(&server, "/admin/stats", Some(("authorization", &bearer)))
+                .await
+                .0,
+            200
+        );
+    }
+    // Tokens issued now are signed with the current key.
+    let root = login(&server, "root", "root-password").await.unwrap();
+    let current = issuer(SECRET).issue(&root_user()).unwrap();
+    assert_eq!(header_kid(&root.token), header_kid(&current));
+    assert_ne!(header_kid(&root.token), header_kid(&mint(previous)));
+    // Without the previous secret configured, its tokens are refused.
+    let server2 = TestServer::start(app()).await;
+    let bearer = format!("Bearer {}", mint(previous));
+    assert_eq!(
+        get(&server2, "/admin/stats", Some(("authorization", &bearer)))
+            .await
+            .0,
+        401
+    );
+    server2.stop().await;
+    server.stop().await;
+}
+
+/// The `kid` of a JWT's header, read by hand.
+fn header_kid(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
 }

@@ -397,6 +397,8 @@ pub enum TokenRejection {
         /// The maximum accepted.
         max: std::time::Duration,
     },
+    /// The header's `kid` names no key the verifier knows.
+    UnknownKey(String),
     /// A refresh token presented after it was spent: a copy was stolen, so every refresh
     /// token of the user has been revoked.
     Reused,
@@ -432,6 +434,7 @@ impl fmt::Display for TokenRejection {
                 max.as_secs()
             ),
             Self::Reused => f.write_str("the refresh token was already used"),
+            Self::UnknownKey(kid) => write!(f, "no key with the id {kid:?}"),
             Self::AmbiguousCredentials => {
                 f.write_str("the request has more than one Authorization header")
             }

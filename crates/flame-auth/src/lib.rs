@@ -8,7 +8,8 @@
 //!   [`has_permission`], [`of_type`], ...).
 //! - [`claims`](require_actor_with_claims): Flamigo's `RequireActorWithClaims`, on anything
 //!   that is an [`ActorContext`](flame_actor::ActorContext).
-//! - [`token`](TokenVerifier): token verification, with [`jwt`] and [`session`] tokens.
+//! - [`token`](TokenVerifier): token verification, with [`jwt`] and [`session`] tokens,
+//!   key rotation and JWK Sets ([`jwks`]), rotating [`refresh`] tokens.
 //! - [`authenticate`](Authenticator): finding a request's token and turning it into a user.
 //! - [`middleware`](authenticate()): the HTTP side: the [`authenticate()`] middleware,
 //!   [`require`] / [`require_user`] with owned [`Validators`], the [`AnonymousActor`];
@@ -70,7 +71,7 @@ pub use middleware::{
 };
 pub use revocation::{CLOSE_SESSION_ENDED, Revocation, Revoker, identity_ended};
 pub use session_cookie::SessionCookie;
-pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwt, refresh, session};
+pub use token::{BoxFuture, DEFAULT_MAX_TOKEN_LEN, TokenVerifier, jwks, jwt, refresh, session};
 pub use user::{ADMIN_PERMISSION, User};
 pub use user_actor::{
     AuthenticatedUser, CurrentUser, UserActor, WebSocketUserExt, as_user_actor,

@@ -62,6 +62,8 @@ pub enum JwtAlgorithm {
     Rs256,
     /// ECDSA on P-256 with SHA-256.
     Es256,
+    /// EdDSA on Ed25519.
+    EdDsa,
 }
 
 impl JwtAlgorithm {
@@ -77,6 +79,7 @@ impl JwtAlgorithm {
             Self::Hs256 => "HS256",
             Self::Rs256 => "RS256",
             Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
         }
     }
 
@@ -85,7 +88,22 @@ impl JwtAlgorithm {
             Self::Hs256 => Algorithm::HS256,
             Self::Rs256 => Algorithm::RS256,
             Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
         }
+    }
+
+    /// The algorithm named `name` in a JWT header or a JWK's `alg`, if flame accepts it.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtAlgorithm;
+    ///
+    /// assert_eq!(JwtAlgorithm::from_name("EdDSA"), Some(JwtAlgorithm::EdDsa));
+    /// assert_eq!(JwtAlgorithm::from_name("none"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Hs256, Self::Rs256, Self::Es256, Self::EdDsa]
+            .into_iter()
+            .find(|alg| alg.name() == name)
     }
 }
 
@@ -213,6 +231,25 @@ impl JwtSecret {
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// A key id for this secret, for [`JwtIssuer::key_id`] and a
+    /// [`JwtKeySet`](crate::jwks::JwtKeySet): `hs-` and 16 hex digits of its SHA-256, stable
+    /// across restarts, different for each secret, and telling nothing usable about it.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtSecret;
+    /// use flame_core::Env;
+    ///
+    /// let secret = JwtSecret::resolve("S", Some("a secret of at least thirty-two bytes"), Env::Test).unwrap();
+    /// assert!(secret.key_id().starts_with("hs-"));
+    /// assert_eq!(secret.key_id().len(), 19);
+    /// assert_ne!(secret.key_id(), JwtSecret::generate().key_id());
+    /// ```
+    pub fn key_id(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(&self.bytes);
+        format!("hs-{}", hex::encode(&digest[..8]))
     }
 
     /// Whether it was generated for this run rather than configured.
@@ -413,6 +450,33 @@ impl JwtVerifier {
         let key = DecodingKey::from_ec_pem(public_key_pem)
             .map_err(|err| key_error("EC public key", err))?;
         Ok(Self::with_key(JwtAlgorithm::Es256, key, expected))
+    }
+
+    /// A verifier for EdDSA (Ed25519) tokens, with the signer's public key in PEM.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Configuration`] when the PEM is not an Ed25519 public key.
+    ///
+    /// ```
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
+    ///
+    /// let pem = std::fs::read("tests/keys/ed25519_public.pem").unwrap();
+    /// assert!(JwtVerifier::eddsa_pem(&pem, Expected::unchecked()).is_ok());
+    /// ```
+    pub fn eddsa_pem(public_key_pem: &[u8], expected: Expected) -> Result<Self, AuthError> {
+        let key = DecodingKey::from_ed_pem(public_key_pem)
+            .map_err(|err| key_error("Ed25519 public key", err))?;
+        Ok(Self::with_key(JwtAlgorithm::EdDsa, key, expected))
+    }
+
+    /// A verifier for one key of a JWK Set (the key set decides the algorithm).
+    pub(crate) fn from_decoding_key(
+        algorithm: JwtAlgorithm,
+        key: DecodingKey,
+        expected: Expected,
+    ) -> Self {
+        Self::with_key(algorithm, key, expected)
     }
 
     /// The clock leeway for `exp`, `nbf` and `iat`, whole seconds ([`DEFAULT_LEEWAY`] unless
@@ -632,6 +696,7 @@ struct IncomingClaims {
 pub struct JwtIssuer {
     algorithm: JwtAlgorithm,
     key: EncodingKey,
+    key_id: Option<String>,
     issuer: Option<String>,
     audience: Option<String>,
     ttl: Duration,
@@ -642,6 +707,7 @@ impl JwtIssuer {
         Self {
             algorithm,
             key,
+            key_id: None,
             issuer: None,
             audience: None,
             ttl: DEFAULT_TTL,
@@ -711,6 +777,43 @@ impl JwtIssuer {
         let key = EncodingKey::from_ec_pem(private_key_pem)
             .map_err(|err| key_error("EC private key", err))?;
         Self::checked(JwtAlgorithm::Es256, key, "EC private key")
+    }
+
+    /// An issuer of EdDSA tokens, with an Ed25519 private key in PKCS#8 PEM.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Configuration`] when the PEM is not an Ed25519 private key.
+    ///
+    /// ```
+    /// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
+    /// use flame_auth::User;
+    ///
+    /// let issuer = JwtIssuer::eddsa_pem(&std::fs::read("tests/keys/ed25519_private.pem").unwrap()).unwrap();
+    /// let public = std::fs::read("tests/keys/ed25519_public.pem").unwrap();
+    /// let verifier = JwtVerifier::eddsa_pem(&public, Expected::unchecked()).unwrap();
+    /// assert!(verifier.verify_sync(&issuer.issue(&User::new("u1", "ada")).unwrap()).is_ok());
+    /// ```
+    pub fn eddsa_pem(private_key_pem: &[u8]) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_ed_pem(private_key_pem)
+            .map_err(|err| key_error("Ed25519 private key", err))?;
+        Self::checked(JwtAlgorithm::EdDsa, key, "Ed25519 private key")
+    }
+
+    /// Names the signing key in the token's header (`kid`), so that verifiers holding
+    /// several keys ([`JwtKeySet`](crate::jwks::JwtKeySet)) pick the right one: the current
+    /// key signs, older ones still verify until their tokens have expired.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtIssuer;
+    /// use flame_auth::User;
+    ///
+    /// let token = JwtIssuer::hs256(&[7; 32]).unwrap().key_id("2026-12").issue(&User::new("u1", "ada")).unwrap();
+    /// assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("2026-12"));
+    /// ```
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
     }
 
     /// Sets the `iss` claim.
@@ -811,12 +914,10 @@ impl JwtIssuer {
         if let Some(audience) = &self.audience {
             claims.insert("aud".into(), audience.clone().into());
         }
-        jsonwebtoken::encode(
-            &Header::new(self.algorithm.to_jsonwebtoken()),
-            &claims,
-            &self.key,
-        )
-        .map_err(|err| AuthError::Internal(format!("cannot sign the token: {err}")))
+        let mut header = Header::new(self.algorithm.to_jsonwebtoken());
+        header.kid.clone_from(&self.key_id);
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|err| AuthError::Internal(format!("cannot sign the token: {err}")))
     }
 
     /// The algorithm tokens are signed with.
@@ -835,6 +936,7 @@ impl fmt::Debug for JwtIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtIssuer")
             .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)

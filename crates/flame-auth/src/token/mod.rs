@@ -1,6 +1,7 @@
 //! Token verification: the [`TokenVerifier`] trait, JWTs ([`jwt`]), opaque session
 //! tokens ([`session`]) and rotating refresh tokens ([`refresh`]).
 
+pub mod jwks;
 pub mod jwt;
 pub mod refresh;
 pub mod session;
