@@ -25,7 +25,7 @@ use flame_auth::jwks::JwtKeySet;
 use flame_auth::jwt::{Expected, JwtIssuer, JwtSecret, JwtVerifier};
 use flame_auth::password::{PasswordHashing, PasswordPolicy, hash_password};
 use flame_auth::refresh::RefreshTokens;
-use flame_auth::session::{SessionStore, SessionToken};
+use flame_auth::session::{RedbSessionBackend, SessionStore, SessionToken};
 use flame_auth::{
     AuthError, AuthenticatedUser, Authenticator, CLOSE_SESSION_ENDED, CurrentUser, LoginLimiter,
     LoginLimits, SessionCookie, User, authenticate, has_permission, identity_ended, is_admin,
@@ -222,7 +222,7 @@ struct Refresh {
 
 /// `POST /token`: spends a refresh token for a new access token and a new refresh token.
 /// A refresh token used twice revokes all of the user's refresh tokens.
-async fn refresh(
+async fn refresh_tokens(
     c: Context,
     tokens: Tokens,
     Json(body): Json<Refresh>,
@@ -378,6 +378,9 @@ pub struct Settings {
     pub previous_jwt_secret: Option<String>,
     /// Failed sign-ins allowed per account and per address.
     pub login_limits: LoginLimits,
+    /// `FLAME_DATA_DIR`: where sessions and refresh tokens are kept (redb files), so that a
+    /// restart signs nobody out; in memory when unset.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -388,6 +391,7 @@ impl Settings {
             jwt_secret: std::env::var("FLAME_JWT_SECRET").ok(),
             previous_jwt_secret: std::env::var("FLAME_JWT_PREVIOUS_SECRET").ok(),
             login_limits: LoginLimits::default(),
+            data_dir: std::env::var_os("FLAME_DATA_DIR").map(Into::into),
         }
     }
 }
@@ -419,7 +423,15 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
             JwtVerifier::hs256(previous.as_bytes(), expected())?,
         );
     }
-    let sessions = SessionStore::in_memory().ttl(Duration::from_secs(24 * 60 * 60));
+    // Sessions and refresh tokens in redb files when there is a data directory.
+    let (sessions, refresh) = match &settings.data_dir {
+        Some(dir) => (
+            SessionStore::new(RedbSessionBackend::open(dir.join("sessions.redb"))?),
+            RefreshTokens::new(RedbSessionBackend::open(dir.join("refresh.redb"))?),
+        ),
+        None => (SessionStore::in_memory(), RefreshTokens::in_memory()),
+    };
+    let sessions = sessions.ttl(Duration::from_secs(24 * 60 * 60));
     let cookie =
         SessionCookie::new(SESSION_COOKIE).secure(settings.env != flame_core::Env::Development);
     // Bearer tokens are JWTs; the cookie holds a server-side session.
@@ -430,7 +442,7 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
     f.map(Tokens {
         issuer: Arc::new(issuer),
         sessions,
-        refresh: RefreshTokens::in_memory(),
+        refresh,
         cookie,
         limiter: LoginLimiter::new(settings.login_limits),
     });
@@ -441,7 +453,7 @@ pub fn app(settings: Settings) -> Result<Flame, AuthError> {
         (require(is_unauthenticated()), bind::json::<Login>(), login),
     );
     f.post("/logout", logout);
-    f.post("/token", (bind::json::<Refresh>(), refresh));
+    f.post("/token", (bind::json::<Refresh>(), refresh_tokens));
     f.post("/logout/everywhere", (require_user(()), logout_everywhere));
     f.post(
         "/password",

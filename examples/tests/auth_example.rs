@@ -863,3 +863,33 @@ fn header_kid(token: &str) -> String {
     let header: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     header["kid"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn with_a_data_directory_a_restart_signs_nobody_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let persisted = || {
+        auth::app(auth::Settings {
+            data_dir: Some(dir.path().to_owned()),
+            ..settings()
+        })
+        .unwrap()
+    };
+    let server = TestServer::start(persisted()).await;
+    let ada = login(&server, "ada", "ada-password").await.unwrap();
+    server.stop().await;
+
+    let server = TestServer::start(persisted()).await;
+    assert_eq!(
+        get(&server, "/me", Some(("cookie", &ada.cookie))).await.0,
+        200
+    );
+    let (status, _, _) = post(
+        &server,
+        "/token",
+        &[],
+        serde_json::json!({ "refresh_token": ada.refresh_token }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}

@@ -5,6 +5,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod refresh;
 pub mod session;
+mod session_redb;
 
 use std::fmt::Debug;
 use std::future::Future;

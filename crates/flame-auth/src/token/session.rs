@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
+pub use crate::token::session_redb::RedbSessionBackend;
 use crate::token::{BoxFuture, TokenVerifier};
 use crate::{AuthError, AuthenticatedUser, Revocation, Revoker, TokenRejection, User};
 
