@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_main};
-use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 use flame_auth::session::SessionStore;
 use flame_auth::{
     AuthenticatedUser, TokenVerifier, User, check_actor, has_permission, is_authenticated,
@@ -39,17 +39,18 @@ fn bench_auth(c: &mut Criterion) {
     let hs_token = JwtIssuer::hs256(SECRET)
         .and_then(|issuer| issuer.issuer("bench").audience("api").issue(&user()))
         .unwrap_or_else(|err| panic!("{err}"));
-    let hs = JwtVerifier::hs256(SECRET)
-        .map(|v| v.issuer("bench").audience("api"))
+    let hs = JwtVerifier::hs256(SECRET, Expected::new("bench", "api"))
         .unwrap_or_else(|err| panic!("{err}"));
     let es_token = JwtIssuer::es256_pem(&key("ec_private.pem"))
         .and_then(|issuer| issuer.issue(&user()))
         .unwrap_or_else(|err| panic!("{err}"));
-    let es = JwtVerifier::es256_pem(&key("ec_public.pem")).unwrap_or_else(|err| panic!("{err}"));
+    let es = JwtVerifier::es256_pem(&key("ec_public.pem"), Expected::unchecked())
+        .unwrap_or_else(|err| panic!("{err}"));
     let rs_token = JwtIssuer::rs256_pem(&key("rsa_private.pem"))
         .and_then(|issuer| issuer.issue(&user()))
         .unwrap_or_else(|err| panic!("{err}"));
-    let rs = JwtVerifier::rs256_pem(&key("rsa_public.pem")).unwrap_or_else(|err| panic!("{err}"));
+    let rs = JwtVerifier::rs256_pem(&key("rsa_public.pem"), Expected::unchecked())
+        .unwrap_or_else(|err| panic!("{err}"));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

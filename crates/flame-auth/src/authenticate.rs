@@ -2,15 +2,16 @@
 //! and how it becomes the acting user. The flame-core middleware and the WebSocket upgrade
 //! are thin wrappers around it.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use flame_actor::WebSocketActor;
-use http::HeaderMap;
-use http::header::{AUTHORIZATION, COOKIE};
+use http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, UPGRADE};
+use http::{HeaderMap, Method};
 
-use crate::{AuthError, AuthenticatedUser, TokenRejection, TokenVerifier, WebSocketUserExt};
+use crate::{
+    AuthError, AuthenticatedUser, SessionCookie, TokenRejection, TokenVerifier, WebSocketUserExt,
+};
 
 /// Finds tokens in requests and verifies them with one [`TokenVerifier`].
 ///
@@ -41,8 +42,20 @@ use crate::{AuthError, AuthenticatedUser, TokenRejection, TokenVerifier, WebSock
 #[derive(Clone)]
 pub struct Authenticator {
     verifier: Arc<dyn TokenVerifier>,
-    cookie: Option<Cow<'static, str>>,
+    cookie: Option<SessionCookie>,
     cookie_verifier: Option<Arc<dyn TokenVerifier>>,
+    allowed_origins: Vec<String>,
+}
+
+/// What the middleware makes of a request's credentials.
+pub(crate) enum Credentials {
+    /// No token.
+    None,
+    /// A valid token.
+    User(AuthenticatedUser),
+    /// A session cookie that is refused: the caller is anonymous and the cookie is cleared,
+    /// so a stale cookie cannot lock a browser out of the login page.
+    StaleCookie(AuthError),
 }
 
 impl Authenticator {
@@ -50,9 +63,9 @@ impl Authenticator {
     ///
     /// ```
     /// use flame_auth::Authenticator;
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// let auth = Authenticator::new(JwtVerifier::hs256(&[7; 32]).unwrap());
+    /// let auth = Authenticator::new(JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap());
     /// # let _ = auth;
     /// ```
     pub fn new(verifier: impl TokenVerifier + 'static) -> Self {
@@ -75,6 +88,7 @@ impl Authenticator {
             verifier,
             cookie: None,
             cookie_verifier: None,
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -87,8 +101,8 @@ impl Authenticator {
     /// let auth = Authenticator::new(SessionStore::in_memory()).cookie("flame_session");
     /// # let _ = auth;
     /// ```
-    pub fn cookie(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.cookie = Some(name.into());
+    pub fn cookie(mut self, cookie: impl Into<SessionCookie>) -> Self {
+        self.cookie = Some(cookie.into());
         self
     }
 
@@ -98,14 +112,14 @@ impl Authenticator {
     ///
     /// ```
     /// use flame_auth::{Authenticator, User, UserActor};
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     /// use flame_auth::session::SessionStore;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let sessions = SessionStore::in_memory();
     /// let issued = sessions.create(User::new("u1", "ada")).await.unwrap();
-    /// let auth = Authenticator::new(JwtVerifier::hs256(&[7; 32]).unwrap())
+    /// let auth = Authenticator::new(JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap())
     ///     .cookie_with("flame_session", sessions);
     ///
     /// let mut headers = http::HeaderMap::new();
@@ -115,12 +129,150 @@ impl Authenticator {
     /// ```
     pub fn cookie_with(
         mut self,
-        name: impl Into<Cow<'static, str>>,
+        cookie: impl Into<SessionCookie>,
         verifier: impl TokenVerifier + 'static,
     ) -> Self {
-        self.cookie = Some(name.into());
+        self.cookie = Some(cookie.into());
         self.cookie_verifier = Some(Arc::new(verifier));
         self
+    }
+
+    /// Also accepts cookie-authenticated requests from `origin` (`scheme://host[:port]`, as
+    /// browsers send it in `Origin`), besides the app's own origin.
+    ///
+    /// Requests that carry the session cookie and could act for the user from another site
+    /// (WebSocket upgrades, and methods other than GET, HEAD, OPTIONS and TRACE) are refused
+    /// with 403 when the browser says they come from elsewhere: an `Origin` that is neither
+    /// the request's own `Host` nor an allowed origin, or `Sec-Fetch-Site: cross-site` /
+    /// `same-site` from an origin not allowed. This is on by default and is the CSRF defence
+    /// of cookie sessions (logout included). Requests without `Origin` nor `Sec-Fetch-Site`
+    /// (not a browser) and bearer tokens (never sent by a browser on its own) are not
+    /// concerned.
+    ///
+    /// ```
+    /// use flame_auth::Authenticator;
+    /// use flame_auth::session::SessionStore;
+    ///
+    /// let auth = Authenticator::new(SessionStore::in_memory())
+    ///     .cookie("flame_session")
+    ///     .allowed_origin("https://app.example");
+    /// # let _ = auth;
+    /// ```
+    pub fn allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins
+            .push(origin.into().trim_end_matches('/').to_ascii_lowercase());
+        self
+    }
+
+    /// The session cookie, if tokens are read from one.
+    ///
+    /// ```
+    /// use flame_auth::Authenticator;
+    /// use flame_auth::session::SessionStore;
+    ///
+    /// let auth = Authenticator::new(SessionStore::in_memory()).cookie("flame_session");
+    /// assert_eq!(auth.session_cookie().unwrap().name(), "flame_session");
+    /// ```
+    pub fn session_cookie(&self) -> Option<&SessionCookie> {
+        self.cookie.as_ref()
+    }
+
+    /// Refuses a cookie-authenticated request that a browser says comes from another
+    /// origin; see [`allowed_origin`](Authenticator::allowed_origin).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`].
+    ///
+    /// ```
+    /// use flame_auth::Authenticator;
+    /// use flame_auth::session::SessionStore;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let auth = Authenticator::new(SessionStore::in_memory()).cookie("s");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("host", "app.example".parse().unwrap());
+    /// headers.insert("origin", "https://evil.example".parse().unwrap());
+    /// assert!(auth.check_origin(&Method::POST, &headers).is_err());
+    /// assert!(auth.check_origin(&Method::GET, &headers).is_ok());
+    /// headers.insert("origin", "https://app.example".parse().unwrap());
+    /// assert!(auth.check_origin(&Method::POST, &headers).is_ok());
+    /// ```
+    pub fn check_origin(&self, method: &Method, headers: &HeaderMap) -> Result<(), AuthError> {
+        let upgrade = headers
+            .get(UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        let safe = matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        );
+        if safe && !upgrade {
+            return Ok(());
+        }
+        let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let allowed = match origin {
+            Some(origin) => self.origin_allowed(origin, headers),
+            None => !matches!(fetch_site, Some("cross-site" | "same-site")),
+        };
+        if allowed {
+            return Ok(());
+        }
+        tracing::debug!(
+            origin = origin.unwrap_or_default(),
+            sec_fetch_site = fetch_site.unwrap_or_default(),
+            upgrade,
+            "cross-origin request with the session cookie refused"
+        );
+        Err(AuthError::forbidden(
+            "a request from another origin cannot use the session cookie",
+        ))
+    }
+
+    fn origin_allowed(&self, origin: &str, headers: &HeaderMap) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        if self.allowed_origins.contains(&origin) {
+            return true;
+        }
+        // The app's own origin: scheme aside (TLS may end at a proxy), the Origin's
+        // host[:port] is the Host the browser connected to.
+        let host = headers
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let authority = origin
+            .split_once("://")
+            .map(|(_, authority)| authority.to_owned());
+        matches!((host, authority), (Some(host), Some(authority)) if host == authority)
+    }
+
+    /// The middleware's view of a request: refuses cross-origin cookie use, and turns a
+    /// refused cookie into [`Credentials::StaleCookie`] instead of an error.
+    pub(crate) async fn credentials(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Credentials, AuthError> {
+        if let Some(token) = bearer_token(headers)? {
+            return self.verifier.verify(token).await.map(Credentials::User);
+        }
+        let Some(token) = self
+            .cookie
+            .as_ref()
+            .and_then(|cookie| cookie_value(headers, &cookie.name()))
+        else {
+            return Ok(Credentials::None);
+        };
+        self.check_origin(method, headers)?;
+        let verifier = self.cookie_verifier.as_ref().unwrap_or(&self.verifier);
+        match verifier.verify(token).await {
+            Ok(user) => Ok(Credentials::User(user)),
+            Err(AuthError::InvalidToken(rejection)) => {
+                Ok(Credentials::StaleCookie(rejection.into()))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The verifier.
@@ -162,8 +314,8 @@ impl Authenticator {
         }
         Ok(self
             .cookie
-            .as_deref()
-            .and_then(|name| cookie_value(headers, name)))
+            .as_ref()
+            .and_then(|cookie| cookie_value(headers, &cookie.name())))
     }
 
     /// The user a request's token stands for; `None` when it presents no token.
@@ -194,8 +346,8 @@ impl Authenticator {
         }
         let Some(token) = self
             .cookie
-            .as_deref()
-            .and_then(|name| cookie_value(headers, name))
+            .as_ref()
+            .and_then(|cookie| cookie_value(headers, &cookie.name()))
         else {
             return Ok(None);
         };
@@ -289,6 +441,7 @@ impl fmt::Debug for Authenticator {
             .field("verifier", &self.verifier)
             .field("cookie", &self.cookie)
             .field("cookie_verifier", &self.cookie_verifier)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -298,7 +451,8 @@ impl fmt::Debug for Authenticator {
 /// # Errors
 ///
 /// [`AuthError::InvalidToken`] (malformed) for a header that is not visible ASCII or a
-/// `Bearer` scheme without a token.
+/// `Bearer` scheme without a token; ([`AmbiguousCredentials`](TokenRejection::AmbiguousCredentials))
+/// for more than one `Authorization` header, whatever their schemes.
 ///
 /// ```
 /// use flame_auth::bearer_token;
@@ -309,11 +463,17 @@ impl fmt::Debug for Authenticator {
 /// assert_eq!(bearer_token(&headers).unwrap(), Some("t0k3n"));
 /// headers.insert("authorization", "Basic dXNlcjpwdw==".parse().unwrap());
 /// assert_eq!(bearer_token(&headers).unwrap(), None);
+/// headers.append("authorization", "Bearer t0k3n".parse().unwrap());
+/// assert!(bearer_token(&headers).is_err());
 /// ```
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(TokenRejection::AmbiguousCredentials.into());
+    }
     let value = value
         .to_str()
         .map_err(|_| AuthError::InvalidToken(TokenRejection::Malformed))?;

@@ -70,6 +70,16 @@ pub enum AuthError {
     /// A custom validator refused the actor (403); the message is shown to the client.
     #[error("forbidden: {0}")]
     Forbidden(Cow<'static, str>),
+    /// Too many failed sign-ins for this account or from this address (429, with
+    /// `Retry-After`).
+    #[error("too many attempts, retry in {}s", retry_after_secs(*.retry_after))]
+    TooManyAttempts {
+        /// How long until the next attempt is allowed.
+        retry_after: std::time::Duration,
+    },
+    /// A new password that the password policy refuses (422); the message says why.
+    #[error("weak password: {0}")]
+    WeakPassword(Cow<'static, str>),
     /// The auth setup is wrong: a weak secret, an unreadable key (500).
     #[error("auth configuration: {0}")]
     Configuration(String),
@@ -113,6 +123,8 @@ impl AuthError {
             | Self::InvalidActorType { .. }
             | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            Self::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Configuration(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +142,8 @@ impl AuthError {
     /// | `InvalidCredentials` | `invalid_credentials` |
     /// | `InvalidInput` | `invalid_input` |
     /// | `Forbidden` | `forbidden` |
+    /// | `TooManyAttempts` | `too_many_attempts` (429, with `Retry-After`) |
+    /// | `WeakPassword` | `weak_password` (422) |
     /// | `Configuration`, `Internal` | `internal_error` |
     ///
     /// ```
@@ -150,6 +164,8 @@ impl AuthError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidInput(_) => "invalid_input",
             Self::Forbidden(_) => "forbidden",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::WeakPassword(_) => "weak_password",
             Self::Configuration(_) | Self::Internal(_) => "internal_error",
         }
     }
@@ -177,7 +193,14 @@ impl AuthError {
             Self::InvalidToken(TokenRejection::Expired) => "the token has expired".into(),
             Self::InvalidToken(_) => "the token is invalid".into(),
             Self::InvalidCredentials => "invalid user name or password".into(),
-            Self::InvalidInput(message) | Self::Forbidden(message) => message.clone(),
+            Self::InvalidInput(message)
+            | Self::Forbidden(message)
+            | Self::WeakPassword(message) => message.clone(),
+            Self::TooManyAttempts { retry_after } => format!(
+                "too many attempts, retry in {} seconds",
+                retry_after_secs(*retry_after)
+            )
+            .into(),
             Self::Configuration(_) | Self::Internal(_) => "internal error".into(),
         }
     }
@@ -249,6 +272,13 @@ impl AuthError {
 ///     Some(&br#"{"error":{"code":"not_authenticated","message":"authentication required"}}"#[..])
 /// );
 /// ```
+/// Whole seconds for `Retry-After`, rounded up so that a client retrying on time is not
+/// refused again, and at least 1.
+fn retry_after_secs(retry_after: std::time::Duration) -> u64 {
+    let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    secs.max(1)
+}
+
 impl flame_core::ReturnError for AuthError {
     fn status(&self) -> StatusCode {
         AuthError::status(self)
@@ -266,6 +296,13 @@ impl flame_core::ReturnError for AuthError {
             http::HeaderValue::from_static("application/json"),
         )
         .with_status(status);
+        let reply = match &self {
+            Self::TooManyAttempts { retry_after } => reply.with_header(
+                http::header::RETRY_AFTER.as_str(),
+                &retry_after_secs(*retry_after).to_string(),
+            ),
+            _ => reply,
+        };
         match self.www_authenticate() {
             Some(challenge) => {
                 reply.with_header(http::header::WWW_AUTHENTICATE.as_str(), challenge)
@@ -350,6 +387,24 @@ pub enum TokenRejection {
     Revoked,
     /// No such session.
     Unknown,
+    /// The `iat` claim is later than now plus the leeway: minted by a clock (or a forger)
+    /// that is not to be trusted.
+    IssuedInFuture,
+    /// The token lives longer than the verifier's maximum.
+    LifetimeTooLong {
+        /// `exp` - `iat` (or `exp` - now).
+        lifetime: std::time::Duration,
+        /// The maximum accepted.
+        max: std::time::Duration,
+    },
+    /// The header's `kid` names no key the verifier knows.
+    UnknownKey(String),
+    /// A refresh token presented after it was spent: a copy was stolen, so every refresh
+    /// token of the user has been revoked.
+    Reused,
+    /// The request carries more than one `Authorization` header: which one a proxy or a
+    /// cache looked at is anybody's guess, so neither is used.
+    AmbiguousCredentials,
 }
 
 impl fmt::Display for TokenRejection {
@@ -371,6 +426,18 @@ impl fmt::Display for TokenRejection {
             Self::MissingClaim(claim) => write!(f, "the `{claim}` claim is missing"),
             Self::Revoked => f.write_str("the session was revoked"),
             Self::Unknown => f.write_str("no such session"),
+            Self::IssuedInFuture => f.write_str("the token was issued in the future"),
+            Self::LifetimeTooLong { lifetime, max } => write!(
+                f,
+                "the token lives {}s, more than the {}s accepted",
+                lifetime.as_secs(),
+                max.as_secs()
+            ),
+            Self::Reused => f.write_str("the refresh token was already used"),
+            Self::UnknownKey(kid) => write!(f, "no key with the id {kid:?}"),
+            Self::AmbiguousCredentials => {
+                f.write_str("the request has more than one Authorization header")
+            }
         }
     }
 }

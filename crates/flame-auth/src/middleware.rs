@@ -10,6 +10,7 @@ use flame_actor::{
 };
 use flame_core::{BoxedHandler, Context};
 
+use crate::authenticate::Credentials;
 use crate::{
     ActorClaimValidator, AuthError, AuthenticatedUser, Authenticator, CurrentUser,
     WebSocketUserExt, check_actor,
@@ -68,9 +69,16 @@ impl Actor for AnonymousActor {
 ///   user is mapped as [`CurrentUser`], and a [`WebSocketIdentity`] is mapped so that a
 ///   WebSocket connection opened by this request acts as this user.
 /// - No token: the request runs as the [`AnonymousActor`]; validators decide what it may do.
-/// - A token that is present but refused (malformed, bad signature, expired, revoked,
-///   oversized) or a malformed `Authorization: Bearer` header: 401 with a
-///   `WWW-Authenticate` header and the JSON error body; the chain stops.
+/// - A bearer token that is refused (malformed, bad signature, expired, oversized), a
+///   malformed `Authorization: Bearer` header, or more than one `Authorization` header: 401
+///   with a `WWW-Authenticate` header and the JSON error body; the chain stops.
+/// - A session cookie that is refused (expired, revoked, unknown): the request runs as the
+///   [`AnonymousActor`] and the response clears the cookie, so routes that need no
+///   authentication (the login page) still work; routes that do answer 401 as for anyone
+///   anonymous.
+/// - A request that uses the session cookie from another origin where that matters
+///   (WebSocket upgrades, unsafe methods): 403, see
+///   [`Authenticator::allowed_origin`].
 ///
 /// The rest of the chain runs inside [`actor_scope`], so services without the request
 /// context still see the user through [`current_actor`](flame_actor::current_actor).
@@ -79,11 +87,11 @@ impl Actor for AnonymousActor {
 ///
 /// ```
 /// use flame_actor::{ActorContext, CurrentActor};
-/// use flame_auth::jwt::JwtVerifier;
+/// use flame_auth::jwt::{Expected, JwtVerifier};
 /// use flame_auth::{authenticate, Authenticator};
 /// use flame_core::Flame;
 ///
-/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!").unwrap();
+/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!", Expected::unchecked()).unwrap();
 /// let mut f = Flame::new();
 /// f.use_(authenticate(Authenticator::new(verifier).cookie("flame_session")));
 /// f.get("/whoami", |actor: CurrentActor| actor.actor_type().to_owned()); // "user" or "anonymous"
@@ -99,8 +107,9 @@ pub fn authenticate(authenticator: Authenticator) -> BoxedHandler {
 }
 
 async fn authenticate_request(c: &Context, authenticator: &Authenticator) -> Result<(), AuthError> {
-    let actor: Arc<dyn Actor> = match authenticator.authenticate_headers(c.headers()).await? {
-        Some(user) => {
+    let credentials = authenticator.credentials(c.method(), c.headers()).await?;
+    let actor: Arc<dyn Actor> = match credentials {
+        Credentials::User(user) => {
             tracing::debug!(parent: c.span(), user.id = %user.shared_user().id, "request authenticated");
             c.map(connection_identity(user.clone()));
             let actor: Arc<dyn Actor> = Arc::new(user);
@@ -109,7 +118,14 @@ async fn authenticate_request(c: &Context, authenticator: &Authenticator) -> Res
             }
             actor
         }
-        None => AnonymousActor::shared(),
+        Credentials::None => AnonymousActor::shared(),
+        Credentials::StaleCookie(err) => {
+            tracing::debug!(parent: c.span(), error = %err, "stale session cookie cleared");
+            if let Some(cookie) = authenticator.session_cookie() {
+                c.set_cookie(cookie.clear());
+            }
+            AnonymousActor::shared()
+        }
     };
     c.set_actor(actor.clone());
     actor_scope(actor, c.next()).await;
@@ -287,11 +303,11 @@ tuple_validators!(A, B, C, D, E, F, G, H);
 /// code). Put it after [`authenticate`].
 ///
 /// ```
-/// use flame_auth::jwt::JwtVerifier;
+/// use flame_auth::jwt::{Expected, JwtVerifier};
 /// use flame_auth::{authenticate, has_permission, is_authenticated, require, Authenticator};
 /// use flame_core::Flame;
 ///
-/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!").unwrap();
+/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!", Expected::unchecked()).unwrap();
 /// let mut f = Flame::new();
 /// f.use_(authenticate(Authenticator::new(verifier)));
 /// f.post("/posts", (require((is_authenticated(), has_permission("posts:write"))), || "created"));
@@ -312,11 +328,11 @@ pub fn require<M>(validators: impl IntoValidators<M>) -> BoxedHandler {
 /// The first validator's refusal, else 401 `no_user_actor`.
 ///
 /// ```
-/// use flame_auth::jwt::JwtVerifier;
+/// use flame_auth::jwt::{Expected, JwtVerifier};
 /// use flame_auth::{authenticate, is_admin, require_user, Authenticator, CurrentUser};
 /// use flame_core::Flame;
 ///
-/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!").unwrap();
+/// let verifier = JwtVerifier::hs256(b"a secret that is at least 32 bytes!", Expected::unchecked()).unwrap();
 /// let mut f = Flame::new();
 /// f.use_(authenticate(Authenticator::new(verifier)));
 /// f.get("/me", (require_user(()), |user: CurrentUser| format!("hello, {}", user.username)));
@@ -330,6 +346,8 @@ pub fn require_user<M>(validators: impl IntoValidators<M>) -> BoxedHandler {
         let user = CurrentUser::from_actor(actor).map_err(|actor| AuthError::NoUserActor {
             actual_type: actor.actor_type().to_owned(),
         })?;
+        // The same expiry and revocation rule as `is_authenticated`, whatever the validators.
+        crate::validators::still_valid(user.user_actor())?;
         c.map(user);
         Ok(())
     })

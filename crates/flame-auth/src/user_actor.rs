@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use flame_actor::{Actor, WebSocketActor};
 use parking_lot::RwLock;
 
-use crate::User;
+use crate::{Revocation, User};
 
 /// An actor that is a signed-in user: Flamigo's `UserActor`.
 ///
@@ -31,6 +31,12 @@ pub trait UserActor: Actor {
     fn expires_at(&self) -> Option<SystemTime> {
         None
     }
+
+    /// How this identity learns that its session was revoked, if it can be. Validators
+    /// refuse a revoked user actor.
+    fn revocation(&self) -> Option<&Revocation> {
+        None
+    }
 }
 
 /// The actor of a request or job carrying a verified user: actor type `"user"`, actor id the
@@ -45,10 +51,19 @@ pub trait UserActor: Actor {
 /// assert_eq!(actor.actor_type(), "user");
 /// assert_eq!(actor.actor_id().as_deref(), Some("u1"));
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct AuthenticatedUser {
     user: Arc<User>,
     expires_at: Option<SystemTime>,
+    revocation: Option<Revocation>,
+}
+
+/// Two identities are equal when they are the same user with the same expiry; whether they
+/// can be revoked does not enter.
+impl PartialEq for AuthenticatedUser {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user && self.expires_at == other.expires_at
+    }
 }
 
 impl AuthenticatedUser {
@@ -66,7 +81,25 @@ impl AuthenticatedUser {
         Self {
             user: user.into(),
             expires_at: None,
+            revocation: None,
         }
+    }
+
+    /// Ties this identity to a [`Revocation`]: once revoked, validators refuse it and
+    /// [`identity_ended`](crate::identity_ended) resolves.
+    ///
+    /// ```
+    /// use flame_auth::{is_authenticated, ActorClaimValidator, AuthenticatedUser, Revocation, User};
+    ///
+    /// let (revoker, revocation) = Revocation::channel();
+    /// let actor = AuthenticatedUser::new(User::new("u1", "ada")).revocable(revocation);
+    /// assert!(is_authenticated().validate(&actor).is_ok());
+    /// revoker.revoke();
+    /// assert_eq!(is_authenticated().validate(&actor).unwrap_err().code(), "invalid_token");
+    /// ```
+    pub fn revocable(mut self, revocation: Revocation) -> Self {
+        self.revocation = Some(revocation);
+        self
     }
 
     /// Sets when this identity expires.
@@ -129,6 +162,10 @@ impl UserActor for AuthenticatedUser {
 
     fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
+    }
+
+    fn revocation(&self) -> Option<&Revocation> {
+        self.revocation.as_ref()
     }
 }
 

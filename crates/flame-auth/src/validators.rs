@@ -44,13 +44,26 @@ where
 /// The user of `actor` if it acts as one whose credential has not expired.
 pub(crate) fn signed_in_user(actor: &dyn Actor) -> Result<&User, AuthError> {
     let user_actor = as_user_actor(actor).ok_or(AuthError::NotAuthenticated)?;
+    still_valid(user_actor)?;
+    Ok(user_actor.user())
+}
+
+/// The one rule for a user actor, everywhere: refused once revoked, or from its
+/// `expires_at` on (which already includes the verifier's leeway).
+pub(crate) fn still_valid(user_actor: &dyn crate::UserActor) -> Result<(), AuthError> {
+    if user_actor
+        .revocation()
+        .is_some_and(crate::Revocation::is_revoked)
+    {
+        return Err(AuthError::InvalidToken(TokenRejection::Revoked));
+    }
     if user_actor
         .expires_at()
         .is_some_and(|at| at <= SystemTime::now())
     {
         return Err(AuthError::InvalidToken(TokenRejection::Expired));
     }
-    Ok(user_actor.user())
+    Ok(())
 }
 
 /// Passes when the actor acts as a signed-in user (see [`as_user_actor`]) whose credential

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use flame_actor::{Actor, WebSocketActor};
-use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 use flame_auth::session::SessionStore;
 use flame_auth::{
     AuthError, Authenticator, TokenRejection, User, UserActor, WebSocketUserExt, bearer_token,
@@ -57,7 +57,7 @@ async fn jwt_from_the_authorization_header() {
         .unwrap()
         .issue(&User::new("u1", "ada"))
         .unwrap();
-    let auth = Authenticator::new(JwtVerifier::hs256(SECRET).unwrap());
+    let auth = Authenticator::new(JwtVerifier::hs256(SECRET, Expected::unchecked()).unwrap());
     let bearer = format!("Bearer {token}");
     let user = auth
         .authenticate_headers(&headers(&[("authorization", &bearer)]))

@@ -10,12 +10,13 @@ use common::{AUDIENCE, ISSUER, SECRET, hs256_token, hs256_token_with_header, val
 use flame_actor::identity::spawn_with_current_actor;
 use flame_actor::websocket::{WebSocketConnection, WebSocketExt};
 use flame_actor::{Actor, CurrentActor, WebSocketActor, current_actor};
-use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 use flame_auth::session::SessionStore;
 use flame_auth::{
-    AuthError, AuthenticatedUser, Authenticator, CurrentUser, User, WebSocketUserExt, authenticate,
-    has_permission, is_actor_of_type, is_admin, is_authenticated, is_backend, is_not_websocket,
-    is_unauthenticated, is_websocket, of_type, require, require_actor_with_claims, require_user,
+    AuthError, AuthenticatedUser, Authenticator, CLOSE_SESSION_ENDED, CurrentUser, User,
+    WebSocketUserExt, authenticate, has_permission, identity_ended, is_actor_of_type, is_admin,
+    is_authenticated, is_backend, is_not_websocket, is_unauthenticated, is_websocket, of_type,
+    require, require_actor_with_claims, require_user,
 };
 use flame_core::{Context, Flame};
 use flame_test_support::TestServer;
@@ -24,10 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn verifier() -> JwtVerifier {
-    JwtVerifier::hs256(SECRET)
-        .unwrap()
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
+    JwtVerifier::hs256(SECRET, Expected::new(ISSUER, AUDIENCE)).unwrap()
 }
 
 fn issuer() -> JwtIssuer {
@@ -171,6 +169,7 @@ struct Answer {
     status: u16,
     challenge: Option<String>,
     content_type: Option<String>,
+    set_cookie: Option<String>,
     body: String,
 }
 
@@ -197,15 +196,17 @@ async fn get(server: &TestServer, path: &str, headers: &[(&str, &[u8])]) -> Answ
             .get(name)
             .map(|v| v.to_str().unwrap().to_owned())
     };
-    let (status, challenge, content_type) = (
+    let (status, challenge, content_type, set_cookie) = (
         response.status().as_u16(),
         header("www-authenticate"),
         header("content-type"),
+        header("set-cookie"),
     );
     Answer {
         status,
         challenge,
         content_type,
+        set_cookie,
         body: response.text().await.unwrap(),
     }
 }
@@ -423,20 +424,43 @@ async fn sessions_in_a_cookie_and_revocation() {
     assert_eq!((answer.status, answer.body.as_str()), (200, "ada"));
 
     assert!(sessions.revoke(issued.token()).await.unwrap());
+    // A revoked cookie: anonymous, and told to go away.
     let answer = get(&server, "/me", &[("cookie", cookie.as_bytes())]).await;
-    assert_eq!(answer.status, 401);
-    assert_eq!(answer.code(), "invalid_token");
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (401, "no_user_actor")
+    );
+    let cleared = answer.set_cookie.unwrap_or_default();
+    assert!(
+        cleared.starts_with("flame_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
 
-    // Garbage in the cookie: refused, never authenticated.
+    // Garbage in the cookie: never authenticated; a public route runs anonymously and
+    // clears the cookie, so a stale cookie cannot lock the browser out of the login page.
     for garbage in [
         "flame_session=garbage".as_bytes(),
         b"flame_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         b"flame_session=\"%00%ff\"",
         b"flame_session=a.b.c",
     ] {
+        let what = String::from_utf8_lossy(garbage);
         let answer = get(&server, "/whoami", &[("cookie", garbage)]).await;
-        assert_eq!(answer.status, 401, "{:?}", String::from_utf8_lossy(garbage));
-        assert_eq!(answer.code(), "invalid_token");
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (200, "anonymous:"),
+            "{what}"
+        );
+        assert!(
+            answer.set_cookie.unwrap_or_default().contains("Max-Age=0"),
+            "{what}"
+        );
+        let answer = get(&server, "/login", &[("cookie", garbage)]).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (200, "login form"),
+            "{what}"
+        );
     }
     // A cookie header that is not UTF-8 carries no readable token: anonymous, so a
     // protected route answers 401 and a public one runs anonymously.
@@ -469,11 +493,19 @@ async fn identity_survives_await_and_spawn_as() {
     server.stop().await;
 }
 
-async fn ws_connect(
+type WsClient =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws_connect(server: &TestServer, headers: &[(&'static str, &str)]) -> WsClient {
+    ws_connect_to(server, "/ws", headers).await
+}
+
+async fn ws_connect_to(
     server: &TestServer,
+    path: &str,
     headers: &[(&'static str, &str)],
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request = format!("ws://{}/ws", server.addr())
+) -> WsClient {
+    let mut request = format!("ws://{}{path}", server.addr())
         .into_client_request()
         .unwrap();
     for (name, value) in headers {
@@ -562,5 +594,131 @@ async fn websocket_connections_know_their_user() {
         }
         other => panic!("expected a 401, got {:?}", other.map(|(_, r)| r.status())),
     }
+    server.stop().await;
+}
+
+/// An echo that closes with `CLOSE_SESSION_ENDED` when its identity ends, as the docs show.
+fn live_app(sessions: SessionStore, verifier: JwtVerifier) -> Flame {
+    let mut f = Flame::new();
+    f.use_(authenticate(
+        Authenticator::new(verifier).cookie_with("flame_session", sessions),
+    ));
+    f.websocket("/live", |mut conn: WebSocketConnection| async move {
+        loop {
+            let ended = identity_ended(&*conn.actor());
+            tokio::select! {
+                message = conn.recv() => match message {
+                    Some(message) => {
+                        let text = message.as_text().unwrap_or_default().to_owned();
+                        let _ = conn.send_text(text).await;
+                    }
+                    None => return,
+                },
+                err = ended => return conn.close(CLOSE_SESSION_ENDED, err.code()).await,
+            }
+        }
+    });
+    f
+}
+
+/// The close frame the server sends next: (code, reason).
+async fn next_close(client: &mut WsClient) -> (u16, String) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), client.next())
+            .await
+            .expect("the server closes the connection")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+            Some(Ok(Message::Close(None))) | None => return (0, String::new()),
+            Some(Ok(_)) => {}
+            Some(Err(err)) => panic!("{err}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn revocation_and_expiry_close_open_websockets() {
+    let sessions = SessionStore::in_memory();
+    let verifier = JwtVerifier::hs256(SECRET, Expected::new(ISSUER, AUDIENCE))
+        .unwrap()
+        .leeway(Duration::ZERO);
+    let server = TestServer::start(live_app(sessions.clone(), verifier)).await;
+
+    // Two sockets on two sessions of one user, one on another user's: "log out everywhere"
+    // closes the user's, and only theirs.
+    let mut sockets = Vec::new();
+    for user in [root(), root(), ada()] {
+        let session = sessions.create(user).await.unwrap();
+        let cookie = format!("flame_session={}", session.token());
+        let mut client = ws_connect_to(&server, "/live", &[("cookie", &cookie)]).await;
+        assert_eq!(ask(&mut client, "hi").await, "hi");
+        sockets.push(client);
+    }
+    assert_eq!(sessions.revoke_user("u0").await.unwrap(), 2);
+    for client in &mut sockets[..2] {
+        assert_eq!(
+            next_close(client).await,
+            (CLOSE_SESSION_ENDED, "invalid_token".to_owned())
+        );
+    }
+    assert_eq!(ask(&mut sockets[2], "still here").await, "still here");
+
+    // A JWT that expires while its socket is open (no leeway here).
+    let short = JwtIssuer::hs256(SECRET)
+        .unwrap()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .ttl(Duration::from_secs(2));
+    let token = short.issue(&ada()).unwrap();
+    let mut client = ws_connect_to(&server, "/live", &[("authorization", &bearer(&token))]).await;
+    assert_eq!(ask(&mut client, "hi").await, "hi");
+    assert_eq!(
+        next_close(&mut client).await,
+        (CLOSE_SESSION_ENDED, "token_expired".to_owned())
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_issued_in_the_future_or_living_too_long_are_refused() {
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
+    let now = common::now();
+    let cases = [
+        (
+            "iat an hour ahead",
+            with(valid_claims(), "iat", (now + 3600).into()),
+        ),
+        (
+            "a year's lifetime",
+            with(valid_claims(), "exp", (now + 365 * 24 * 3600).into()),
+        ),
+        (
+            "no iat, a year left",
+            common::without(
+                with(valid_claims(), "exp", (now + 365 * 24 * 3600).into()),
+                "iat",
+            ),
+        ),
+    ];
+    for (what, claims) in cases {
+        let auth = bearer(&hs256_token(&claims));
+        let answer = get(&server, "/me", &[("authorization", auth.as_bytes())]).await;
+        assert_eq!(
+            (answer.status, answer.code().as_str()),
+            (401, "invalid_token"),
+            "{what}"
+        );
+    }
+    // Within the leeway, iat a few seconds ahead is a clock skew, not a forgery.
+    let skewed = with(valid_claims(), "iat", (now + 5).into());
+    let auth = bearer(&hs256_token(&skewed));
+    assert_eq!(
+        get(&server, "/me", &[("authorization", auth.as_bytes())])
+            .await
+            .status,
+        200
+    );
     server.stop().await;
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{AUDIENCE, ISSUER, SECRET};
-use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 use flame_auth::{Authenticator, CurrentUser, User, authenticate, require_user};
 use flame_core::Flame;
 use flame_test_support::TestServer;
@@ -41,10 +41,7 @@ async fn the_span_and_the_logger_carry_the_actor() {
         .with_max_level(tracing::Level::DEBUG)
         .init();
 
-    let verifier = JwtVerifier::hs256(SECRET)
-        .unwrap()
-        .issuer(ISSUER)
-        .audience(AUDIENCE);
+    let verifier = JwtVerifier::hs256(SECRET, Expected::new(ISSUER, AUDIENCE)).unwrap();
     let mut f = Flame::new();
     f.use_(flame_core::logger());
     f.use_(authenticate(Authenticator::new(verifier)));

@@ -6,16 +6,13 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use flame_auth::jwt::{JwtAlgorithm, JwtIssuer, JwtVerifier};
+use flame_auth::jwt::{Expected, JwtAlgorithm, JwtIssuer, JwtVerifier};
 use flame_auth::{AuthError, TokenRejection, TokenVerifier, User, UserActor};
 use proptest::prelude::*;
 use serde_json::json;
 
 fn hs_verifier() -> JwtVerifier {
-    JwtVerifier::hs256(SECRET)
-        .unwrap()
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
+    JwtVerifier::hs256(SECRET, Expected::new(ISSUER, AUDIENCE)).unwrap()
 }
 
 fn rejected(verifier: &JwtVerifier, token: &str) -> TokenRejection {
@@ -48,10 +45,11 @@ fn a_hand_made_valid_token_is_accepted() {
     ] {
         assert!(!user.claims.contains_key(registered), "{registered} leaked");
     }
+    // The identity lasts until exp plus the leeway: the one place a leeway is applied.
     let exp = valid_claims()["exp"].as_u64().unwrap();
     assert_eq!(
         actor.expires_at(),
-        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp) + flame_auth::jwt::DEFAULT_LEEWAY)
     );
 }
 
@@ -171,7 +169,7 @@ fn wrong_or_missing_audience_is_refused() {
         TokenRejection::MissingClaim("aud".into())
     );
     // A verifier without an audience refuses tokens that name one (RFC 7519, 4.1.3).
-    let no_audience = JwtVerifier::hs256(SECRET).unwrap().issuer(ISSUER);
+    let no_audience = JwtVerifier::hs256(SECRET, Expected::issuer_only(ISSUER)).unwrap();
     assert_eq!(
         rejected(&no_audience, &hs256_token(&valid_claims())),
         TokenRejection::WrongAudience
@@ -229,10 +227,7 @@ fn hs256_signed_with_the_rsa_public_key_is_refused_by_an_rs256_verifier() {
     // The classic algorithm-confusion attack: the attacker knows the public key and uses
     // it as an HMAC secret, hoping the verifier follows the token's `alg`.
     let public_pem = key("rsa_public.pem");
-    let rs = JwtVerifier::rs256_pem(&public_pem)
-        .unwrap()
-        .issuer(ISSUER)
-        .audience(AUDIENCE);
+    let rs = JwtVerifier::rs256_pem(&public_pem, Expected::new(ISSUER, AUDIENCE)).unwrap();
     let forged = hs256_token_with_header(
         r#"{"alg":"HS256","typ":"JWT"}"#,
         &valid_claims(),
@@ -242,10 +237,7 @@ fn hs256_signed_with_the_rsa_public_key_is_refused_by_an_rs256_verifier() {
 
     // The same check with the EC key.
     let ec_pem = key("ec_public.pem");
-    let es = JwtVerifier::es256_pem(&ec_pem)
-        .unwrap()
-        .issuer(ISSUER)
-        .audience(AUDIENCE);
+    let es = JwtVerifier::es256_pem(&ec_pem, Expected::new(ISSUER, AUDIENCE)).unwrap();
     let forged =
         hs256_token_with_header(r#"{"alg":"HS256","typ":"JWT"}"#, &valid_claims(), &ec_pem);
     assert_eq!(rejected(&es, &forged), TokenRejection::UnsupportedAlgorithm);
@@ -264,9 +256,9 @@ fn tokens_of_another_algorithm_are_refused() {
         .unwrap();
     let hs_token = JwtIssuer::hs256(SECRET).unwrap().issue(&user).unwrap();
 
-    let hs = JwtVerifier::hs256(SECRET).unwrap();
-    let rs = JwtVerifier::rs256_pem(&key("rsa_public.pem")).unwrap();
-    let es = JwtVerifier::es256_pem(&key("ec_public.pem")).unwrap();
+    let hs = JwtVerifier::hs256(SECRET, Expected::unchecked()).unwrap();
+    let rs = JwtVerifier::rs256_pem(&key("rsa_public.pem"), Expected::unchecked()).unwrap();
+    let es = JwtVerifier::es256_pem(&key("ec_public.pem"), Expected::unchecked()).unwrap();
 
     assert_eq!(
         rejected(&hs, &rs_token),
@@ -315,17 +307,17 @@ fn rs256_and_es256_round_trip_and_detect_tampering() {
     for (issuer, verifier, alg) in [
         (
             JwtIssuer::rs256_pem(&key("rsa_private.pem")).unwrap(),
-            JwtVerifier::rs256_pem(&key("rsa_public.pem")).unwrap(),
+            JwtVerifier::rs256_pem(&key("rsa_public.pem"), Expected::new(ISSUER, AUDIENCE))
+                .unwrap(),
             JwtAlgorithm::Rs256,
         ),
         (
             JwtIssuer::es256_pem(&key("ec_private.pem")).unwrap(),
-            JwtVerifier::es256_pem(&key("ec_public.pem")).unwrap(),
+            JwtVerifier::es256_pem(&key("ec_public.pem"), Expected::new(ISSUER, AUDIENCE)).unwrap(),
             JwtAlgorithm::Es256,
         ),
     ] {
         let issuer = issuer.issuer(ISSUER).audience(AUDIENCE);
-        let verifier = verifier.issuer(ISSUER).audience(AUDIENCE);
         assert_eq!((issuer.algorithm(), verifier.algorithm()), (alg, alg));
         let token = issuer.issue(&user).unwrap();
         let actor = verifier.verify_sync(&token).unwrap();
@@ -450,10 +442,10 @@ fn garbage_is_an_invalid_token() {
 #[test]
 fn weak_or_wrong_keys_are_configuration_errors() {
     for err in [
-        JwtVerifier::hs256(b"short").unwrap_err(),
+        JwtVerifier::hs256(b"short", Expected::unchecked()).unwrap_err(),
         JwtIssuer::hs256(&[1; 31]).unwrap_err(),
-        JwtVerifier::rs256_pem(b"nope").unwrap_err(),
-        JwtVerifier::es256_pem(&key("rsa_public.pem")).unwrap_err(),
+        JwtVerifier::rs256_pem(b"nope", Expected::unchecked()).unwrap_err(),
+        JwtVerifier::es256_pem(&key("rsa_public.pem"), Expected::unchecked()).unwrap_err(),
         JwtIssuer::rs256_pem(&key("rsa_public.pem")).unwrap_err(),
     ] {
         assert!(matches!(err, AuthError::Configuration(_)), "{err:?}");
@@ -463,7 +455,7 @@ fn weak_or_wrong_keys_are_configuration_errors() {
     // Debug output never shows the secret.
     let debug = format!(
         "{:?} {:?}",
-        JwtVerifier::hs256(SECRET).unwrap(),
+        JwtVerifier::hs256(SECRET, Expected::unchecked()).unwrap(),
         JwtIssuer::hs256(SECRET).unwrap()
     );
     assert!(!debug.contains("flame-auth test secret"), "{debug}");

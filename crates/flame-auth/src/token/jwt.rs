@@ -62,6 +62,8 @@ pub enum JwtAlgorithm {
     Rs256,
     /// ECDSA on P-256 with SHA-256.
     Es256,
+    /// EdDSA on Ed25519.
+    EdDsa,
 }
 
 impl JwtAlgorithm {
@@ -77,6 +79,7 @@ impl JwtAlgorithm {
             Self::Hs256 => "HS256",
             Self::Rs256 => "RS256",
             Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
         }
     }
 
@@ -85,7 +88,22 @@ impl JwtAlgorithm {
             Self::Hs256 => Algorithm::HS256,
             Self::Rs256 => Algorithm::RS256,
             Self::Es256 => Algorithm::ES256,
+            Self::EdDsa => Algorithm::EdDSA,
         }
+    }
+
+    /// The algorithm named `name` in a JWT header or a JWK's `alg`, if flame accepts it.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtAlgorithm;
+    ///
+    /// assert_eq!(JwtAlgorithm::from_name("EdDSA"), Some(JwtAlgorithm::EdDsa));
+    /// assert_eq!(JwtAlgorithm::from_name("none"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Hs256, Self::Rs256, Self::Es256, Self::EdDsa]
+            .into_iter()
+            .find(|alg| alg.name() == name)
     }
 }
 
@@ -99,6 +117,162 @@ fn check_secret(secret: &[u8]) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// An HS256 secret, from the environment or generated for one run.
+///
+/// [`from_env`](JwtSecret::from_env) is the rule for apps: in production and test a missing
+/// or short secret refuses to start with a message naming the variable; in development a
+/// missing one is replaced by a random secret for this run, with a warning (tokens do not
+/// survive a restart). A secret in the source code is a secret everyone who read the
+/// repository has, so there is no fallback constant.
+///
+/// ```
+/// use flame_auth::jwt::JwtSecret;
+/// use flame_core::Env;
+///
+/// let err = JwtSecret::resolve("FLAME_JWT_SECRET", None, Env::Production).unwrap_err();
+/// assert!(err.to_string().contains("FLAME_JWT_SECRET is not set"));
+/// assert!(JwtSecret::resolve("FLAME_JWT_SECRET", Some("short"), Env::Development).is_err());
+///
+/// let generated = JwtSecret::resolve("FLAME_JWT_SECRET", None, Env::Development).unwrap();
+/// assert!(generated.is_generated());
+/// assert_ne!(generated.as_bytes(), JwtSecret::generate().as_bytes());
+/// ```
+#[derive(Clone)]
+pub struct JwtSecret {
+    bytes: Vec<u8>,
+    generated: bool,
+}
+
+impl JwtSecret {
+    /// 32 random bytes, for this run only.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtSecret;
+    ///
+    /// assert_eq!(JwtSecret::generate().as_bytes().len(), 32);
+    /// ```
+    pub fn generate() -> Self {
+        let mut bytes = vec![0_u8; MIN_HS256_SECRET_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        Self {
+            bytes,
+            generated: true,
+        }
+    }
+
+    /// The secret of the environment variable `name`, in the current
+    /// [`env`](flame_core::env()), by the rule of [`resolve`](JwtSecret::resolve).
+    ///
+    /// # Errors
+    ///
+    /// As [`resolve`](JwtSecret::resolve).
+    ///
+    /// ```no_run
+    /// use flame_auth::jwt::JwtSecret;
+    ///
+    /// let secret = JwtSecret::from_env("FLAME_JWT_SECRET").expect("FLAME_JWT_SECRET");
+    /// # let _ = secret;
+    /// ```
+    pub fn from_env(name: &str) -> Result<Self, AuthError> {
+        let value = std::env::var(name).ok();
+        Self::resolve(name, value.as_deref(), flame_core::env())
+    }
+
+    /// The secret `value` of the setting `name` in `env`: refused when short (anywhere) or
+    /// missing (production, test); generated when missing in development.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Configuration`] naming `name`.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtSecret;
+    /// use flame_core::Env;
+    ///
+    /// let secret = JwtSecret::resolve("S", Some("a secret of at least thirty-two bytes"), Env::Test).unwrap();
+    /// assert!(!secret.is_generated());
+    /// ```
+    pub fn resolve(
+        name: &str,
+        value: Option<&str>,
+        env: flame_core::Env,
+    ) -> Result<Self, AuthError> {
+        match value {
+            Some(value) if value.len() >= MIN_HS256_SECRET_LEN => Ok(Self {
+                bytes: value.as_bytes().to_vec(),
+                generated: false,
+            }),
+            Some(value) => Err(AuthError::Configuration(format!(
+                "{name} is {} bytes long: an HS256 secret needs at least {MIN_HS256_SECRET_LEN} \
+                 (e.g. `openssl rand -base64 48`)",
+                value.len()
+            ))),
+            None if env == flame_core::Env::Development => {
+                tracing::warn!(
+                    "{name} is not set: signing with a random secret generated for this run \
+                     (development only; tokens will not survive a restart)"
+                );
+                Ok(Self::generate())
+            }
+            None => Err(AuthError::Configuration(format!(
+                "{name} is not set: refusing to start in {env} without a signing secret of at \
+                 least {MIN_HS256_SECRET_LEN} bytes (e.g. `openssl rand -base64 48`)"
+            ))),
+        }
+    }
+
+    /// The secret's bytes, for [`JwtIssuer::hs256`] and [`JwtVerifier::hs256`].
+    ///
+    /// ```
+    /// use flame_auth::jwt::{Expected, JwtSecret, JwtVerifier};
+    ///
+    /// let secret = JwtSecret::generate();
+    /// assert!(JwtVerifier::hs256(secret.as_bytes(), Expected::unchecked()).is_ok());
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A key id for this secret, for [`JwtIssuer::key_id`] and a
+    /// [`JwtKeySet`](crate::jwks::JwtKeySet): `hs-` and 16 hex digits of its SHA-256, stable
+    /// across restarts, different for each secret, and telling nothing usable about it.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtSecret;
+    /// use flame_core::Env;
+    ///
+    /// let secret = JwtSecret::resolve("S", Some("a secret of at least thirty-two bytes"), Env::Test).unwrap();
+    /// assert!(secret.key_id().starts_with("hs-"));
+    /// assert_eq!(secret.key_id().len(), 19);
+    /// assert_ne!(secret.key_id(), JwtSecret::generate().key_id());
+    /// ```
+    pub fn key_id(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(&self.bytes);
+        format!("hs-{}", hex::encode(&digest[..8]))
+    }
+
+    /// Whether it was generated for this run rather than configured.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtSecret;
+    ///
+    /// assert!(JwtSecret::generate().is_generated());
+    /// ```
+    pub fn is_generated(&self) -> bool {
+        self.generated
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtSecret")
+            .field("len", &self.bytes.len())
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
 fn key_error(what: &str, err: jsonwebtoken::errors::Error) -> AuthError {
     AuthError::Configuration(format!("cannot read the {what}: {err}"))
 }
@@ -106,12 +280,12 @@ fn key_error(what: &str, err: jsonwebtoken::errors::Error) -> AuthError {
 /// Verifies JWTs signed with one pinned algorithm.
 ///
 /// ```
-/// use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+/// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 /// use flame_auth::{User, UserActor};
 ///
 /// let secret = b"an example secret that is 32+ bytes long";
 /// let issuer = JwtIssuer::hs256(secret).unwrap().issuer("https://id.example").audience("api");
-/// let verifier = JwtVerifier::hs256(secret).unwrap().issuer("https://id.example").audience("api");
+/// let verifier = JwtVerifier::hs256(secret, Expected::new("https://id.example", "api")).unwrap();
 ///
 /// let token = issuer.issue(&User::new("u1", "ada").with_permission("posts:write")).unwrap();
 /// let actor = verifier.verify_sync(&token).unwrap();
@@ -124,20 +298,102 @@ pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
     max_token_len: usize,
+    max_lifetime: Duration,
+}
+
+/// The longest lifetime accepted by default (`exp` - `iat`, or `exp` - now without `iat`):
+/// 24 hours. A token minted to live for a year is a leaked key's best friend.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Which issuer and audience a [`JwtVerifier`] requires: part of its construction, so that
+/// leaving them unchecked is a visible choice ([`Expected::unchecked`]) and not an omission.
+///
+/// ```
+/// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
+/// use flame_auth::User;
+///
+/// let secret = [7; 32];
+/// let verifier = JwtVerifier::hs256(&secret, Expected::new("https://id.example", "api")).unwrap();
+/// let elsewhere = JwtIssuer::hs256(&secret).unwrap().issuer("https://evil.example").audience("api");
+/// let err = verifier.verify_sync(&elsewhere.issue(&User::new("u1", "ada")).unwrap()).unwrap_err();
+/// assert_eq!(err.code(), "invalid_token");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expected {
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Expected {
+    /// Requires `iss` to be `issuer` and `aud` to name `audience`.
+    ///
+    /// ```
+    /// use flame_auth::jwt::Expected;
+    ///
+    /// let expected = Expected::new("https://id.example", "api");
+    /// # let _ = expected;
+    /// ```
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: Some(issuer.into()),
+            audience: Some(audience.into()),
+        }
+    }
+
+    /// Requires `iss` to be `issuer`; a token with an `aud` claim is refused (RFC 7519,
+    /// 4.1.3: a recipient that does not identify itself with the audience must refuse).
+    ///
+    /// ```
+    /// use flame_auth::jwt::Expected;
+    ///
+    /// let expected = Expected::issuer_only("https://id.example");
+    /// # let _ = expected;
+    /// ```
+    pub fn issuer_only(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: Some(issuer.into()),
+            audience: None,
+        }
+    }
+
+    /// Opts out: any issuer, and tokens without an `aud` claim (one with `aud` is still
+    /// refused). Only for a verifier whose key signs for nobody else.
+    ///
+    /// ```
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
+    ///
+    /// let verifier = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap();
+    /// # let _ = verifier;
+    /// ```
+    pub fn unchecked() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+        }
+    }
 }
 
 impl JwtVerifier {
-    fn with_key(algorithm: JwtAlgorithm, key: DecodingKey) -> Self {
+    fn with_key(algorithm: JwtAlgorithm, key: DecodingKey, expected: Expected) -> Self {
         let mut validation = Validation::new(algorithm.to_jsonwebtoken());
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = DEFAULT_LEEWAY.as_secs();
         validation.set_required_spec_claims(&["exp", "sub"]);
+        if let Some(issuer) = expected.issuer {
+            validation.set_issuer(&[issuer]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        if let Some(audience) = expected.audience {
+            validation.set_audience(&[audience]);
+            validation.required_spec_claims.insert("aud".into());
+        }
         Self {
             algorithm,
             key,
             validation,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         }
     }
 
@@ -148,16 +404,17 @@ impl JwtVerifier {
     /// [`AuthError::Configuration`] for a secret shorter than [`MIN_HS256_SECRET_LEN`].
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// assert!(JwtVerifier::hs256(b"too short").is_err());
-    /// assert!(JwtVerifier::hs256(&[7; 32]).is_ok());
+    /// assert!(JwtVerifier::hs256(b"too short", Expected::unchecked()).is_err());
+    /// assert!(JwtVerifier::hs256(&[7; 32], Expected::unchecked()).is_ok());
     /// ```
-    pub fn hs256(secret: &[u8]) -> Result<Self, AuthError> {
+    pub fn hs256(secret: &[u8], expected: Expected) -> Result<Self, AuthError> {
         check_secret(secret)?;
         Ok(Self::with_key(
             JwtAlgorithm::Hs256,
             DecodingKey::from_secret(secret),
+            expected,
         ))
     }
 
@@ -168,14 +425,14 @@ impl JwtVerifier {
     /// [`AuthError::Configuration`] when the PEM is not an RSA public key.
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// assert!(JwtVerifier::rs256_pem(b"not a key").is_err());
+    /// assert!(JwtVerifier::rs256_pem(b"not a key", Expected::unchecked()).is_err());
     /// ```
-    pub fn rs256_pem(public_key_pem: &[u8]) -> Result<Self, AuthError> {
+    pub fn rs256_pem(public_key_pem: &[u8], expected: Expected) -> Result<Self, AuthError> {
         let key = DecodingKey::from_rsa_pem(public_key_pem)
             .map_err(|err| key_error("RSA public key", err))?;
-        Ok(Self::with_key(JwtAlgorithm::Rs256, key))
+        Ok(Self::with_key(JwtAlgorithm::Rs256, key, expected))
     }
 
     /// A verifier for ES256 tokens, with the signer's P-256 public key in PEM.
@@ -185,52 +442,54 @@ impl JwtVerifier {
     /// [`AuthError::Configuration`] when the PEM is not an EC public key.
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// assert!(JwtVerifier::es256_pem(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n").is_err());
+    /// assert!(JwtVerifier::es256_pem(b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", Expected::unchecked()).is_err());
     /// ```
-    pub fn es256_pem(public_key_pem: &[u8]) -> Result<Self, AuthError> {
+    pub fn es256_pem(public_key_pem: &[u8], expected: Expected) -> Result<Self, AuthError> {
         let key = DecodingKey::from_ec_pem(public_key_pem)
             .map_err(|err| key_error("EC public key", err))?;
-        Ok(Self::with_key(JwtAlgorithm::Es256, key))
+        Ok(Self::with_key(JwtAlgorithm::Es256, key, expected))
     }
 
-    /// Requires the `iss` claim to be `issuer`.
+    /// A verifier for EdDSA (Ed25519) tokens, with the signer's public key in PEM.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Configuration`] when the PEM is not an Ed25519 public key.
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// let verifier = JwtVerifier::hs256(&[7; 32]).unwrap().issuer("https://id.example");
-    /// # let _ = verifier;
+    /// let pem = std::fs::read("tests/keys/ed25519_public.pem").unwrap();
+    /// assert!(JwtVerifier::eddsa_pem(&pem, Expected::unchecked()).is_ok());
     /// ```
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.validation.set_issuer(&[issuer.into()]);
-        self.validation.required_spec_claims.insert("iss".into());
-        self
+    pub fn eddsa_pem(public_key_pem: &[u8], expected: Expected) -> Result<Self, AuthError> {
+        let key = DecodingKey::from_ed_pem(public_key_pem)
+            .map_err(|err| key_error("Ed25519 public key", err))?;
+        Ok(Self::with_key(JwtAlgorithm::EdDsa, key, expected))
     }
 
-    /// Requires the `aud` claim to name `audience`. Without this, a token that has an `aud`
-    /// claim is refused (RFC 7519, 4.1.3).
-    ///
-    /// ```
-    /// use flame_auth::jwt::JwtVerifier;
-    ///
-    /// let verifier = JwtVerifier::hs256(&[7; 32]).unwrap().audience("api");
-    /// # let _ = verifier;
-    /// ```
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.validation.set_audience(&[audience.into()]);
-        self.validation.required_spec_claims.insert("aud".into());
-        self
+    /// A verifier for one key of a JWK Set (the key set decides the algorithm).
+    pub(crate) fn from_decoding_key(
+        algorithm: JwtAlgorithm,
+        key: DecodingKey,
+        expected: Expected,
+    ) -> Self {
+        Self::with_key(algorithm, key, expected)
     }
 
-    /// The clock leeway for `exp` and `nbf`, whole seconds ([`DEFAULT_LEEWAY`] unless set).
+    /// The clock leeway for `exp`, `nbf` and `iat`, whole seconds ([`DEFAULT_LEEWAY`] unless
+    /// set). It is the only leeway: the [`AuthenticatedUser`] a token becomes expires at
+    /// `exp` + leeway, and every later check (validators, [`require_user`](crate::require_user),
+    /// live WebSocket connections) compares that instant with the clock, without a leeway of
+    /// its own.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// let verifier = JwtVerifier::hs256(&[7; 32]).unwrap().leeway(Duration::from_secs(5));
+    /// let verifier = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().leeway(Duration::from_secs(5));
     /// # let _ = verifier;
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -238,13 +497,31 @@ impl JwtVerifier {
         self
     }
 
+    /// The longest lifetime accepted ([`DEFAULT_MAX_LIFETIME`] unless set): `exp` - `iat`,
+    /// or `exp` - now for a token without `iat`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
+    /// use flame_auth::User;
+    ///
+    /// let verifier = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().max_lifetime(Duration::from_secs(3600));
+    /// let long = JwtIssuer::hs256(&[7; 32]).unwrap().ttl(Duration::from_secs(7200));
+    /// let err = verifier.verify_sync(&long.issue(&User::new("u1", "ada")).unwrap()).unwrap_err();
+    /// assert_eq!(err.code(), "invalid_token");
+    /// ```
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
     /// The longest token accepted, in bytes ([`DEFAULT_MAX_TOKEN_LEN`] unless set).
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     /// use flame_auth::{AuthError, TokenRejection};
     ///
-    /// let verifier = JwtVerifier::hs256(&[7; 32]).unwrap().max_token_len(16);
+    /// let verifier = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().max_token_len(16);
     /// assert_eq!(
     ///     verifier.verify_sync("aaaaaaaa.bbbbbbbb.cccccccc").unwrap_err(),
     ///     AuthError::InvalidToken(TokenRejection::TooLarge { len: 26, max: 16 })
@@ -258,9 +535,9 @@ impl JwtVerifier {
     /// The pinned algorithm.
     ///
     /// ```
-    /// use flame_auth::jwt::{JwtAlgorithm, JwtVerifier};
+    /// use flame_auth::jwt::{Expected, JwtAlgorithm, JwtVerifier};
     ///
-    /// assert_eq!(JwtVerifier::hs256(&[7; 32]).unwrap().algorithm(), JwtAlgorithm::Hs256);
+    /// assert_eq!(JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().algorithm(), JwtAlgorithm::Hs256);
     /// ```
     pub fn algorithm(&self) -> JwtAlgorithm {
         self.algorithm
@@ -273,9 +550,9 @@ impl JwtVerifier {
     /// [`AuthError::InvalidToken`] with the reason.
     ///
     /// ```
-    /// use flame_auth::jwt::JwtVerifier;
+    /// use flame_auth::jwt::{Expected, JwtVerifier};
     ///
-    /// let err = JwtVerifier::hs256(&[7; 32]).unwrap().verify_sync("garbage").unwrap_err();
+    /// let err = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().verify_sync("garbage").unwrap_err();
     /// assert_eq!(err.code(), "invalid_token");
     /// ```
     pub fn verify_sync(&self, token: &str) -> Result<AuthenticatedUser, AuthError> {
@@ -300,6 +577,25 @@ impl JwtVerifier {
         let Some(exp) = claims.exp else {
             return Err(TokenRejection::MissingClaim("exp".into()).into());
         };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let leeway = self.validation.leeway;
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(leeway))
+        {
+            return Err(TokenRejection::IssuedInFuture.into());
+        }
+        let lifetime = exp.saturating_sub(claims.iat.unwrap_or(now));
+        if lifetime > self.max_lifetime.as_secs() {
+            return Err(TokenRejection::LifetimeTooLong {
+                lifetime: Duration::from_secs(lifetime),
+                max: self.max_lifetime,
+            }
+            .into());
+        }
         let mut extra = claims.extra;
         for name in REGISTERED_CLAIMS {
             extra.remove(name);
@@ -310,7 +606,10 @@ impl JwtVerifier {
             permissions: claims.permissions,
             claims: extra,
         };
-        Ok(AuthenticatedUser::new(user).expiring_at(UNIX_EPOCH + Duration::from_secs(exp)))
+        // The leeway is applied once, here: the identity stops being accepted at exp + leeway,
+        // and nothing downstream adds or forgets a leeway of its own.
+        let until = UNIX_EPOCH + Duration::from_secs(exp.saturating_add(leeway));
+        Ok(AuthenticatedUser::new(user).expiring_at(until))
     }
 
     fn rejection(&self, token: &str, kind: &ErrorKind) -> AuthError {
@@ -351,6 +650,7 @@ impl fmt::Debug for JwtVerifier {
             .field("audience", &self.validation.aud)
             .field("leeway_secs", &self.validation.leeway)
             .field("max_token_len", &self.max_token_len)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -370,6 +670,8 @@ struct IncomingClaims {
     #[serde(default)]
     permissions: BTreeSet<String>,
     exp: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -381,19 +683,20 @@ struct IncomingClaims {
 /// [`claims`](User::claims) (registered claim names among them are skipped).
 ///
 /// ```
-/// use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+/// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
 /// use flame_auth::User;
 ///
 /// let pem = std::fs::read("tests/keys/ec_private.pem").unwrap();
 /// let issuer = JwtIssuer::es256_pem(&pem).unwrap();
 /// let token = issuer.issue(&User::new("u1", "ada")).unwrap();
 /// let public = std::fs::read("tests/keys/ec_public.pem").unwrap();
-/// assert!(JwtVerifier::es256_pem(&public).unwrap().verify_sync(&token).is_ok());
+/// assert!(JwtVerifier::es256_pem(&public, Expected::unchecked()).unwrap().verify_sync(&token).is_ok());
 /// ```
 #[derive(Clone)]
 pub struct JwtIssuer {
     algorithm: JwtAlgorithm,
     key: EncodingKey,
+    key_id: Option<String>,
     issuer: Option<String>,
     audience: Option<String>,
     ttl: Duration,
@@ -404,6 +707,7 @@ impl JwtIssuer {
         Self {
             algorithm,
             key,
+            key_id: None,
             issuer: None,
             audience: None,
             ttl: DEFAULT_TTL,
@@ -475,6 +779,43 @@ impl JwtIssuer {
         Self::checked(JwtAlgorithm::Es256, key, "EC private key")
     }
 
+    /// An issuer of EdDSA tokens, with an Ed25519 private key in PKCS#8 PEM.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Configuration`] when the PEM is not an Ed25519 private key.
+    ///
+    /// ```
+    /// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
+    /// use flame_auth::User;
+    ///
+    /// let issuer = JwtIssuer::eddsa_pem(&std::fs::read("tests/keys/ed25519_private.pem").unwrap()).unwrap();
+    /// let public = std::fs::read("tests/keys/ed25519_public.pem").unwrap();
+    /// let verifier = JwtVerifier::eddsa_pem(&public, Expected::unchecked()).unwrap();
+    /// assert!(verifier.verify_sync(&issuer.issue(&User::new("u1", "ada")).unwrap()).is_ok());
+    /// ```
+    pub fn eddsa_pem(private_key_pem: &[u8]) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_ed_pem(private_key_pem)
+            .map_err(|err| key_error("Ed25519 private key", err))?;
+        Self::checked(JwtAlgorithm::EdDsa, key, "Ed25519 private key")
+    }
+
+    /// Names the signing key in the token's header (`kid`), so that verifiers holding
+    /// several keys ([`JwtKeySet`](crate::jwks::JwtKeySet)) pick the right one: the current
+    /// key signs, older ones still verify until their tokens have expired.
+    ///
+    /// ```
+    /// use flame_auth::jwt::JwtIssuer;
+    /// use flame_auth::User;
+    ///
+    /// let token = JwtIssuer::hs256(&[7; 32]).unwrap().key_id("2026-12").issue(&User::new("u1", "ada")).unwrap();
+    /// assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some("2026-12"));
+    /// ```
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
+    }
+
     /// Sets the `iss` claim.
     ///
     /// ```
@@ -540,12 +881,12 @@ impl JwtIssuer {
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
-    /// use flame_auth::jwt::{JwtIssuer, JwtVerifier};
+    /// use flame_auth::jwt::{Expected, JwtIssuer, JwtVerifier};
     /// use flame_auth::User;
     ///
     /// let issuer = JwtIssuer::hs256(&[7; 32]).unwrap().ttl(Duration::from_secs(60));
     /// let stale = issuer.issue_at(&User::new("u1", "ada"), SystemTime::now() - Duration::from_secs(3600)).unwrap();
-    /// let err = JwtVerifier::hs256(&[7; 32]).unwrap().verify_sync(&stale).unwrap_err();
+    /// let err = JwtVerifier::hs256(&[7; 32], Expected::unchecked()).unwrap().verify_sync(&stale).unwrap_err();
     /// assert_eq!(err.code(), "token_expired");
     /// ```
     pub fn issue_at(&self, user: &User, issued_at: SystemTime) -> Result<String, AuthError> {
@@ -573,12 +914,10 @@ impl JwtIssuer {
         if let Some(audience) = &self.audience {
             claims.insert("aud".into(), audience.clone().into());
         }
-        jsonwebtoken::encode(
-            &Header::new(self.algorithm.to_jsonwebtoken()),
-            &claims,
-            &self.key,
-        )
-        .map_err(|err| AuthError::Internal(format!("cannot sign the token: {err}")))
+        let mut header = Header::new(self.algorithm.to_jsonwebtoken());
+        header.kid.clone_from(&self.key_id);
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|err| AuthError::Internal(format!("cannot sign the token: {err}")))
     }
 
     /// The algorithm tokens are signed with.
@@ -597,6 +936,7 @@ impl fmt::Debug for JwtIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtIssuer")
             .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)

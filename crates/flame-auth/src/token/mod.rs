@@ -1,8 +1,11 @@
-//! Token verification: the [`TokenVerifier`] trait, JWTs ([`jwt`]) and opaque session
-//! tokens ([`session`]).
+//! Token verification: the [`TokenVerifier`] trait, JWTs ([`jwt`]), opaque session
+//! tokens ([`session`]) and rotating refresh tokens ([`refresh`]).
 
+pub mod jwks;
 pub mod jwt;
+pub mod refresh;
 pub mod session;
+mod session_redb;
 
 use std::fmt::Debug;
 use std::sync::Arc;

@@ -15,8 +15,9 @@ use parking_lot::RwLock;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
+pub use crate::token::session_redb::RedbSessionBackend;
 use crate::token::{BoxFuture, TokenVerifier};
-use crate::{AuthError, AuthenticatedUser, TokenRejection, User};
+use crate::{AuthError, AuthenticatedUser, Revocation, Revoker, TokenRejection, User};
 
 /// The length of a session token in characters: 32 bytes in unpadded base64url.
 pub const SESSION_TOKEN_LEN: usize = 43;
@@ -194,7 +195,9 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, AuthError>>;
 
-    /// Marks one session revoked; `true` if it existed.
+    /// Marks one session revoked; `true` if this call revoked it (it existed and was not
+    /// revoked yet). Must be atomic: of two concurrent calls for one hash, one gets `true`
+    /// (refresh-token rotation relies on it to detect reuse).
     ///
     /// # Errors
     ///
@@ -272,10 +275,7 @@ impl SessionBackend for MemorySessionBackend {
 
     fn revoke<'a>(&'a self, hash: &'a TokenHash) -> BoxFuture<'a, Result<bool, AuthError>> {
         let found = match self.sessions.write().get_mut(hash) {
-            Some(record) => {
-                record.revoked = true;
-                true
-            }
+            Some(record) => !std::mem::replace(&mut record.revoked, true),
             None => false,
         };
         Box::pin(std::future::ready(Ok(found)))
@@ -402,6 +402,47 @@ impl fmt::Debug for SessionToken {
 pub struct SessionStore {
     backend: Arc<dyn SessionBackend>,
     ttl: Duration,
+    live: Arc<parking_lot::Mutex<LiveSessions>>,
+}
+
+/// The revokers of sessions that identities still hold (a WebSocket connection, a request in
+/// flight), so that revoking a session reaches them at once in this process.
+#[derive(Debug, Default)]
+struct LiveSessions {
+    by_hash: HashMap<TokenHash, (String, Revoker)>,
+    /// The size after the last sweep of unwatched entries; the next sweep waits until the map
+    /// has doubled, so sweeping costs O(1) per verification on average.
+    swept_at: usize,
+}
+
+impl LiveSessions {
+    fn watch(&mut self, hash: TokenHash, user_id: &str) -> Revocation {
+        if let Some((_, revoker)) = self.by_hash.get(&hash) {
+            return revoker.subscribe();
+        }
+        if self.by_hash.len() >= (2 * self.swept_at).max(64) {
+            self.by_hash.retain(|_, (_, revoker)| revoker.is_watched());
+            self.swept_at = self.by_hash.len();
+        }
+        let (revoker, revocation) = Revocation::channel();
+        self.by_hash.insert(hash, (user_id.to_owned(), revoker));
+        revocation
+    }
+
+    fn revoke(&mut self, hash: &TokenHash) {
+        if let Some((_, revoker)) = self.by_hash.remove(hash) {
+            revoker.revoke();
+        }
+    }
+
+    fn revoke_user(&mut self, user_id: &str) {
+        self.by_hash.retain(|_, (id, revoker)| {
+            if id == user_id {
+                revoker.revoke();
+            }
+            id != user_id
+        });
+    }
 }
 
 impl SessionStore {
@@ -431,6 +472,7 @@ impl SessionStore {
         Self {
             backend,
             ttl: DEFAULT_SESSION_TTL,
+            live: Arc::default(),
         }
     }
 
@@ -524,10 +566,16 @@ impl SessionStore {
         if record.is_expired_at(SystemTime::now()) {
             return Err(TokenRejection::Expired.into());
         }
-        Ok(AuthenticatedUser::new(record.user).expiring_at(record.expires_at))
+        let revocation = self.live.lock().watch(hash, &record.user.id);
+        Ok(AuthenticatedUser::new(record.user)
+            .expiring_at(record.expires_at)
+            .revocable(revocation))
     }
 
-    /// Revokes one session (sign-out); `true` if it existed.
+    /// Revokes one session (sign-out); `true` if this call revoked it. Identities made from
+    /// it that are still alive in this process (an open WebSocket connection) learn it at
+    /// once (see [`identity_ended`](crate::identity_ended)); other processes sharing the
+    /// backend learn it at their next verification.
     ///
     /// # Errors
     ///
@@ -543,10 +591,13 @@ impl SessionStore {
     /// ```
     pub async fn revoke(&self, token: &str) -> Result<bool, AuthError> {
         let hash = TokenHash::of_token(token)?;
-        self.backend.revoke(&hash).await
+        let found = self.backend.revoke(&hash).await?;
+        self.live.lock().revoke(&hash);
+        Ok(found)
     }
 
-    /// Revokes every session of a user; how many were live.
+    /// Revokes every session of a user ("log out everywhere"); how many were live. Open
+    /// WebSocket connections of those sessions in this process are told at once.
     ///
     /// # Errors
     ///
@@ -566,6 +617,7 @@ impl SessionStore {
     /// ```
     pub async fn revoke_user(&self, user_id: &str) -> Result<usize, AuthError> {
         let revoked = self.backend.revoke_user(user_id).await?;
+        self.live.lock().revoke_user(user_id);
         tracing::debug!(user.id = user_id, revoked, "sessions revoked");
         Ok(revoked)
     }
