@@ -223,13 +223,14 @@ impl<R> CommitLedger<R> {
     }
 
     /// `release` now (`Some`), or once everything staged so far is committed (`None`: it
-    /// waits in the outbox, behind whatever waits already). `bytes` is roughly what it
-    /// holds, for back-pressure.
+    /// waits in the outbox, behind whatever waits already). `bytes` measures roughly what
+    /// it holds, for back-pressure; it runs only for a release that has to wait.
     #[must_use]
-    pub(crate) fn release(&mut self, release: R, bytes: usize) -> Option<R> {
+    pub(crate) fn release(&mut self, release: R, bytes: impl FnOnce(&R) -> usize) -> Option<R> {
         if self.provisional || (self.committed >= self.version && self.outbox.is_empty()) {
             return Some(release);
         }
+        let bytes = bytes(&release);
         self.outbox_bytes += bytes;
         self.outbox.push_back(Pending {
             version: self.version,
@@ -362,7 +363,7 @@ mod tests {
     #[test]
     fn with_nothing_pending_a_release_goes_out_at_once() {
         let mut ledger = ledger();
-        assert_eq!(ledger.release("reply", 10), Some("reply"));
+        assert_eq!(ledger.release("reply", |_| 10), Some("reply"));
         assert!(ledger.is_settled());
     }
 
@@ -370,13 +371,13 @@ mod tests {
     fn a_release_waits_for_the_changes_before_it_and_keeps_its_order() {
         let mut ledger = ledger();
         stage(&mut ledger, "1");
-        assert_eq!(ledger.release("event 1", 1), None);
-        assert_eq!(ledger.release("reply 1", 1), None);
+        assert_eq!(ledger.release("event 1", |_| 1), None);
+        assert_eq!(ledger.release("reply 1", |_| 1), None);
         let write = ledger.take_write().expect("a write");
         assert_eq!(write.state.as_deref(), Some(b"1".as_slice()));
         // a change staged while the first write is in flight
         stage(&mut ledger, "2");
-        assert_eq!(ledger.release("reply 2", 1), None);
+        assert_eq!(ledger.release("reply 2", |_| 1), None);
         assert!(
             ledger.take_write().is_none(),
             "one write in flight at a time"
@@ -401,11 +402,11 @@ mod tests {
     fn a_release_with_no_change_of_its_own_still_waits_behind_earlier_ones() {
         let mut ledger = ledger();
         stage(&mut ledger, "1");
-        assert_eq!(ledger.release("reply 1", 1), None);
+        assert_eq!(ledger.release("reply 1", |_| 1), None);
         let _ = ledger.take_write();
         ledger.committed();
         // nothing new staged, but "reply 1" has not been taken out yet
-        assert_eq!(ledger.release("reply 2", 1), None);
+        assert_eq!(ledger.release("reply 2", |_| 1), None);
         assert_eq!(ledger.next_due(), Some("reply 1"));
         assert_eq!(ledger.next_due(), Some("reply 2"));
     }
@@ -414,17 +415,17 @@ mod tests {
     fn a_failed_write_hands_back_every_waiting_release_and_drops_what_was_staged() {
         let mut ledger = ledger();
         stage(&mut ledger, "1");
-        assert_eq!(ledger.release("reply 1", 1), None);
+        assert_eq!(ledger.release("reply 1", |_| 1), None);
         let _ = ledger.take_write();
         stage(&mut ledger, "2");
-        assert_eq!(ledger.release("reply 2", 1), None);
+        assert_eq!(ledger.release("reply 2", |_| 1), None);
         assert_eq!(ledger.failed(), vec!["reply 1", "reply 2"]);
         assert!(ledger.is_settled());
         assert!(
             ledger.take_write().is_none(),
             "the staged change went with it"
         );
-        assert_eq!(ledger.release("after", 1), Some("after"));
+        assert_eq!(ledger.release("after", |_| 1), Some("after"));
     }
 
     #[test]
@@ -479,9 +480,9 @@ mod tests {
         let mut ledger = ledger();
         stage(&mut ledger, "0");
         let _ = ledger.take_write();
-        assert_eq!(ledger.release("big reply", 999), None);
+        assert_eq!(ledger.release("big reply", |_| 999), None);
         assert!(ledger.can_accept());
-        assert_eq!(ledger.release("one more byte", 1), None);
+        assert_eq!(ledger.release("one more byte", |_| 1), None);
         assert!(!ledger.can_accept(), "the outbox holds the budget");
         ledger.committed();
         assert_eq!(ledger.next_due(), Some("big reply"));
@@ -507,7 +508,7 @@ mod tests {
         assert!(ledger.take_write().is_none());
         // a refusal goes out at once: nothing it depends on was promised
         assert_eq!(
-            ledger.release("action_not_found", 1),
+            ledger.release("action_not_found", |_| 1),
             Some("action_not_found")
         );
         assert!(ledger.is_settled(), "only never-accepted changes are left");
@@ -518,7 +519,11 @@ mod tests {
             !ledger.is_settled(),
             "the initial state is now to be written"
         );
-        assert_eq!(ledger.release("init", 1), None, "init waits for the state");
+        assert_eq!(
+            ledger.release("init", |_| 1),
+            None,
+            "init waits for the state"
+        );
         let write = ledger.take_write().expect("the initial state");
         assert_eq!(write.state.as_deref(), Some(b"0".as_slice()));
         ledger.committed();

@@ -309,8 +309,7 @@ impl<A: Actions> Instance<A> {
 
     /// Delivers `release` now if everything before it is committed, else queues it.
     async fn release(&mut self, release: Release) {
-        let bytes = release.bytes();
-        if let Some(release) = self.ledger.release(release, bytes) {
+        if let Some(release) = self.ledger.release(release, Release::bytes) {
             self.deliver(release).await;
         }
     }
