@@ -286,3 +286,46 @@ async fn the_js_client_subscribes_before_it_reports_open() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// Connection params the server cannot read at all (a request target over hyper's 64 KiB,
+/// answered with a bare 414 before the handshake) are refused by the JavaScript client
+/// itself with `params_too_long`, the code the server gives params over its own limit.
+#[tokio::test]
+async fn the_js_client_refuses_params_the_server_could_not_read() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let (_dir, system, server) = serve_chat().await;
+    let url = server.url("/chat.html?name=ada");
+    let browser = Browser::start(&binary, &url);
+    let mut page = browser.page(&url).await;
+    page.wait_for(
+        "document.getElementById('status').textContent",
+        &json!("open"),
+    )
+    .await;
+    let refusal = |length: usize| {
+        format!(
+            "(async () => {{ \
+               const {{ connect }} = await import('/actors/client.js'); \
+               const conn = connect('', 'room', 'big', {{ name: 'x'.repeat({length}) }}); \
+               try {{ await conn.ready; return 'connected'; }} catch (e) {{ return e.code; }} \
+             }})()"
+        )
+    };
+    // over the server's `max_params_size`: the server refuses it
+    assert_eq!(
+        page.eval(&refusal(10 * 1024)).await,
+        json!("params_too_long")
+    );
+    // over what the server can read: the client refuses it, with the same code
+    assert_eq!(
+        page.eval(&refusal(70 * 1024)).await,
+        json!("params_too_long")
+    );
+
+    drop(page);
+    drop(browser);
+    system.shutdown().await;
+    server.stop().await;
+}

@@ -184,7 +184,10 @@ async fn a_message_over_the_limit_closes_with_1009() {
     let mut f = Flame::new();
     f.websocket_with(
         "/small",
-        WebSocketConfig::default().max_message_size(1024),
+        WebSocketConfig {
+            max_message_size: 1024,
+            ..WebSocketConfig::default()
+        },
         move |mut conn: WebSocketConnection| {
             let reasons = reasons.clone();
             async move {
@@ -302,8 +305,11 @@ async fn the_heartbeat_finds_a_dead_peer() {
     let mut f = Flame::new();
     f.websocket_with(
         "/hb",
-        WebSocketConfig::default()
-            .heartbeat(Duration::from_millis(100), Duration::from_millis(150)),
+        WebSocketConfig {
+            ping_interval: Duration::from_millis(100),
+            ping_timeout: Duration::from_millis(150),
+            ..WebSocketConfig::default()
+        },
         move |mut conn: WebSocketConnection| {
             let reasons = reasons.clone();
             async move {
@@ -337,6 +343,29 @@ async fn the_heartbeat_finds_a_dead_peer() {
     assert_eq!(reason, Some(CloseReason::HeartbeatTimeout));
     drop(dead);
     drop(live);
+    server.stop().await;
+}
+
+/// The one heartbeat rule of every flame WebSocket endpoint: a client that reads but never
+/// answers a ping is told why it is closed (1001, `heartbeat timeout`).
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_closed_with_a_reason() {
+    let mut f = Flame::new();
+    f.websocket_with(
+        "/hb",
+        WebSocketConfig {
+            ping_interval: Duration::from_millis(100),
+            ping_timeout: Duration::from_millis(100),
+            ..WebSocketConfig::default()
+        },
+        |mut conn: WebSocketConnection| async move { while conn.recv().await.is_some() {} },
+    );
+    let server = TestServer::start(f).await;
+    // a raw client reads the server's frames (pings among them) and answers none
+    let mut tcp = flame_test_support::raw::raw_connect(server.addr(), "/hb").await;
+    let close = flame_test_support::raw::raw_read_close(&mut tcp).await;
+    assert_eq!(close.code, Some(1001));
+    assert_eq!(close.reason, "heartbeat timeout");
     server.stop().await;
 }
 

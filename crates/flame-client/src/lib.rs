@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use flame_protocol::{ErrorCode, WireError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -130,6 +131,28 @@ struct Inner {
     next_sub: AtomicU64,
 }
 
+/// Refuses, as the server would with `params_too_long`, a URL whose request target (path
+/// and query) is longer than the server can read at all
+/// ([`MAX_REQUEST_TARGET`](flame_protocol::MAX_REQUEST_TARGET)): the server would answer it
+/// with a bare 414 before the handshake.
+fn check_request_target(url: &str) -> Result<(), ClientError> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let target = url[after_scheme..]
+        .find('/')
+        .map_or(0, |i| url.len() - after_scheme - i);
+    if target > flame_protocol::MAX_REQUEST_TARGET {
+        return Err(ClientError::Rejected(WireError::new(
+            ErrorCode::ParamsTooLong,
+            format!(
+                "the connection URL's path and params take {target} bytes; a flame server \
+                 reads at most {}",
+                flame_protocol::MAX_REQUEST_TARGET
+            ),
+        )));
+    }
+    Ok(())
+}
+
 /// The WebSocket URL of (name, key) on the server at `base` (`ws://`, `wss://`, `http://` or
 /// `https://`, with or without a trailing slash), with `params` as JSON.
 ///
@@ -195,6 +218,7 @@ impl ActorClient {
         let params =
             serde_json::to_value(params).map_err(|e| ClientError::Convert(e.to_string()))?;
         let url = actor_url(url, &config.prefix, name, key, &params);
+        check_request_target(&url)?;
         let (socket, conn_id) = task::open(&url, config.connect_timeout).await?;
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(ClientStatus::Connected {

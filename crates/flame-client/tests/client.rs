@@ -88,6 +88,17 @@ async fn refusals_come_back_with_their_code() {
     .await
     .unwrap_err();
     assert_eq!(err.code(), Some("params_too_long"));
+    // params the server could not even read (a request target over hyper's 64 KiB, which
+    // it refuses with a bare 414) are refused here, with the same code, before connecting
+    let err = ActorClient::connect(
+        &server.base(),
+        "counter",
+        "c",
+        json!({"token": "x".repeat(70 * 1024)}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Some("params_too_long"), "{err}");
     let err = ActorClient::connect("ws://127.0.0.1:9", "counter", "c", ())
         .await
         .unwrap_err();

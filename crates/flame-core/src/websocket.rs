@@ -24,6 +24,9 @@
 //! });
 //! ```
 
+/// The error of a WebSocket read or write (axum's; `into_inner` gives the WebSocket
+/// implementation's own error).
+pub use axum::Error;
 use axum::extract::FromRequestParts;
 pub use axum::extract::ws::{
     CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,

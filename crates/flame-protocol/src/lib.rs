@@ -34,6 +34,18 @@ pub use self::codes::{close_code, http_status, is_transient};
 /// The protocol version this runtime speaks; every message carries it as `v`.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// The longest request target (path and query: `/actors/{name}/{key}?params=...`) flame's
+/// HTTP server reads, in bytes: hyper's fixed limit. A longer one is refused with a bare
+/// `414 URI Too Long` before any WebSocket handshake, so the protocol cannot answer it with
+/// `params_too_long`; flame's clients therefore refuse such params themselves, with that
+/// code, before connecting. Params under this but over `ActorConfig::max_params_size` reach
+/// the server and are refused there with the same code.
+///
+/// ```
+/// assert_eq!(flame_protocol::MAX_REQUEST_TARGET, 65_534);
+/// ```
+pub const MAX_REQUEST_TARGET: usize = 65_534;
+
 /// The stable error codes a client can see, in one place.
 ///
 /// Codes travel as snake_case strings; a user error raised by an actor may carry a code of its
@@ -47,6 +59,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// The actor has no action (RPC method) of that name.
     ActionNotFound,

@@ -12,6 +12,9 @@
 // (`unauthorized`, `actor_destroyed`, ...) is final: `ready` rejects, calls reject.
 
 const VERSION = 1;
+// The longest path and query a flame server reads (hyper's limit): a longer request gets a
+// bare 414 before the handshake, so the client refuses it itself, as the server would.
+const MAX_REQUEST_TARGET = 65534;
 const TRANSIENT = new Set(["unavailable", "internal_error", "connection_closed", "message_too_long"]);
 
 /** An error from the actor or the runtime: `code` is the protocol's stable code. */
@@ -61,6 +64,12 @@ export class ActorConnection {
     });
     // an unobserved refusal must not be reported as an unhandled rejection
     this.ready.catch(() => {});
+    const target = this.url.replace(/^wss?:\/\/[^/]*/, "");
+    if (target.length > MAX_REQUEST_TARGET) {
+      this._finish(new ActorError("params_too_long",
+        `the connection URL's path and params take ${target.length} bytes; a flame server reads at most ${MAX_REQUEST_TARGET}`));
+      return;
+    }
     this._open();
   }
 

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use flame_actor::websocket::WebSocketConfig;
 use flame_actor::{Actor, BackendActor};
 use flame_core::Flame;
 use flame_stateful::store::MemoryStore;
@@ -102,8 +103,8 @@ async fn serve_flame(listener: TcpListener, system: ActorSystem) {
 async fn serve_raw(listener: TcpListener, small: bool) {
     let config = small.then(|| {
         tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(TransportConfig::DEFAULT_READ_BUFFER_SIZE)
-            .write_buffer_size(TransportConfig::DEFAULT_WRITE_BUFFER_SIZE)
+            .read_buffer_size(WebSocketConfig::DEFAULT_READ_BUFFER_SIZE)
+            .write_buffer_size(WebSocketConfig::DEFAULT_WRITE_BUFFER_SIZE)
     });
     let peers: Arc<parking_lot::Mutex<Vec<mpsc::UnboundedSender<String>>>> = Arc::default();
     tokio::spawn(async move {

@@ -246,8 +246,8 @@ impl ConnectionSender {
         }
     }
 
-    /// Applies `config`'s per-connection limits; until then (an in-process client) the
-    /// defaults of [`ActorConfig`] hold.
+    /// Applies `config`'s per-connection limits (every connection gets its system's, an
+    /// in-process one as a WebSocket one).
     pub(crate) fn with_limits(mut self, config: &ActorConfig) -> Self {
         self.max_subscriptions = config.max_subscriptions;
         self.max_event_name_size = config.max_event_name_size;

@@ -630,7 +630,7 @@ impl ActorSystem {
         }));
         let tx = self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())??;
-        Ok(ConnectionSender::new(conn, tx, config.max_message_size))
+        Ok(ConnectionSender::new(conn, tx, config.max_message_size).with_limits(config))
     }
 
     /// Destroys (name, key) for good, loaded or not: its connections are closed

@@ -366,3 +366,32 @@ async fn subscriptions_changed_by_an_action_count_for_the_next_broadcast() {
     assert_eq!(next(&mut a).await, count(4));
     system.shutdown().await;
 }
+
+/// An in-process connection holds its system's subscription limits, as a WebSocket one does.
+#[tokio::test]
+async fn in_process_connections_have_the_configured_subscription_limits() {
+    let log = Log::default();
+    let config = flame_stateful::ActorConfig {
+        max_subscriptions: 2,
+        max_event_name_size: 8,
+        ..common::config()
+    };
+    let system = common::system_with(&log, flame_stateful::store::MemoryStore::new(), config).await;
+    let conn = connect(&system, "limits", "ada").await;
+    conn.subscribe("one").await.expect("first");
+    conn.subscribe("two").await.expect("second");
+    let refused = conn.subscribe("three").await.unwrap_err();
+    assert!(
+        matches!(&refused, InboundError::Protocol(e) if e.code == ErrorCode::LimitExceeded),
+        "{refused:?}"
+    );
+    conn.unsubscribe("one").await.expect("unsubscribe");
+    let refused = conn.subscribe("a-long-name").await.unwrap_err();
+    assert!(
+        matches!(&refused, InboundError::Protocol(e) if e.code == ErrorCode::LimitExceeded),
+        "{refused:?}"
+    );
+    conn.subscribe("three").await.expect("room again");
+    conn.disconnect().await;
+    system.shutdown().await;
+}

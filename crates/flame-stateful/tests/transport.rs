@@ -9,6 +9,7 @@ use common::net::{
     Server, connect_counter, eventually, recv, recv_close_frame, recv_frame, send, ws_connect,
 };
 use common::{Log, memory_system};
+use flame_actor::websocket::WebSocketConfig;
 use flame_actor::{Actor, ActorContext, ContextActorExt, WebSocketActor, WebSocketIdentity};
 use flame_core::Context;
 use flame_protocol::ServerMessage;
@@ -106,6 +107,25 @@ async fn refused_connections_reach_the_client_with_their_code() {
     let mut ws = ws_connect(&server.ws_url("counter", "a", Some(&long))).await;
     expect_close(&mut ws, "params_too_long", 1008).await;
 
+    // Past the request target the HTTP server reads at all (hyper's 64 KiB), the protocol
+    // never sees the request: a raw client gets a bare 414 (flame's clients refuse such
+    // params themselves, with `params_too_long`).
+    // (HTTP clients such as reqwest refuse to send such a URI at all: a raw request)
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET /actors/counter/a?params={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "x".repeat(70 * 1024)
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, request.as_bytes())
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut answer).await;
+    let status_line = String::from_utf8_lossy(&answer[..answer.len().min(40)]).into_owned();
+    assert!(status_line.starts_with("HTTP/1.1 414"), "{status_line}");
+
     let mut ws =
         ws_connect(&server.ws_url("counter", "a", Some(r#"{"token":"fail-connect"}"#))).await;
     expect_close(&mut ws, "test.refused", 1008).await;
@@ -151,7 +171,10 @@ async fn bad_input_gets_stable_codes_and_never_kills_the_server() {
     let log = Log::default();
     let system = memory_system(&log).await;
     let config = TransportConfig {
-        max_frame_size: 128 * 1024,
+        websocket: WebSocketConfig {
+            max_message_size: 128 * 1024,
+            ..TransportConfig::default().websocket
+        },
         ..TransportConfig::default()
     };
     let server = Server::start(system.clone(), config).await;
@@ -248,8 +271,11 @@ async fn heartbeats_find_a_dead_peer_and_on_disconnect_runs_once() {
     let log = Log::default();
     let system = memory_system(&log).await;
     let config = TransportConfig {
-        ping_interval: Duration::from_millis(100),
-        ping_timeout: Duration::from_millis(400),
+        websocket: WebSocketConfig {
+            ping_interval: Duration::from_millis(100),
+            ping_timeout: Duration::from_millis(400),
+            ..TransportConfig::default().websocket
+        },
         ..TransportConfig::default()
     };
     let server = Server::start(system.clone(), config).await;
@@ -285,6 +311,43 @@ async fn heartbeats_find_a_dead_peer_and_on_disconnect_runs_once() {
     reader.await.expect("reader");
     assert_eq!(log.count("disconnect:dead"), 1, "exactly once");
     assert_eq!(log.count("disconnect:live"), 1);
+    server.stop().await;
+}
+
+/// The one heartbeat rule, as the plain WebSocket endpoints have it: a client that reads
+/// but never answers a ping is told why (the `close` message, then a 1001 close frame), and
+/// `on_disconnect` runs.
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_told_why_it_is_closed() {
+    let log = Log::default();
+    let system = memory_system(&log).await;
+    let config = TransportConfig {
+        websocket: WebSocketConfig {
+            ping_interval: Duration::from_millis(100),
+            ping_timeout: Duration::from_millis(100),
+            ..TransportConfig::default().websocket
+        },
+        ..TransportConfig::default()
+    };
+    let server = Server::start(system.clone(), config).await;
+    let path = raw_counter_path(&server, "silent");
+    let mut tcp = common::raw::raw_connect(server.addr, &path).await;
+    // reads every frame, pings included, and answers none
+    let close = common::raw::raw_read_close(&mut tcp).await;
+    assert_eq!(close.code, Some(1001), "{close:?}");
+    assert_eq!(close.reason, "connection_closed");
+    let Some(last) = close.texts.last() else {
+        panic!("no close message before the frame: {close:?}");
+    };
+    match ServerMessage::decode(last).expect("a protocol message") {
+        ServerMessage::Close { code, reason } => {
+            assert_eq!(code, "connection_closed");
+            assert!(reason.starts_with("heartbeat timeout"), "{reason}");
+        }
+        other => panic!("expected close, got {other:?}"),
+    }
+    eventually(|| log.count("disconnect:") == 1).await;
+    system.shutdown().await;
     server.stop().await;
 }
 

@@ -1,199 +1,108 @@
-//! [`WebSocketConfig`]: every limit and timeout of a WebSocket endpoint, with its default.
+//! [`WebSocketConfig`]: every limit and timeout of a WebSocket connection, with its default.
 
 use std::time::Duration;
 
-/// The largest message a client may send by default: 64 KiB. A bigger one closes the
-/// connection with code 1009 (message too big).
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
-
-/// How often the server pings a quiet connection by default: every 20 seconds.
-pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(20);
-
-/// How long a ping may stay unanswered by default before the peer counts as dead: 10 seconds.
-pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How many received messages wait for the handler by default: 16. While the queue is full
-/// the server stops reading, so a fast client cannot make it buffer without bound.
-pub const DEFAULT_INBOUND_QUEUE: usize = 16;
-
-/// How many outgoing messages may be queued by default: 64. Senders wait while it is full.
-pub const DEFAULT_OUTBOUND_QUEUE: usize = 64;
-
-/// How long the server waits for the peer to answer its close frame by default: 5 seconds.
-pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The limits and timeouts of a WebSocket endpoint. Every default is a named constant.
+/// The limits and timeouts of a WebSocket connection, shared by every WebSocket endpoint
+/// flame serves: the plain endpoints of [`WebSocketExt`](super::WebSocketExt) and the
+/// stateful actors' transport (`flame_stateful::transport::TransportConfig::websocket`).
+///
+/// Every field is public, and every default is a named constant. Set the fields you care
+/// about and take the rest from [`Default`]:
 ///
 /// ```
 /// use std::time::Duration;
-/// use flame_actor::websocket::{WebSocketConfig, DEFAULT_MAX_MESSAGE_SIZE};
+/// use flame_actor::websocket::WebSocketConfig;
 ///
-/// let config = WebSocketConfig::default()
-///     .max_message_size(16 * 1024)
-///     .heartbeat(Duration::from_secs(5), Duration::from_secs(2));
-/// assert_eq!(config.get_max_message_size(), 16 * 1024);
-/// assert_eq!(WebSocketConfig::default().get_max_message_size(), DEFAULT_MAX_MESSAGE_SIZE);
+/// let config = WebSocketConfig {
+///     max_message_size: 16 * 1024,
+///     ping_interval: Duration::from_secs(5),
+///     ..WebSocketConfig::default()
+/// };
+/// assert_eq!(config.ping_timeout, WebSocketConfig::DEFAULT_PING_TIMEOUT);
+/// // a client that never answers is closed (1001, "heartbeat timeout") this long after
+/// // the last frame it sent
+/// assert_eq!(config.dead_after(), Duration::from_secs(25));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebSocketConfig {
-    max_message_size: usize,
-    heartbeat_interval: Duration,
-    heartbeat_timeout: Duration,
-    inbound_queue: usize,
-    outbound_queue: usize,
-    close_timeout: Duration,
+    /// The largest message (and frame) a client may send, in bytes. A bigger one is not read:
+    /// the connection is closed with 1009 (message too big).
+    /// Default: [`DEFAULT_MAX_MESSAGE_SIZE`](Self::DEFAULT_MAX_MESSAGE_SIZE).
+    pub max_message_size: usize,
+    /// How long a connection may stay silent (no frame of any kind from the client) before
+    /// the server pings it. Default: [`DEFAULT_PING_INTERVAL`](Self::DEFAULT_PING_INTERVAL).
+    pub ping_interval: Duration,
+    /// How long a ping may stay unanswered (no pong, no other frame) before the client
+    /// counts as gone. The connection is then closed with 1001 and the reason
+    /// `heartbeat timeout`, so a client that never answers is closed
+    /// [`dead_after`](Self::dead_after) its last frame.
+    /// Default: [`DEFAULT_PING_TIMEOUT`](Self::DEFAULT_PING_TIMEOUT).
+    pub ping_timeout: Duration,
+    /// How long the server gives its closing frames to be written, and the client to answer
+    /// its close frame, before it drops the TCP connection.
+    /// Default: [`DEFAULT_CLOSE_TIMEOUT`](Self::DEFAULT_CLOSE_TIMEOUT).
+    pub close_timeout: Duration,
+    /// The initial read buffer of each connection, in bytes (it grows for bigger messages).
+    /// Default: [`DEFAULT_READ_BUFFER_SIZE`](Self::DEFAULT_READ_BUFFER_SIZE).
+    pub read_buffer_size: usize,
+    /// How many bytes each connection gathers before it writes to the socket.
+    /// Default: [`DEFAULT_WRITE_BUFFER_SIZE`](Self::DEFAULT_WRITE_BUFFER_SIZE).
+    pub write_buffer_size: usize,
+    /// How many received messages may wait for a plain endpoint's handler. While the queue
+    /// is full the server stops reading, so a fast client cannot make it buffer without
+    /// bound (and a pause in reading is not counted against the client's heartbeat).
+    /// Stateful actors bound their inboxes with `ActorConfig` instead.
+    /// Default: [`DEFAULT_INBOUND_QUEUE`](Self::DEFAULT_INBOUND_QUEUE).
+    pub inbound_queue: usize,
+    /// How many outgoing messages a plain endpoint may queue; senders wait while it is full.
+    /// Stateful actors bound their outbound queues (by count and bytes) with `ActorConfig`.
+    /// Default: [`DEFAULT_OUTBOUND_QUEUE`](Self::DEFAULT_OUTBOUND_QUEUE).
+    pub outbound_queue: usize,
+}
+
+impl WebSocketConfig {
+    /// The default largest message: 64 KiB.
+    pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
+    /// The default ping interval: 15 seconds of silence.
+    pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
+    /// The default ping timeout: 20 seconds.
+    pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(20);
+    /// The default close timeout: 5 seconds.
+    pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The default initial read buffer: 4 KiB.
+    pub const DEFAULT_READ_BUFFER_SIZE: usize = 4 * 1024;
+    /// The default write buffer: 4 KiB.
+    pub const DEFAULT_WRITE_BUFFER_SIZE: usize = 4 * 1024;
+    /// The default inbound queue: 16 messages.
+    pub const DEFAULT_INBOUND_QUEUE: usize = 16;
+    /// The default outbound queue: 64 messages.
+    pub const DEFAULT_OUTBOUND_QUEUE: usize = 64;
+
+    /// How long after its last frame a client that answers nothing is closed:
+    /// `ping_interval + ping_timeout` (35 seconds by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flame_actor::websocket::WebSocketConfig;
+    ///
+    /// assert_eq!(WebSocketConfig::default().dead_after(), Duration::from_secs(35));
+    /// ```
+    pub fn dead_after(&self) -> Duration {
+        self.ping_interval.saturating_add(self.ping_timeout)
+    }
 }
 
 impl Default for WebSocketConfig {
     fn default() -> Self {
         Self {
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
-            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
-            inbound_queue: DEFAULT_INBOUND_QUEUE,
-            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
+            ping_interval: Self::DEFAULT_PING_INTERVAL,
+            ping_timeout: Self::DEFAULT_PING_TIMEOUT,
+            close_timeout: Self::DEFAULT_CLOSE_TIMEOUT,
+            read_buffer_size: Self::DEFAULT_READ_BUFFER_SIZE,
+            write_buffer_size: Self::DEFAULT_WRITE_BUFFER_SIZE,
+            inbound_queue: Self::DEFAULT_INBOUND_QUEUE,
+            outbound_queue: Self::DEFAULT_OUTBOUND_QUEUE,
         }
-    }
-}
-
-impl WebSocketConfig {
-    /// Sets the largest message (and frame) a client may send, in bytes
-    /// ([`DEFAULT_MAX_MESSAGE_SIZE`] unless set).
-    ///
-    /// ```
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// assert_eq!(WebSocketConfig::default().max_message_size(1024).get_max_message_size(), 1024);
-    /// ```
-    #[must_use]
-    pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = bytes.max(1);
-        self
-    }
-
-    /// Sets how often a ping goes out and how long it may stay unanswered
-    /// ([`DEFAULT_HEARTBEAT_INTERVAL`], [`DEFAULT_HEARTBEAT_TIMEOUT`] unless set).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// let config = WebSocketConfig::default().heartbeat(Duration::from_millis(100), Duration::from_millis(50));
-    /// assert_eq!(config.get_heartbeat_interval(), Duration::from_millis(100));
-    /// assert_eq!(config.get_heartbeat_timeout(), Duration::from_millis(50));
-    /// ```
-    #[must_use]
-    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
-        self.heartbeat_interval = interval.max(Duration::from_millis(1));
-        self.heartbeat_timeout = timeout;
-        self
-    }
-
-    /// Sets how many received messages may wait for the handler ([`DEFAULT_INBOUND_QUEUE`]).
-    ///
-    /// ```
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// assert_eq!(WebSocketConfig::default().inbound_queue(4).get_inbound_queue(), 4);
-    /// ```
-    #[must_use]
-    pub fn inbound_queue(mut self, messages: usize) -> Self {
-        self.inbound_queue = messages.max(1);
-        self
-    }
-
-    /// Sets how many outgoing messages may be queued ([`DEFAULT_OUTBOUND_QUEUE`]).
-    ///
-    /// ```
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// assert_eq!(WebSocketConfig::default().outbound_queue(8).get_outbound_queue(), 8);
-    /// ```
-    #[must_use]
-    pub fn outbound_queue(mut self, messages: usize) -> Self {
-        self.outbound_queue = messages.max(1);
-        self
-    }
-
-    /// Sets how long to wait for the peer's answer to a close frame ([`DEFAULT_CLOSE_TIMEOUT`]).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// let config = WebSocketConfig::default().close_timeout(Duration::from_secs(1));
-    /// assert_eq!(config.get_close_timeout(), Duration::from_secs(1));
-    /// ```
-    #[must_use]
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// The largest message a client may send, in bytes.
-    ///
-    /// ```
-    /// use flame_actor::websocket::WebSocketConfig;
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_max_message_size(), 64 * 1024);
-    /// ```
-    pub fn get_max_message_size(&self) -> usize {
-        self.max_message_size
-    }
-
-    /// How often a ping goes out.
-    ///
-    /// ```
-    /// use flame_actor::websocket::{WebSocketConfig, DEFAULT_HEARTBEAT_INTERVAL};
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_heartbeat_interval(), DEFAULT_HEARTBEAT_INTERVAL);
-    /// ```
-    pub fn get_heartbeat_interval(&self) -> Duration {
-        self.heartbeat_interval
-    }
-
-    /// How long a ping may stay unanswered before the peer counts as dead.
-    ///
-    /// ```
-    /// use flame_actor::websocket::{WebSocketConfig, DEFAULT_HEARTBEAT_TIMEOUT};
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_heartbeat_timeout(), DEFAULT_HEARTBEAT_TIMEOUT);
-    /// ```
-    pub fn get_heartbeat_timeout(&self) -> Duration {
-        self.heartbeat_timeout
-    }
-
-    /// How many received messages may wait for the handler.
-    ///
-    /// ```
-    /// use flame_actor::websocket::{WebSocketConfig, DEFAULT_INBOUND_QUEUE};
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_inbound_queue(), DEFAULT_INBOUND_QUEUE);
-    /// ```
-    pub fn get_inbound_queue(&self) -> usize {
-        self.inbound_queue
-    }
-
-    /// How many outgoing messages may be queued.
-    ///
-    /// ```
-    /// use flame_actor::websocket::{WebSocketConfig, DEFAULT_OUTBOUND_QUEUE};
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_outbound_queue(), DEFAULT_OUTBOUND_QUEUE);
-    /// ```
-    pub fn get_outbound_queue(&self) -> usize {
-        self.outbound_queue
-    }
-
-    /// How long to wait for the peer's answer to a close frame.
-    ///
-    /// ```
-    /// use flame_actor::websocket::{WebSocketConfig, DEFAULT_CLOSE_TIMEOUT};
-    ///
-    /// assert_eq!(WebSocketConfig::default().get_close_timeout(), DEFAULT_CLOSE_TIMEOUT);
-    /// ```
-    pub fn get_close_timeout(&self) -> Duration {
-        self.close_timeout
     }
 }

@@ -7,10 +7,13 @@ use bytes::Bytes;
 use flame_core::websocket::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::SinkExt as _;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
 
 use super::config::WebSocketConfig;
 use super::connection::{CloseReason, Outbound, Shared, WebSocketMessage};
+use super::failure::ReadFailure;
+use super::heartbeat::{Heartbeat, HeartbeatStep};
 
 /// The payload of the server's heartbeat pings.
 const PING_PAYLOAD: &[u8] = b"flame";
@@ -18,10 +21,9 @@ const PING_PAYLOAD: &[u8] = b"flame";
 /// What woke the I/O loop.
 enum Event {
     Outbound(Option<Outbound>),
-    Frame(Option<Result<Message, String>>),
+    Frame(Option<Result<Message, flame_core::websocket::Error>>),
     Room,
-    Tick,
-    Dead,
+    Heartbeat,
 }
 
 pub(crate) struct Io {
@@ -48,30 +50,23 @@ impl Io {
     }
 
     async fn serve(&mut self) -> CloseReason {
-        let interval = self.config.get_heartbeat_interval();
-        let timeout = self.config.get_heartbeat_timeout();
-        let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // When the last unanswered ping went out.
-        let mut awaiting_pong: Option<Instant> = None;
+        let mut heartbeat = Heartbeat::new(&self.config, Instant::now());
+        let wake = tokio::time::sleep_until(heartbeat.deadline());
+        tokio::pin!(wake);
         loop {
             // While the handler's queue is full, stop reading: the client waits (TCP
             // backpressure) instead of the server buffering without bound.
             let can_read = self.inbound.capacity() > 0;
-            let deadline = awaiting_pong.map(|sent| sent + timeout);
             let event = tokio::select! {
                 biased;
                 outbound = self.outbound.recv() => Event::Outbound(outbound),
-                frame = self.socket.recv(), if can_read => {
-                    Event::Frame(frame.map(|frame| frame.map_err(|err| err.to_string())))
-                }
+                frame = self.socket.recv(), if can_read => Event::Frame(frame),
                 permit = self.inbound.reserve(), if !can_read => {
                     // Room again (or the handler is gone): read on the next turn.
                     drop(permit);
                     Event::Room
                 }
-                _ = ticker.tick() => Event::Tick,
-                () = sleep_until(deadline), if deadline.is_some() && can_read => Event::Dead,
+                () = &mut wake, if can_read => Event::Heartbeat,
             };
             match event {
                 Event::Outbound(Some(Outbound::Message(message))) => {
@@ -87,7 +82,7 @@ impl Io {
                     return self.close(close_code::NORMAL, String::new()).await;
                 }
                 Event::Frame(frame) => {
-                    awaiting_pong = None;
+                    heartbeat.seen(Instant::now());
                     match frame {
                         None => {
                             return CloseReason::ConnectionLost("the connection was closed".into());
@@ -113,80 +108,64 @@ impl Io {
                                 });
                             return CloseReason::Peer { code, reason };
                         }
-                        Some(Err(err)) => return self.fail(&err).await,
+                        Some(Err(err)) => return self.fail(err).await,
                     }
                 }
                 Event::Room => {
                     // Do not count a pause in reading against the peer.
-                    awaiting_pong = None;
+                    heartbeat.seen(Instant::now());
                     if self.inbound.is_closed() {
                         tokio::task::yield_now().await;
                     }
                 }
-                Event::Tick => {
-                    if awaiting_pong.is_none() && can_read {
+                Event::Heartbeat => match heartbeat.poll(Instant::now()) {
+                    HeartbeatStep::Wait(until) => wake.as_mut().reset(until),
+                    HeartbeatStep::Ping => {
                         let ping = Message::Ping(Bytes::from_static(PING_PAYLOAD));
                         if let Err(err) = self.socket.send(ping).await {
                             return CloseReason::ConnectionLost(err.to_string());
                         }
-                        awaiting_pong = Some(Instant::now());
+                        wake.as_mut().reset(heartbeat.deadline());
                     }
-                }
-                Event::Dead => {
-                    tracing::info!(
-                        ?timeout,
-                        "a heartbeat ping went unanswered: closing the connection"
-                    );
-                    // The peer is probably gone: say why, but do not wait for an answer.
-                    let _ = self
-                        .socket
-                        .send(close_message(close_code::AWAY, "heartbeat timeout"))
-                        .await;
-                    return CloseReason::HeartbeatTimeout;
-                }
+                    HeartbeatStep::Dead => {
+                        tracing::info!(
+                            dead_after = ?self.config.dead_after(),
+                            "a heartbeat ping went unanswered: closing the connection"
+                        );
+                        // The peer is probably gone: say why, but do not wait for an answer.
+                        let _ = self
+                            .socket
+                            .send(close_message(close_code::AWAY, Heartbeat::CLOSE_REASON))
+                            .await;
+                        return CloseReason::HeartbeatTimeout;
+                    }
+                },
             }
         }
     }
 
     /// Ends the connection after a read error, with the close code the error calls for.
-    ///
-    /// The WebSocket implementation reports its errors only as text; its wording for the
-    /// two cases a client can cause on purpose is stable and pinned by the tests.
-    async fn fail(&mut self, error: &str) -> CloseReason {
-        let (code, reason, text) = if error.contains("Message too long")
-            || error.contains("Frame too long")
-            || error.contains("Space limit exceeded")
-        {
-            (
-                close_code::SIZE,
-                CloseReason::MessageTooBig,
-                "message too big",
-            )
-        } else if error.contains("UTF-8") {
-            (
-                close_code::INVALID,
-                CloseReason::InvalidPayload,
-                "invalid UTF-8",
-            )
-        } else if error.contains("Connection reset")
-            || error.contains("Trying to work with closed connection")
-            || error.contains("without closing handshake")
-            || error.contains("IO error")
-        {
-            return CloseReason::ConnectionLost(error.to_owned());
-        } else {
-            (
-                close_code::PROTOCOL,
-                CloseReason::Protocol(error.to_owned()),
-                "protocol error",
-            )
+    async fn fail(&mut self, error: flame_core::websocket::Error) -> CloseReason {
+        let failure = match error.into_inner().downcast::<tungstenite::Error>() {
+            Ok(error) => ReadFailure::from_error(&error),
+            Err(other) => ReadFailure::Lost(other.to_string()),
         };
+        let reason = match &failure {
+            ReadFailure::TooBig => CloseReason::MessageTooBig,
+            ReadFailure::InvalidUtf8(_) => CloseReason::InvalidPayload,
+            ReadFailure::Protocol(detail) => CloseReason::Protocol(detail.clone()),
+            ReadFailure::Lost(detail) => return CloseReason::ConnectionLost(detail.clone()),
+        };
+        let code = failure.close_code().unwrap_or(close_code::PROTOCOL);
         tracing::debug!(
-            error,
+            ?failure,
             code,
             "closing the WebSocket connection after a read error"
         );
-        let _ = self.socket.send(close_message(code, text)).await;
+        let _ = self
+            .socket
+            .send(close_message(code, &failure.close_reason()))
+            .await;
         reason
     }
 
@@ -195,7 +174,7 @@ impl Io {
         if let Err(err) = self.socket.send(close_message(code, &reason)).await {
             return CloseReason::ConnectionLost(err.to_string());
         }
-        let wait = self.config.get_close_timeout();
+        let wait = self.config.close_timeout;
         let _ = tokio::time::timeout(wait, async {
             while let Some(Ok(message)) = self.socket.recv().await {
                 if matches!(message, Message::Close(_)) {
@@ -213,11 +192,4 @@ fn close_message(code: u16, reason: &str) -> Message {
         code,
         reason: reason.to_owned().into(),
     }))
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }

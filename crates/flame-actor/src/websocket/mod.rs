@@ -39,6 +39,8 @@
 
 mod config;
 mod connection;
+mod failure;
+mod heartbeat;
 mod io;
 
 use std::fmt::Display;
@@ -48,17 +50,17 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 
 use flame_core::{BoxedHandler, Context, Flame, HttpError, Reply, RouteRef};
+use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
-pub use config::{
-    DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_INBOUND_QUEUE, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_OUTBOUND_QUEUE, WebSocketConfig,
-};
+pub use config::WebSocketConfig;
 pub use connection::{
     CloseReason, WebSocketConnection, WebSocketError, WebSocketMessage, WebSocketSender,
 };
+pub use failure::ReadFailure;
+pub use heartbeat::{Heartbeat, HeartbeatStep};
 
 use crate::identity::{
     Actor, WebSocketActor, WebSocketActorBuilder, WebSocketIdentity, with_actor,
@@ -120,7 +122,12 @@ pub trait WebSocketExt {
     /// use flame_core::Flame;
     ///
     /// let mut f = Flame::new();
-    /// let config = WebSocketConfig::default().max_message_size(4096).heartbeat(Duration::from_secs(5), Duration::from_secs(3));
+    /// let config = WebSocketConfig {
+    ///     max_message_size: 4096,
+    ///     ping_interval: Duration::from_secs(5),
+    ///     ping_timeout: Duration::from_secs(3),
+    ///     ..WebSocketConfig::default()
+    /// };
     /// f.websocket_with("/small", config, |mut conn: WebSocketConnection| async move {
     ///     while conn.recv().await.is_some() {}
     /// });
@@ -213,10 +220,12 @@ where
         connection.id = actor.connection_id(),
         actor.r#type = WebSocketActor::TYPE,
     );
-    let size = config.get_max_message_size();
+    let size = config.max_message_size;
     let response = upgrade
         .max_message_size(size)
         .max_frame_size(size)
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
         .on_failed_upgrade(|err| tracing::debug!(%err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| {
             async move {
@@ -274,8 +283,8 @@ async fn serve<H, Fut>(
     Fut: Future + Send + 'static,
     Fut::Output: WebSocketOutcome,
 {
-    let (inbound_tx, inbound_rx) = mpsc::channel(config.get_inbound_queue());
-    let (outbound_tx, outbound_rx) = mpsc::channel::<Outbound>(config.get_outbound_queue());
+    let (inbound_tx, inbound_rx) = mpsc::channel(config.inbound_queue.max(1));
+    let (outbound_tx, outbound_rx) = mpsc::channel::<Outbound>(config.outbound_queue.max(1));
     let shared = Arc::new(Shared {
         actor: Mutex::new(Arc::new(actor)),
         reason: OnceLock::new(),
@@ -304,7 +313,7 @@ async fn serve<H, Fut>(
 /// [`current_actor`](crate::current_actor) follows [`WebSocketConnection::set_actor`].
 struct ConnectionScope {
     shared: Arc<Shared>,
-    inner: Pin<Box<dyn Future<Output = ()> + Send>>,
+    inner: BoxFuture<'static, ()>,
 }
 
 impl Future for ConnectionScope {

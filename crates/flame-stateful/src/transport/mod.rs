@@ -16,18 +16,22 @@
 //! reason is that code. An accepted connection gets `init` first. flame's request logger
 //! records the path only, so tokens in `params` stay out of the logs.
 //!
-//! **Identity.** A connection acts as a [`WebSocketActor`](crate::WebSocketActor) (a random
+//! **Identity.** A connection acts as a [`WebSocketActor`](flame_actor::WebSocketActor) (a random
 //! id, the peer address, when it connected, metadata `actor = name/key`), rewritten by the
-//! upgrade request's [`WebSocketIdentity`](crate::WebSocketIdentity) when a middleware
+//! upgrade request's [`WebSocketIdentity`](flame_actor::WebSocketIdentity) when a middleware
 //! mapped one (flame-auth attaches the authenticated user that way). An HTTP call acts as the
-//! request's actor ([`ActorContext::actor`](crate::ActorContext::actor)).
+//! request's actor ([`ActorContext::actor`](flame_actor::ActorContext::actor)).
 //!
-//! **Heartbeats.** The server pings every `ping_interval`; a connection silent for
-//! `ping_interval + ping_timeout` is closed and `on_disconnect` runs, exactly once.
+//! **Heartbeats.** flame's one WebSocket heartbeat
+//! ([`Heartbeat`](flame_actor::websocket::Heartbeat), configured by
+//! [`TransportConfig::websocket`]): a connection silent for `ping_interval` is pinged; a
+//! ping unanswered for `ping_timeout` closes it (`close`/`connection_closed`, close frame
+//! 1001) and `on_disconnect` runs, exactly once.
 //!
 //! **Limits.** A message over `ActorConfig::max_message_size` (64 KiB) is answered with
 //! `message_too_long` and the connection stays; a frame over
-//! [`TransportConfig::max_frame_size`] closes it (1009). Text that is not a protocol message
+//! `TransportConfig::websocket.max_message_size` (256 KiB) closes it (1009). Text that is
+//! not a protocol message
 //! gets `malformed_message`; binary frames too.
 //!
 //! **Closing.** Whenever the server ends a connection it sends a `close` message and a close

@@ -12,10 +12,8 @@ use futures_util::StreamExt;
 use futures_util::task::AtomicWaker;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use hyper::upgrade::OnUpgrade;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -26,6 +24,7 @@ use super::socket::{
 use crate::protocol::{ErrorCode, ServerMessage, WireError};
 use crate::{ConnectionSender, InboundError, Outlet, Refused, Sink};
 use flame_actor::Actor;
+use flame_actor::websocket::{Heartbeat, HeartbeatStep, ReadFailure};
 
 /// Counts the open connections; one guard per connection task.
 pub(super) struct OpenGuard(pub(super) Arc<AtomicUsize>);
@@ -139,7 +138,7 @@ enum End {
     /// malformed close frame): closed with `frame_code` (1007 for bad UTF-8, else 1002)
     /// and a reason, as the RFC asks, instead of a silent drop.
     Violation { frame_code: u16, detail: String },
-    /// No pong or message in time.
+    /// No pong or message in time: closed with 1001 and `heartbeat timeout`.
     Dead,
     /// A frame over the hard limit.
     TooBig,
@@ -147,9 +146,12 @@ enum End {
 
 type Socket = WebSocketStream<SocketIo>;
 
+/// RFC 6455's "going away", the close code of a heartbeat timeout on every flame endpoint.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
 async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, caller: Arc<dyn Actor>) {
-    let config = &state.config;
-    let write_timeout = config.ping_timeout;
+    let config = &state.config.websocket;
+    let write_timeout = config.close_timeout;
     let outlet_source = Source::new();
     let actor_config = state.system.config();
     let sink = Arc::new(SocketSink::new(
@@ -161,8 +163,8 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
         .write_buffer_size(config.write_buffer_size)
-        .max_message_size(Some(config.max_frame_size))
-        .max_frame_size(Some(config.max_frame_size));
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size));
     let io = SocketIo(sink.clone());
     let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
     let connection_id = caller.actor_id().unwrap_or_default();
@@ -172,7 +174,7 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
         .connect_outlet(name, key, params, caller, outlet)
         .await
     {
-        Ok(sender) => sender.with_limits(actor_config),
+        Ok(sender) => sender,
         Err(error) => {
             tracing::debug!(
                 actor.name = name,
@@ -194,7 +196,10 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
         End::TooBig => {
             let error = WireError::new(
                 ErrorCode::MessageTooLong,
-                format!("a message was longer than {} bytes", config.max_frame_size),
+                format!(
+                    "a message was longer than {} bytes",
+                    config.max_message_size
+                ),
             );
             // The rest of the frame is never read, so the peer may see a reset rather than
             // the close frame; the `close` message goes first and usually arrives.
@@ -214,9 +219,22 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
             ));
             write_timeout
         }
+        End::Dead => {
+            sink.close_with(close_frames_with(
+                ErrorCode::ConnectionClosed.as_str(),
+                &format!(
+                    "{}: no answer to a ping within {:?}",
+                    Heartbeat::CLOSE_REASON,
+                    config.ping_timeout
+                ),
+                CLOSE_GOING_AWAY,
+            ));
+            // the client is probably gone: the close gets one try, not a wait
+            Duration::ZERO
+        }
         End::Actor => write_timeout,
         // nobody is reading: what is queued gets one try
-        End::Client | End::Dead => Duration::ZERO,
+        End::Client => Duration::ZERO,
     };
     sink.finish(flush_for).await;
     // on_disconnect runs exactly once: the actor forgets the connection the first time.
@@ -299,13 +317,11 @@ async fn pump(
     sender: &ConnectionSender,
     state: &State,
 ) -> End {
-    let config = &state.config;
-    let interval = config.ping_interval.max(Duration::from_millis(1));
-    let silence_limit = interval + config.ping_timeout;
-    let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_seen = Instant::now();
-    let (socket_source, ticker_source) = (Source::new(), Source::new());
+    let mut heartbeat = Heartbeat::new(&state.config.websocket, Instant::now());
+    // Re-armed only when it fires: a frame just notes the time in `heartbeat`.
+    let wake = tokio::time::sleep_until(heartbeat.deadline());
+    tokio::pin!(wake);
+    let (socket_source, timer_source) = (Source::new(), Source::new());
     loop {
         let event = std::future::poll_fn(|cx| {
             if let Poll::Ready(ended) = outlet_source.poll(cx, |cx| sink.poll_task(cx)) {
@@ -314,7 +330,10 @@ async fn pump(
             if let Poll::Ready(frame) = socket_source.poll(cx, |cx| socket.poll_next_unpin(cx)) {
                 return Poll::Ready(Event::Frame(frame));
             }
-            if ticker_source.poll(cx, |cx| ticker.poll_tick(cx)).is_ready() {
+            if timer_source
+                .poll(cx, |cx| wake.as_mut().poll(cx))
+                .is_ready()
+            {
                 return Poll::Ready(Event::Tick);
             }
             Poll::Pending
@@ -324,7 +343,7 @@ async fn pump(
             Event::Ended(Ended::Closing) => return End::Actor,
             Event::Ended(Ended::Failed) => return End::Client,
             Event::Frame(frame) => {
-                last_seen = Instant::now();
+                heartbeat.seen(Instant::now());
                 match frame {
                     Some(Ok(Message::Text(text))) => match sender.send_text(text.as_str()).await {
                         Ok(()) => {}
@@ -359,43 +378,33 @@ async fn pump(
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                     Some(Ok(Message::Close(received))) => return End::PeerClosed(received),
                     None => return End::Client,
-                    Some(Err(tungstenite::Error::Capacity(error))) => {
-                        tracing::debug!(%error, "a WebSocket message was too long");
-                        return End::TooBig;
-                    }
-                    // a dropped TCP connection, not a frame the client got wrong
-                    Some(Err(tungstenite::Error::Protocol(
-                        ProtocolError::ResetWithoutClosingHandshake,
-                    ))) => return End::Client,
-                    Some(Err(tungstenite::Error::Protocol(error))) => {
-                        tracing::debug!(%error, "a WebSocket protocol violation");
-                        return End::Violation {
-                            frame_code: u16::from(CloseCode::Protocol),
-                            detail: error.to_string(),
-                        };
-                    }
-                    Some(Err(tungstenite::Error::Utf8(error))) => {
-                        tracing::debug!(%error, "invalid UTF-8 in a WebSocket frame");
-                        return End::Violation {
-                            frame_code: u16::from(CloseCode::Invalid),
-                            detail: format!("invalid UTF-8: {error}"),
-                        };
-                    }
                     Some(Err(error)) => {
-                        tracing::debug!(%error, "WebSocket read failed");
-                        return End::Client;
+                        let failure = ReadFailure::from_error(&error);
+                        tracing::debug!(%error, ?failure, "a WebSocket read failed");
+                        return match failure {
+                            ReadFailure::TooBig => End::TooBig,
+                            ReadFailure::Lost(_) => End::Client,
+                            violation => End::Violation {
+                                frame_code: violation.close_code().unwrap_or(1002),
+                                detail: violation.close_reason(),
+                            },
+                        };
                     }
                 }
             }
-            Event::Tick => {
-                if last_seen.elapsed() >= silence_limit {
-                    tracing::debug!(silent_for = ?last_seen.elapsed(), "no pong in time; the peer is dead");
+            Event::Tick => match heartbeat.poll(Instant::now()) {
+                HeartbeatStep::Wait(until) => wake.as_mut().reset(until),
+                HeartbeatStep::Ping => {
+                    if sink.write(ping_frame()).is_err() {
+                        return End::Dead;
+                    }
+                    wake.as_mut().reset(heartbeat.deadline());
+                }
+                HeartbeatStep::Dead => {
+                    tracing::debug!("no pong in time; the peer is dead");
                     return End::Dead;
                 }
-                if sink.write(ping_frame()).is_err() {
-                    return End::Dead;
-                }
-            }
+            },
         }
     }
 }
