@@ -19,6 +19,10 @@
 //! 3. Memory per idle WebSocket connection (server RSS delta over N connections) vs the raw
 //!    server, and per idle actor (RSS delta over N loaded actors) vs N bare tokio tasks with
 //!    a mailbox each.
+//! 4. Hibernation: N actors with one idle WebSocket connection each, hibernated vs kept
+//!    loaded (`ActorConfig::hibernation` off), server RSS per actor above the connection's
+//!    own cost (from part 3); and the wake-up: an RPC to a hibernated actor vs the same RPC
+//!    to it awake, p50/p99.
 //!
 //! Servers run in a child process (this binary, re-executed), so the client's sockets and
 //! buffers do not count and each side gets its own file descriptors.
@@ -26,7 +30,7 @@
 //! ```text
 //! cargo bench -p flame-stateful --bench transport              # N = 10,000
 //! FLAME_BENCH_N=2000 cargo bench -p flame-stateful --bench transport
-//! FLAME_BENCH_ONLY=broadcast cargo bench -p flame-stateful --bench transport   # rpc, broadcast, memory
+//! FLAME_BENCH_ONLY=broadcast cargo bench -p flame-stateful --bench transport   # rpc, broadcast, memory, hibernation
 //! ```
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
@@ -82,7 +86,12 @@ impl Bench {
 }
 
 async fn flame_system() -> ActorSystem {
+    flame_system_with(flame_stateful::ActorConfig::default()).await
+}
+
+async fn flame_system_with(config: flame_stateful::ActorConfig) -> ActorSystem {
     ActorSystem::builder()
+        .config(config)
         .store(MemoryStore::new())
         .register_default::<Bench>("bench")
         .build()
@@ -221,10 +230,24 @@ fn child(kind: &str) {
         // overflow costs a 1 s SYN retransmit per chunk)
         let listener = flame_core::server::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let system = flame_system().await;
+        // "flame-hibernating" / "flame-awake": actors go idle after 200 ms, and then
+        // hibernate, or (hibernation off) stay loaded with their connections
+        let system = match kind {
+            "flame-hibernating" | "flame-awake" => {
+                flame_system_with(flame_stateful::ActorConfig {
+                    idle_timeout: Duration::from_millis(200),
+                    hibernation: kind == "flame-hibernating",
+                    ..flame_stateful::ActorConfig::default()
+                })
+                .await
+            }
+            _ => flame_system().await,
+        };
         let floor_sockets = Arc::new(parking_lot::Mutex::new(Vec::new()));
         match kind {
-            "flame" => serve_flame(listener, system.clone()).await,
+            "flame" | "flame-hibernating" | "flame-awake" => {
+                serve_flame(listener, system.clone()).await;
+            }
             "floor" => serve_floor(listener, floor_sockets.clone()).await,
             "raw-small" => serve_raw(listener, true).await,
             _ => serve_raw(listener, false).await,
@@ -239,6 +262,7 @@ fn child(kind: &str) {
                 words.next().and_then(|n| n.parse::<usize>().ok()),
             ) {
                 (Some("rss"), _) => println!("{}", rss_bytes()),
+                (Some("hibernating"), _) => println!("{}", system.hibernating_count()),
                 (Some("sockets"), _) => println!("{}", floor_sockets.lock().len()),
                 (Some("fanout"), _) => {
                     let text =
@@ -909,7 +933,94 @@ async fn broadcast(n: usize, rounds: usize) {
     );
 }
 
-async fn memory(n: usize) {
+/// Part 4: hibernated actors with one idle connection each, against the same actors kept
+/// loaded; `per_conn`: the server's cost of one idle connection (part 3).
+async fn hibernation(n: usize, per_conn: f64) {
+    println!("\n## Hibernation: {n} actors with one idle connection each (server RSS delta)");
+    println!(
+        "| actors | per actor, with its connection | above the connection ({:.2} KiB) |",
+        per_conn / 1024.0
+    );
+    println!("|---|---|---|");
+    let batches = 10.max(n / 1000);
+    let mut wake = Vec::new();
+    for kind in ["flame-awake", "flame-hibernating"] {
+        let mut server = ChildServer::start(kind);
+        let base = format!("ws://127.0.0.1:{}/actors/bench", server.port);
+        // warm the runtime with one actor first
+        let mut warm = connect(&format!("{base}/warm")).await;
+        next_text(&mut warm).await;
+        let before = server.rss();
+        let mut all = Vec::with_capacity(n);
+        // in batches, each left to hibernate before the next connects, so that what the
+        // awake actors held is freed and reused rather than counted at its peak
+        for batch in 0..batches {
+            let start = batch * n / batches;
+            let end = (batch + 1) * n / batches;
+            for i in start..end {
+                let mut ws = connect(&format!("{base}/hib-{i}")).await;
+                next_text(&mut ws).await; // init: the actor is loaded
+                all.push(ws);
+            }
+            if kind == "flame-hibernating" {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while server.ask("hibernating").parse::<usize>().unwrap() < end {
+                    assert!(Instant::now() < deadline, "actors did not hibernate");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = server.rss();
+        let per_actor = after.saturating_sub(before) as f64 / n as f64;
+        let label = if kind == "flame-awake" {
+            "loaded (hibernation off)"
+        } else {
+            "hibernated"
+        };
+        println!(
+            "| {label} | {:.2} KiB | {:.2} KiB |",
+            per_actor / 1024.0,
+            (per_actor - per_conn) / 1024.0
+        );
+        // the wake-up, over the connections: an RPC to a hibernated actor, then the same
+        // RPC to it awake (only the hibernating server has anything to wake)
+        if kind == "flame-hibernating" {
+            let sample = all.len().min(500);
+            let (mut asleep, mut awake) = (Vec::new(), Vec::new());
+            for (i, ws) in all.iter_mut().take(sample).enumerate() {
+                let call = format!(r#"{{"v":1,"type":"rpc","id":{i},"method":"get","args":[]}}"#);
+                for times in [&mut asleep, &mut awake] {
+                    let start = Instant::now();
+                    ws.send(Message::text(call.clone())).await.unwrap();
+                    next_text(ws).await;
+                    times.push(start.elapsed());
+                }
+            }
+            asleep.sort();
+            awake.sort();
+            wake.push((asleep, awake));
+        }
+        drop(all);
+        drop(server);
+    }
+    for (asleep, awake) in wake {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "\nWake-up, RPC over the connection ({} actors): hibernated p50 {:.0} µs, p99 {:.0} µs; the same RPC awake (baseline) p50 {:.0} µs, p99 {:.0} µs; {:.1}x / {:.1}x",
+            asleep.len(),
+            us(percentile(&asleep, 0.5)),
+            us(percentile(&asleep, 0.99)),
+            us(percentile(&awake, 0.5)),
+            us(percentile(&awake, 0.99)),
+            us(percentile(&asleep, 0.5)) / us(percentile(&awake, 0.5)),
+            us(percentile(&asleep, 0.99)) / us(percentile(&awake, 0.99)),
+        );
+    }
+}
+
+/// Part 3; returns flame's cost of one idle connection, in bytes.
+async fn memory(n: usize) -> f64 {
     println!("\n## Memory, server RSS delta over {n} idle items (/proc/self/statm)");
     let mut per_conn = Vec::new();
     for kind in ["raw", "raw-small", "flame"] {
@@ -952,6 +1063,10 @@ async fn memory(n: usize) {
         drop(server);
     }
     let base = per_conn[0].1;
+    let flame = per_conn
+        .iter()
+        .find(|(kind, _)| *kind == "flame")
+        .map_or(0.0, |(_, b)| *b);
     for (kind, bytes) in per_conn {
         let name = match kind {
             "raw" => "idle connection, raw tokio-tungstenite, default buffers (baseline)",
@@ -964,6 +1079,7 @@ async fn memory(n: usize) {
             bytes / base
         );
     }
+    flame
 }
 
 fn main() {
@@ -1000,8 +1116,12 @@ fn main() {
                 .unwrap_or(5);
             broadcast(n, rounds).await;
         }
-        if wanted("memory") {
-            memory(n).await;
+        let mut per_conn = None;
+        if wanted("memory") || wanted("hibernation") {
+            per_conn = Some(memory(n).await);
+        }
+        if let Some(per_conn) = per_conn.filter(|_| wanted("hibernation")) {
+            hibernation(n, per_conn).await;
         }
     });
 }

@@ -49,8 +49,17 @@ pub struct ActorConfig {
     /// callers down instead of filling memory. Default: 8 MiB.
     pub max_pending_bytes: usize,
     /// An instance with no connections, no handles and no messages for about this long is
-    /// unloaded (its state is already committed) and reloaded on demand. Default: 60 s.
+    /// unloaded (its state is already committed) and reloaded on demand; one that still has
+    /// connections or handles hibernates (see [`hibernation`](Self::hibernation)).
+    /// Default: 60 s.
     pub idle_timeout: Duration,
+    /// Hibernate idle actors that still have connections (or handles): after
+    /// `idle_timeout` without a message, with everything committed, the actor (its value,
+    /// its state, its key-value cache) leaves memory while its connections stay open, with
+    /// their params, state and subscriptions; the next message, call or alarm wakes it
+    /// (loading the state and running `on_start`, as after any load). Off, such an actor
+    /// stays loaded as long as it has a connection. Default: true.
+    pub hibernation: bool,
     /// How long the committer waits after the first pending write for more to join the same
     /// transaction. Zero still groups everything that queued up while the previous
     /// transaction was being written, which is usually best. Default: 0.
@@ -110,6 +119,7 @@ impl Default for ActorConfig {
             max_batch: 256,
             max_pending_bytes: 8 * 1024 * 1024,
             idle_timeout: Duration::from_secs(60),
+            hibernation: true,
             group_commit_window: Duration::ZERO,
             max_commit_batch: 4096,
             max_kv_key_size: 2 * 1024,

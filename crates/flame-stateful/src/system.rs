@@ -98,6 +98,9 @@ struct Slot {
     retiring: bool,
     /// Ends (with an error) when the instance's task has ended.
     gone: watch::Receiver<()>,
+    /// False while the instance hibernates: its actor is out of memory, its task and
+    /// mailbox (and connections) are not.
+    awake: Arc<AtomicBool>,
 }
 
 /// Where a message for (name, key) can go right now.
@@ -222,6 +225,7 @@ impl SystemInner {
         let (alive, gone) = watch::channel(());
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let key: Arc<str> = key.into();
+        let awake = Arc::new(AtomicBool::new(true));
         slots.live.insert(
             key.clone(),
             Slot {
@@ -229,6 +233,7 @@ impl SystemInner {
                 generation,
                 retiring: false,
                 gone,
+                awake: awake.clone(),
             },
         );
         (kind.spawn)(Spawn {
@@ -238,6 +243,7 @@ impl SystemInner {
             generation,
             rx,
             alive,
+            awake,
         });
         Ok(Route::Live(tx))
     }
@@ -709,20 +715,72 @@ impl ActorSystem {
         Ok(())
     }
 
-    /// Whether (name, key) is loaded right now.
+    /// Whether (name, key) is loaded right now: its actor and state are in memory (not
+    /// unloaded, not hibernating).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let system = flame_stateful::ActorSystem::builder()
+    ///     .store(flame_stateful::store::MemoryStore::new())
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(!system.is_loaded("counter", "a"));
+    /// # })
+    /// ```
     pub fn is_loaded(&self, name: &str, key: &str) -> bool {
-        self.inner
-            .kinds
-            .get(name)
-            .is_some_and(|k| k.slots.lock().live.contains_key(key))
+        self.slot_is(name, key, true)
     }
 
-    /// How many instances are loaded right now.
+    /// Whether (name, key) hibernates right now: its actor is out of memory while its
+    /// connections stay open ([`ActorConfig::hibernation`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let system = flame_stateful::ActorSystem::builder()
+    ///     .store(flame_stateful::store::MemoryStore::new())
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert!(!system.is_hibernating("counter", "a"));
+    /// # })
+    /// ```
+    pub fn is_hibernating(&self, name: &str, key: &str) -> bool {
+        self.slot_is(name, key, false)
+    }
+
+    fn slot_is(&self, name: &str, key: &str, awake: bool) -> bool {
+        self.inner.kinds.get(name).is_some_and(|k| {
+            k.slots
+                .lock()
+                .live
+                .get(key)
+                .is_some_and(|slot| slot.awake.load(Ordering::Acquire) == awake)
+        })
+    }
+
+    /// How many instances are loaded right now (hibernating ones not counted).
     pub fn loaded_count(&self) -> usize {
+        self.count_slots(true)
+    }
+
+    /// How many instances hibernate right now.
+    pub fn hibernating_count(&self) -> usize {
+        self.count_slots(false)
+    }
+
+    fn count_slots(&self, awake: bool) -> usize {
         self.inner
             .kinds
             .values()
-            .map(|k| k.slots.lock().live.len())
+            .map(|k| {
+                k.slots
+                    .lock()
+                    .live
+                    .values()
+                    .filter(|slot| slot.awake.load(Ordering::Acquire) == awake)
+                    .count()
+            })
             .sum()
     }
 
@@ -970,6 +1028,7 @@ mod tests {
             generation: 0,
             rx,
             alive: watch::channel(()).0,
+            awake: Arc::new(AtomicBool::new(true)),
         };
         let factory: Factory<Counter> = Arc::new(|_: &ActorId| Counter);
         let task = instance::run::<Counter>(spawn, factory);

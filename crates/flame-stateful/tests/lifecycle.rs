@@ -319,10 +319,10 @@ async fn idle_instances_unload_and_reload_with_their_state() {
     );
     assert_eq!(log.count("initialize"), 1);
     assert_eq!(log.count("start"), 2);
-    // a connection keeps its actor loaded
+    // a connection keeps its actor's place (it hibernates: tests/hibernation.rs)
     let _conn = connect(&system, "b", "x").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(system.is_loaded("counter", "b"));
+    assert!(system.is_hibernating("counter", "b"));
     system.shutdown().await;
 }
 

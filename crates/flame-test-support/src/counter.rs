@@ -344,6 +344,8 @@ struct Control {
     waiting: usize,
     /// The next this many commits fail.
     failures: u32,
+    /// Every load fails while set.
+    failing_loads: bool,
     committed: Vec<ActorWrite>,
 }
 
@@ -371,6 +373,11 @@ impl ControlledStore {
     /// The next `n` commits fail (a backend error), writing nothing.
     pub fn fail_next(&self, n: u32) {
         self.control.lock().failures = n;
+    }
+
+    /// Every load fails (a backend error) while `on` is set.
+    pub fn fail_loads(&self, on: bool) {
+        self.control.lock().failing_loads = on;
     }
 
     /// Every write committed so far.
@@ -407,6 +414,13 @@ impl ControlledStore {
 
 impl ActorStore for ControlledStore {
     fn load<'a>(&'a self, actor: &'a ActorId) -> StoreFuture<'a, StoredActor> {
+        if self.control.lock().failing_loads {
+            return Box::pin(async {
+                Err(StoreError::backend(std::io::Error::other(
+                    "injected load failure",
+                )))
+            });
+        }
         self.inner.load(actor)
     }
     fn commit(&self, writes: Vec<ActorWrite>) -> StoreFuture<'_, ()> {

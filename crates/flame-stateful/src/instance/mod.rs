@@ -11,23 +11,27 @@
 //! - this file: the main loop, one message at a time, and what follows a message (staging,
 //!   `on_state_change`, releasing).
 //! - [`teardown`]: the one way out, for every reason an instance ends.
+//! - [`hibernate`]: an idle instance with connections leaves memory but keeps them.
 //!
 //! A panic restores the last snapshot (what the store has, or is about to have) and runs
 //! `on_start` again; the connections stay.
 
 mod connect;
+mod hibernate;
 mod ledger;
 mod messages;
 mod start;
 mod teardown;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use flame_actor::Actor;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use self::hibernate::Hibernated;
 use self::ledger::{CommitLedger, LedgerLimits};
 use self::teardown::Exit;
 use crate::commit::{CommitMsg, CommitRequest};
@@ -58,6 +62,8 @@ pub(crate) struct Spawn {
     /// Dropped when the instance's task ends: whoever waits for a retiring instance to be
     /// gone (a new activation of the same key, a destroy, a shutdown) is woken then.
     pub(crate) alive: watch::Sender<()>,
+    /// Shared with the registry: false while the instance hibernates.
+    pub(crate) awake: Arc<AtomicBool>,
 }
 
 /// Something to do once the changes before it are committed.
@@ -156,7 +162,18 @@ struct Instance<A: Actions> {
     active: bool,
     quiet_ticks: u8,
     /// Held for the task's life; see [`Spawn::alive`].
-    _alive: watch::Sender<()>,
+    alive: watch::Sender<()>,
+    /// See [`Spawn::awake`].
+    awake: Arc<AtomicBool>,
+}
+
+/// What an idle check decided.
+enum Idle {
+    Busy,
+    /// Out of the registry: the instance ends.
+    Unloaded,
+    /// Connections (or handles) remain: the actor leaves memory, its task waits.
+    Hibernate,
 }
 
 impl<T> Outcome<Result<T, crate::error::ActorError>> {
@@ -637,7 +654,12 @@ impl<A: Actions> Instance<A> {
         exit
     }
 
-    async fn main_loop(mut self: Box<Self>, mut rx: mpsc::Receiver<Msg>) {
+    /// Runs the instance until it ends (`None`), or until it hibernates: then what its
+    /// task keeps while the actor is out of memory.
+    async fn main_loop(
+        mut self: Box<Self>,
+        mut rx: mpsc::Receiver<Msg>,
+    ) -> Option<(Box<Hibernated<A>>, mpsc::Receiver<Msg>)> {
         let period = (self.shared.config.idle_timeout / 2).max(Duration::from_millis(5));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -687,39 +709,49 @@ impl<A: Actions> Instance<A> {
                         Box::pin(self.disconnect_broken()).await;
                     }
                     self.flush();
-                    self.idle_check(&rx).then_some(Exit::Unloaded)
+                    match self.idle_check(&rx) {
+                        Idle::Busy => None,
+                        Idle::Unloaded => Some(Exit::Unloaded),
+                        Idle::Hibernate => return Some((Box::new((*self).hibernate()), rx)),
+                    }
                 }
             };
             let exit = exit.or_else(|| self.failed.take().map(Exit::Failed));
             if let Some(exit) = exit {
                 match Box::pin(self.exit(exit, &mut rx)).await {
-                    teardown::Ended::Gone => return,
+                    teardown::Ended::Gone => return None,
                     teardown::Ended::StillHere => continue,
                 }
             }
         }
     }
 
-    fn idle_check(&mut self, rx: &mpsc::Receiver<Msg>) -> bool {
+    fn idle_check(&mut self, rx: &mpsc::Receiver<Msg>) -> Idle {
         if std::mem::take(&mut self.active) {
             self.quiet_ticks = 0;
-            return false;
+            return Idle::Busy;
         }
         self.quiet_ticks = self.quiet_ticks.saturating_add(1);
         if self.quiet_ticks < 2
-            || !self.rpc.ctx.connections.is_empty()
             || self.ack.is_some()
             || !self.ledger.is_settled()
+            || !self.broken.is_empty()
+            || !rx.is_empty()
         {
-            return false;
+            return Idle::Busy;
         }
-        let unloaded = self
-            .kind
-            .retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx);
-        if unloaded {
+        if self.rpc.ctx.connections.is_empty()
+            && self
+                .kind
+                .retire_if_idle(&self.rpc.ctx.id.key, self.generation, rx)
+        {
             self.ledger.discard_provisional();
             tracing::debug!(actor = %self.id(), "unloaded (idle)");
+            return Idle::Unloaded;
         }
-        unloaded
+        if self.shared.config.hibernation {
+            return Idle::Hibernate;
+        }
+        Idle::Busy
     }
 }

@@ -5,11 +5,15 @@
 //! connection is accepted (see the [ledger](super::ledger)), so requests that are refused
 //! (an unknown action, a connection `on_before_connect` turns away) leave nothing behind.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
 use tokio::sync::mpsc;
 
 use super::ledger::CommitLedger;
 use super::{Factory, Instance, Msg, Spawn, drain, serialize_state, unavailable};
 use crate::actor::InitCtx;
+use crate::connection::Connection;
 use crate::context::ActorCtx;
 use crate::kv::KvSpace;
 use crate::lifecycle::{Outcome, guarded};
@@ -18,12 +22,17 @@ use crate::rpc::{Actions, Rpc};
 use crate::store::ActorId;
 use crate::system::Shared;
 
-/// The instance's task.
+/// The instance's task: load, run, and, each time it hibernates, wait for the message
+/// that wakes it and load again.
 pub(crate) async fn run<A: Actions>(spawn: Spawn, factory: Factory<A>) {
-    // Boxed: loading and starting happen once, and inline their futures would be part of
-    // the task's size for the instance's whole life.
-    if let Some((instance, rx)) = Box::pin(load_and_start(spawn, factory)).await {
-        instance.main_loop(rx).await;
+    // Boxed: loading and starting happen once per activation, and inline their futures
+    // would be part of the task's size for the instance's whole life.
+    let mut next = Box::pin(load_and_start(spawn, factory, HashMap::new())).await;
+    while let Some((instance, rx)) = next {
+        let Some((asleep, rx)) = instance.main_loop(rx).await else {
+            return;
+        };
+        next = Box::pin(asleep.wake(rx)).await;
     }
 }
 
@@ -52,11 +61,14 @@ struct Loaded<A: Actions> {
     fresh: bool,
 }
 
-/// Loads (or initializes) the state and runs `on_start`; `None` when the instance cannot
-/// start (it has left the registry, and its mailbox is drained with the reason).
-async fn load_and_start<A: Actions>(
+/// Loads (or initializes) the state and runs `on_start`, with `connections` (those a
+/// hibernating instance kept) already in place; `None` when the instance cannot start (it
+/// has left the registry, its mailbox is drained and its connections are closed, with the
+/// reason).
+pub(super) async fn load_and_start<A: Actions>(
     spawn: Spawn,
     factory: Factory<A>,
+    connections: HashMap<u64, Connection<A>>,
 ) -> Option<(Box<Instance<A>>, mpsc::Receiver<Msg>)> {
     let Spawn {
         kind,
@@ -65,6 +77,7 @@ async fn load_and_start<A: Actions>(
         generation,
         mut rx,
         alive,
+        awake,
     } = spawn;
     let id = ActorId {
         name: kind.name.clone(),
@@ -76,20 +89,24 @@ async fn load_and_start<A: Actions>(
             // Nothing was staged yet: nothing to settle before leaving.
             kind.retire(&id.key, generation, failure.destroyed);
             drain(&mut rx, &failure.error);
+            close_kept(connections.values(), &failure.error);
             return None;
         }
     };
 
     let limits = Instance::<A>::ledger_limits(&shared);
+    let mut ctx = ActorCtx::new(
+        id.clone(),
+        loaded.state,
+        KvSpace::new(id.clone(), shared.store(), shared.config.kv_limits()),
+    );
+    ctx.connections = connections;
+    awake.store(true, Ordering::Release);
     let mut instance = Box::new(Instance {
         actor: loaded.actor,
         factory,
         rpc: Rpc {
-            ctx: ActorCtx::new(
-                id.clone(),
-                loaded.state,
-                KvSpace::new(id.clone(), shared.store(), shared.config.kv_limits()),
-            ),
+            ctx,
             caller: shared.scheduler_caller.clone(),
             conn: None,
         },
@@ -103,7 +120,8 @@ async fn load_and_start<A: Actions>(
         failed: None,
         active: true,
         quiet_ticks: 0,
-        _alive: alive,
+        alive,
+        awake,
     });
     if let Err(reason) = instance.start().await {
         tracing::error!(actor = %instance.id(), reason, "on_start failed");
@@ -112,13 +130,27 @@ async fn load_and_start<A: Actions>(
         instance.ledger.discard_provisional();
         let key = instance.id().key.clone();
         instance.kind.retire(&key, generation, false);
-        drain(&mut rx, &unavailable("the actor could not be started"));
+        let error = unavailable("the actor could not be started");
+        drain(&mut rx, &error);
+        close_kept(instance.rpc.ctx.connections.values(), &error);
         return None;
     }
     instance.settle(None, None).await;
     instance.flush();
     tracing::debug!(actor = %instance.id(), fresh = instance.ledger.is_provisional(), "started");
     Some((instance, rx))
+}
+
+/// Closes the connections an instance that cannot start was handed (a hibernating one's):
+/// with no actor, `on_disconnect` cannot run; the clients learn why, and reconnect after
+/// a transient code.
+fn close_kept<'a, A: Actions>(
+    connections: impl Iterator<Item = &'a Connection<A>>,
+    error: &WireError,
+) {
+    for connection in connections {
+        connection.outlet().close(&error.code, &error.message);
+    }
 }
 
 /// The actor value, its state and the state serialized: as stored, or made by
