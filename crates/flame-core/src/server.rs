@@ -10,6 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
+use futures_util::future::BoxFuture;
 use http::Method;
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -134,7 +135,7 @@ pub struct ResponseFuture {
 
 enum Stage {
     Ready(Option<Response>),
-    Pending(Pin<Box<dyn Future<Output = Response> + Send>>),
+    Pending(BoxFuture<'static, Response>),
 }
 
 impl ResponseFuture {

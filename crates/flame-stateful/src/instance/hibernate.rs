@@ -83,16 +83,18 @@ impl<A: Actions> Hibernated<A> {
             alive: this.alive,
             awake: this.awake,
         };
+        // Boxed, like everything awaited below: this future is what a hibernating actor
+        // holds while it waits, so only what waiting needs may be inline.
         let Some((mut instance, mut rx)) =
-            load_and_start(spawn, this.factory, this.connections).await
+            Box::pin(load_and_start(spawn, this.factory, this.connections)).await
         else {
             first.fail(&unavailable("the actor could not be woken"));
             return None;
         };
         instance.active = true;
-        let exit = instance.handle_batch(first, &mut rx).await;
+        let exit = Box::pin(instance.handle_batch(first, &mut rx)).await;
         if let Some(exit) = exit.or_else(|| instance.failed.take().map(Exit::Failed)) {
-            match instance.exit(exit, &mut rx).await {
+            match Box::pin(instance.exit(exit, &mut rx)).await {
                 Ended::Gone => return None,
                 Ended::StillHere => {}
             }
