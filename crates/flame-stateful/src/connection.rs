@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::actor::StatefulActor;
 use super::context::{Effect, EffectQueue};
-use super::instance::{Call, Msg, Reply};
+use super::instance::{Call, EventRequest, Msg, Reply};
 use super::outbound::{Attached, Outbound, Outlet};
 use crate::ActorConfig;
 use crate::protocol::{ClientMessage, ErrorCode, ProtocolError, ServerMessage, WireError};
@@ -194,10 +194,7 @@ impl Drop for DisconnectGuard {
         if !self.armed {
             return;
         }
-        let msg = Msg::Disconnect {
-            conn: self.conn,
-            done: None,
-        };
+        let msg = Msg::disconnect(self.conn, None);
         match self.tx.try_send(msg) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(msg)) => {
@@ -314,17 +311,11 @@ impl ConnectionSender {
             }),
             ClientMessage::Subscribe { event } => {
                 self.admit_subscription(&event)?;
-                Msg::Subscribe {
-                    conn,
-                    event: event.into_boxed_str(),
-                }
+                Msg::Subscribe(Box::new(EventRequest { conn, event }))
             }
             ClientMessage::Unsubscribe { event } => {
                 self.subscribed.lock().remove(event.as_str());
-                Msg::Unsubscribe {
-                    conn,
-                    event: event.into_boxed_str(),
-                }
+                Msg::Unsubscribe(Box::new(EventRequest { conn, event }))
             }
         };
         self.push(msg).await
@@ -391,10 +382,7 @@ impl ConnectionSender {
     pub async fn disconnect(mut self) {
         self.guard.armed = false;
         let (done, rx) = oneshot::channel();
-        let msg = Msg::Disconnect {
-            conn: self.id(),
-            done: Some(done),
-        };
+        let msg = Msg::disconnect(self.id(), Some(done));
         if self.push(msg).await.is_ok() {
             let _ = rx.await;
         }

@@ -1014,7 +1014,7 @@ mod tests {
     #[tokio::test]
     async fn an_idle_instance_is_small() {
         assert!(
-            std::mem::size_of::<Msg>() <= 32,
+            std::mem::size_of::<Msg>() <= 16,
             "a mailbox message is {} bytes",
             std::mem::size_of::<Msg>()
         );

@@ -33,7 +33,9 @@ pub(super) struct Hibernated<A: Actions> {
     generation: u64,
     alive: watch::Sender<()>,
     awake: Arc<AtomicBool>,
-    connections: HashMap<u64, Connection<A>>,
+    /// A vector, not the actor's map: a map's smallest table holds four entries, and most
+    /// hibernating actors have one or two connections.
+    connections: Vec<Connection<A>>,
 }
 
 impl<A: Actions> Instance<A> {
@@ -52,7 +54,7 @@ impl<A: Actions> Instance<A> {
             generation: this.generation,
             alive: this.alive,
             awake: this.awake,
-            connections: std::mem::take(&mut ctx.connections),
+            connections: ctx.connections.drain().map(|(_, c)| c).collect(),
         }
     }
 }
@@ -74,6 +76,11 @@ impl<A: Actions> Hibernated<A> {
             return None;
         };
         tracing::debug!(actor.name = %this.kind.name, actor.key = %this.key, "waking");
+        let connections: HashMap<u64, Connection<A>> = this
+            .connections
+            .into_iter()
+            .map(|c| (c.id().get(), c))
+            .collect();
         let spawn = Spawn {
             kind: this.kind,
             shared: this.shared,
@@ -86,7 +93,7 @@ impl<A: Actions> Hibernated<A> {
         // Boxed, like everything awaited below: this future is what a hibernating actor
         // holds while it waits, so only what waiting needs may be inline.
         let Some((mut instance, mut rx)) =
-            Box::pin(load_and_start(spawn, this.factory, this.connections)).await
+            Box::pin(load_and_start(spawn, this.factory, connections)).await
         else {
             first.fail(&unavailable("the actor could not be woken"));
             return None;

@@ -16,24 +16,16 @@ use crate::store::Alarm;
 
 /// A message in an instance's mailbox.
 ///
-/// Kept small (32 bytes): tokio's mailbox allocates 32 slots up front, so the size of a
-/// message is paid by every loaded actor, idle or not. The big variants are boxed.
+/// Kept small (16 bytes): tokio's mailbox allocates 32 slots up front, so the size of a
+/// message is paid by every actor in the registry, idle or hibernating. Every variant
+/// bigger than a pointer is boxed.
 #[derive(Debug)]
 pub(crate) enum Msg {
     Call(Box<Call>),
     Connect(Box<Connect>),
-    Subscribe {
-        conn: ConnId,
-        event: Box<str>,
-    },
-    Unsubscribe {
-        conn: ConnId,
-        event: Box<str>,
-    },
-    Disconnect {
-        conn: ConnId,
-        done: Option<oneshot::Sender<()>>,
-    },
+    Subscribe(Box<EventRequest>),
+    Unsubscribe(Box<EventRequest>),
+    Disconnect(Box<DisconnectRequest>),
     Alarm(Box<AlarmDelivery>),
     Destroy {
         done: oneshot::Sender<Result<(), SystemError>>,
@@ -53,6 +45,26 @@ pub(crate) struct Call {
     pub(crate) caller: Option<Arc<dyn Actor>>,
     pub(crate) conn: Option<ConnId>,
     pub(crate) reply: Reply,
+}
+
+/// A connection (un)subscribing from an event.
+#[derive(Debug)]
+pub(crate) struct EventRequest {
+    pub(crate) conn: ConnId,
+    pub(crate) event: String,
+}
+
+/// A connection going away, and whom to tell once `on_disconnect` has run.
+#[derive(Debug)]
+pub(crate) struct DisconnectRequest {
+    pub(crate) conn: ConnId,
+    pub(crate) done: Option<oneshot::Sender<()>>,
+}
+
+impl Msg {
+    pub(crate) fn disconnect(conn: ConnId, done: Option<oneshot::Sender<()>>) -> Self {
+        Msg::Disconnect(Box::new(DisconnectRequest { conn, done }))
+    }
 }
 
 /// A new connection.
@@ -96,10 +108,12 @@ impl Msg {
             Msg::Connect(connect) => {
                 let _ = connect.reply.send(Err(error.clone()));
             }
-            Msg::Disconnect {
-                done: Some(done), ..
+            Msg::Disconnect(request) => {
+                if let Some(done) = request.done {
+                    let _ = done.send(());
+                }
             }
-            | Msg::Stop { done: Some(done) } => {
+            Msg::Stop { done: Some(done) } => {
                 let _ = done.send(());
             }
             Msg::Destroy { done } => {
@@ -115,10 +129,7 @@ impl Msg {
                     let _ = done.send(Err(error.clone()));
                 }
             }
-            Msg::Subscribe { .. }
-            | Msg::Unsubscribe { .. }
-            | Msg::Disconnect { done: None, .. }
-            | Msg::Stop { done: None } => {}
+            Msg::Subscribe(_) | Msg::Unsubscribe(_) | Msg::Stop { done: None } => {}
         }
     }
 }

@@ -46,7 +46,9 @@ use crate::store::{ActorId, StoreError};
 use crate::system::{Kind, Shared};
 use crate::transport::fan_out::{FanOut, fan_out, note_refusal, offer_or_fan_out};
 
-pub(crate) use self::messages::{AlarmDelivery, Call, Connect, Msg, Reply};
+pub(crate) use self::messages::{
+    AlarmDelivery, Call, Connect, DisconnectRequest, EventRequest, Msg, Reply,
+};
 pub(crate) use self::start::run;
 
 pub(crate) type Factory<A> = Arc<dyn Fn(&ActorId) -> A + Send + Sync>;
@@ -606,17 +608,19 @@ impl<A: Actions> Instance<A> {
                 self.settle(None, done.map(Release::AlarmDone)).await;
             }
             Msg::Connect(connect) => Box::pin(self.connect(*connect)).await,
-            Msg::Subscribe { conn, event } => {
+            Msg::Subscribe(request) => {
+                let EventRequest { conn, event } = *request;
                 if let Some(c) = self.rpc.ctx.connection_mut(conn) {
-                    c.subscribe(String::from(event));
+                    c.subscribe(event);
                 }
             }
-            Msg::Unsubscribe { conn, event } => {
-                if let Some(c) = self.rpc.ctx.connection_mut(conn) {
-                    c.unsubscribe(&event);
+            Msg::Unsubscribe(request) => {
+                if let Some(c) = self.rpc.ctx.connection_mut(request.conn) {
+                    c.unsubscribe(&request.event);
                 }
             }
-            Msg::Disconnect { conn, done } => {
+            Msg::Disconnect(request) => {
+                let DisconnectRequest { conn, done } = *request;
                 if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
                     Box::pin(self.on_disconnect(connection)).await;
                 }

@@ -55,9 +55,11 @@ fn drain_keeping_disconnects(
     let mut waiting = Vec::new();
     while let Ok(msg) = rx.try_recv() {
         match msg {
-            Msg::Disconnect {
-                done: Some(done), ..
-            } => waiting.push(done),
+            Msg::Disconnect(request) => {
+                if let Some(done) = request.done {
+                    waiting.push(done);
+                }
+            }
             msg => msg.fail(error),
         }
     }
