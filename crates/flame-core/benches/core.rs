@@ -111,6 +111,23 @@ fn flame_mw3_inject3_param() -> Flame {
     f
 }
 
+/// A typed JSON body as a plain argument next to an injected service.
+fn flame_json_body() -> Flame {
+    let (a, _, _) = services();
+    let mut f = Flame::new();
+    f.map(a);
+    f.post(
+        "/todos",
+        |a: A, flame_core::Json(todo): flame_core::Json<Todo>| format!("{}{}", a.0, todo.title),
+    );
+    f
+}
+
+#[derive(serde::Deserialize)]
+struct Todo {
+    title: String,
+}
+
 // ---- axum apps ----
 
 async fn pass(request: axum::extract::Request, next: Next) -> axum::response::Response {
@@ -144,6 +161,17 @@ fn axum_inject3_param() -> axum::Router {
         .with_state(AppState { a, b, c })
 }
 
+async fn axum_todo(State(a): State<A>, axum::Json(todo): axum::Json<Todo>) -> String {
+    format!("{}{}", a.0, todo.title)
+}
+
+fn axum_json_body() -> axum::Router {
+    let (a, b, c) = services();
+    axum::Router::new()
+        .route("/todos", axum::routing::post(axum_todo))
+        .with_state(AppState { a, b, c })
+}
+
 fn axum_mw3_inject3_param() -> axum::Router {
     axum_inject3_param()
         .layer(middleware::from_fn(pass))
@@ -174,6 +202,12 @@ where
 }
 
 fn request(path: &'static str) -> Request<Body> {
+    if path == "/todos" {
+        return Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"title":"milk"}"#))
+            .expect("a valid request");
+    }
     Request::get(path)
         .body(Body::empty())
         .expect("a valid request")
@@ -355,6 +389,16 @@ fn main() {
         user,
         flame_inject3_param(),
         axum_inject3_param(),
+    );
+
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/json_body",
+        "/todos",
+        "amilk",
+        flame_json_body(),
+        axum_json_body(),
     );
 
     criterion.final_summary();

@@ -1,8 +1,10 @@
-//! Typed request data: bind a JSON body, a form or the query string to a type with serde.
+//! Typed request data: a JSON body, a form, the query string or the raw body, as plain
+//! handler arguments, deserialized with serde.
 //!
-//! As with Flamego's binding middleware, a binding is a handler placed before the route's own:
-//! it reads and checks the request, then maps the typed value for the handlers after it (and
-//! declares so for [`Flame::check`](crate::Flame::check)). Bad input is answered right there:
+//! A handler that takes [`Json<T>`], [`Form<T>`], [`Query<T>`] or [`RawBody`] gets it read
+//! (asynchronously, within the app's body limit) and converted just before it runs, next to
+//! its injected arguments; the type is written once. Bad input is answered right there, and
+//! the handler does not run:
 //!
 //! | problem | status |
 //! |---|---|
@@ -12,9 +14,28 @@
 //! | well-formed data that does not fit the type (missing field, wrong type) | 422 Unprocessable Entity |
 //!
 //! ```
+//! use flame_core::{Flame, Json, Query};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct NewUser { name: String }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Page { page: u32 }
+//!
+//! let mut f = Flame::new();
+//! f.post("/users", |Json(user): Json<NewUser>| format!("created {}", user.name));
+//! f.get("/users", |Query(p): Query<Page>| format!("page {}", p.page));
+//! assert!(f.check().is_ok());
+//! ```
+//!
+//! As with Flamego's binding middleware, a binder ([`json`], [`form`], [`query`]) placed
+//! before the route's handler does the same as a middleware: it refuses bad input before
+//! anything after it runs, and hands the value to the argument.
+//!
+//! ```
 //! use flame_core::{Flame, Json, bind};
 //!
-//! #[derive(Clone, serde::Deserialize)]
+//! #[derive(serde::Deserialize)]
 //! struct NewUser { name: String }
 //!
 //! let mut f = Flame::new();
@@ -22,21 +43,89 @@
 //! assert!(f.check().is_ok());
 //! ```
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use crate::context::Context;
-use crate::handler::{BoxedHandler, HandlerExt};
-use crate::return_value::{Json, Reply};
+use crate::handler::{BoxedHandler, Dependency, HandlerArg, HandlerExt, Prepare, missing};
+use crate::error::HttpError;
+use crate::return_value::Json;
 
-/// A form body (`application/x-www-form-urlencoded`) bound to `T` by [`form`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A form body (`application/x-www-form-urlencoded`) deserialized into `T`: a handler
+/// argument, or bound by [`form`].
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Form<T>(pub T);
 
-/// The query string bound to `T` by [`query`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The query string deserialized into `T`: a handler argument, or bound by [`query`].
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
+
+/// The request body as it came, within the app's body limit: a handler argument.
+///
+/// ```
+/// use flame_core::{Flame, RawBody};
+///
+/// let mut f = Flame::new();
+/// f.post("/echo", |RawBody(body): RawBody| body.len().to_string());
+/// ```
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RawBody(pub Bytes);
+
+/// One handler argument's value, put there by its [`Prepare`] step (or a binder) right
+/// before the handler, and taken by it: body types are not `Clone`, so each argument gets
+/// its own.
+struct Bound<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Clone for Bound<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+fn put_bound<T: Send + 'static>(ctx: &Context, value: T) {
+    ctx.map(Bound(Arc::new(Mutex::new(Some(value)))));
+}
+
+fn has_bound<T: Send + 'static>(ctx: &Context) -> bool {
+    ctx.get::<Bound<T>>()
+        .is_some_and(|bound| bound.0.lock().is_some())
+}
+
+#[track_caller]
+fn take_bound<T: Send + 'static>(
+    ctx: &Context,
+    ordinal: usize,
+    name: &dyn Fn() -> Cow<'static, str>,
+) -> T {
+    match ctx
+        .get::<Bound<T>>()
+        .and_then(|bound| bound.0.lock().take())
+    {
+        Some(value) => value,
+        None => missing::<T>(ordinal, name),
+    }
+}
+
+/// The body, read once per request and kept, so that several arguments (or a binder and an
+/// argument) can use it.
+#[derive(Clone)]
+struct BodyBytes(Bytes);
+
+async fn body(ctx: &Context) -> Result<Bytes, HttpError> {
+    if let Some(BodyBytes(bytes)) = ctx.get::<BodyBytes>() {
+        return Ok(bytes);
+    }
+    let bytes = ctx.request().body_bytes().await?;
+    ctx.map(BodyBytes(bytes.clone()));
+    Ok(bytes)
+}
 
 fn content_type_is(ctx: &Context, expected: &str, suffix: Option<&str>) -> bool {
     let Some(value) = ctx
@@ -55,76 +144,178 @@ fn content_type_is(ctx: &Context, expected: &str, suffix: Option<&str>) -> bool 
     essence == expected || suffix.is_some_and(|suffix| essence.ends_with(suffix))
 }
 
-fn refuse(ctx: &Context, status: StatusCode, message: String) {
-    Reply::error(status, message).write_to(ctx);
+fn refusal(status: StatusCode, message: String) -> HttpError {
+    HttpError::new(status, message)
 }
 
-/// Binds an `application/json` (or `+json`) body to `T`, mapped as [`Json<T>`].
-pub fn json<T: DeserializeOwned + Clone + Send + Sync + 'static>() -> BoxedHandler {
-    (|c: Context| async move {
-        if !content_type_is(&c, "application/json", Some("+json")) {
-            return refuse(
-                &c,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "expected a body of type application/json".into(),
-            );
-        }
-        let body = match c.request().body_bytes().await {
-            Ok(body) => body,
-            Err(err) => return crate::ReturnError::into_error_reply(err).write_to(&c),
-        };
-        match serde_json::from_slice::<T>(&body) {
-            Ok(value) => c.map(Json(value)),
-            Err(err) if err.is_data() => refuse(
-                &c,
+fn refuse(ctx: &Context, error: HttpError) {
+    crate::ReturnError::into_error_reply(error).write_to(ctx);
+}
+
+async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+    if !content_type_is(ctx, "application/json", Some("+json")) {
+        return Err(refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a body of type application/json".into(),
+        ));
+    }
+    let body = body(ctx).await?;
+    serde_json::from_slice::<T>(&body).map_err(|err| {
+        if err.is_data() {
+            refusal(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("invalid JSON: {err}"),
-            ),
-            Err(err) => refuse(
-                &c,
-                StatusCode::BAD_REQUEST,
-                format!("malformed JSON: {err}"),
-            ),
+            )
+        } else {
+            refusal(StatusCode::BAD_REQUEST, format!("malformed JSON: {err}"))
+        }
+    })
+}
+
+async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+    if !content_type_is(ctx, "application/x-www-form-urlencoded", None) {
+        return Err(refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a body of type application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = body(ctx).await?;
+    serde_urlencoded::from_bytes::<T>(&body).map_err(|err| {
+        refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid form: {err}"),
+        )
+    })
+}
+
+fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+    serde_urlencoded::from_str::<T>(ctx.uri().query().unwrap_or_default()).map_err(|err| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            format!("invalid query string: {err}"),
+        )
+    })
+}
+
+/// The [`Prepare`] step of a body argument: reads and converts it, unless a binder already
+/// did; a refusal is written as the answer and the handler does not run.
+fn prepare_with<V, Fut>(ctx: &Context, read: fn(Context) -> Fut) -> BoxFuture<'static, bool>
+where
+    V: Send + 'static,
+    Fut: std::future::Future<Output = Result<V, HttpError>> + Send + 'static,
+{
+    let ctx = ctx.clone();
+    Box::pin(async move {
+        if has_bound::<V>(&ctx) {
+            return true;
+        }
+        match read(ctx.clone()).await {
+            Ok(value) => {
+                put_bound(&ctx, value);
+                true
+            }
+            Err(refusal) => {
+                refuse(&ctx, refusal);
+                false
+            }
+        }
+    })
+}
+
+fn prepare_json<T: DeserializeOwned + Send + 'static>(ctx: &Context) -> BoxFuture<'static, bool> {
+    prepare_with(ctx, |c| async move { json_value::<T>(&c).await.map(Json) })
+}
+
+fn prepare_form<T: DeserializeOwned + Send + 'static>(ctx: &Context) -> BoxFuture<'static, bool> {
+    prepare_with(ctx, |c| async move { form_value::<T>(&c).await.map(Form) })
+}
+
+fn prepare_query<T: DeserializeOwned + Send + 'static>(ctx: &Context) -> BoxFuture<'static, bool> {
+    prepare_with(ctx, |c| async move { query_value::<T>(&c).map(Query) })
+}
+
+fn prepare_raw(ctx: &Context) -> BoxFuture<'static, bool> {
+    prepare_with(ctx, |c| async move { body(&c).await.map(RawBody) })
+}
+
+impl<T: DeserializeOwned + Send + 'static> HandlerArg for Json<T> {
+    const PREPARE: Option<Prepare> = Some(prepare_json::<T>);
+
+    fn dependency() -> Option<Dependency> {
+        None
+    }
+
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self {
+        take_bound(ctx, ordinal, name)
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> HandlerArg for Form<T> {
+    const PREPARE: Option<Prepare> = Some(prepare_form::<T>);
+
+    fn dependency() -> Option<Dependency> {
+        None
+    }
+
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self {
+        take_bound(ctx, ordinal, name)
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> HandlerArg for Query<T> {
+    const PREPARE: Option<Prepare> = Some(prepare_query::<T>);
+
+    fn dependency() -> Option<Dependency> {
+        None
+    }
+
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self {
+        take_bound(ctx, ordinal, name)
+    }
+}
+
+impl HandlerArg for RawBody {
+    const PREPARE: Option<Prepare> = Some(prepare_raw);
+
+    fn dependency() -> Option<Dependency> {
+        None
+    }
+
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self {
+        take_bound(ctx, ordinal, name)
+    }
+}
+
+/// Binds an `application/json` (or `+json`) body to `T`, for a [`Json<T>`] argument of the
+/// handlers after it. A `Json<T>` argument reads the body by itself; a binder is for chains
+/// where a middleware should refuse bad input before anything else runs.
+pub fn json<T: DeserializeOwned + Send + Sync + 'static>() -> BoxedHandler {
+    (|c: Context| async move {
+        match json_value::<T>(&c).await {
+            Ok(value) => put_bound(&c, Json(value)),
+            Err(refusal) => refuse(&c, refusal),
         }
     })
     .provides::<Json<T>>()
 }
 
-/// Binds an `application/x-www-form-urlencoded` body to `T`, mapped as [`Form<T>`].
-pub fn form<T: DeserializeOwned + Clone + Send + Sync + 'static>() -> BoxedHandler {
+/// Binds an `application/x-www-form-urlencoded` body to `T`, for a [`Form<T>`] argument of
+/// the handlers after it.
+pub fn form<T: DeserializeOwned + Send + Sync + 'static>() -> BoxedHandler {
     (|c: Context| async move {
-        if !content_type_is(&c, "application/x-www-form-urlencoded", None) {
-            return refuse(
-                &c,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "expected a body of type application/x-www-form-urlencoded".into(),
-            );
-        }
-        let body = match c.request().body_bytes().await {
-            Ok(body) => body,
-            Err(err) => return crate::ReturnError::into_error_reply(err).write_to(&c),
-        };
-        match serde_urlencoded::from_bytes::<T>(&body) {
-            Ok(value) => c.map(Form(value)),
-            Err(err) => refuse(
-                &c,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("invalid form: {err}"),
-            ),
+        match form_value::<T>(&c).await {
+            Ok(value) => put_bound(&c, Form(value)),
+            Err(refusal) => refuse(&c, refusal),
         }
     })
     .provides::<Form<T>>()
 }
 
-/// Binds the query string to `T`, mapped as [`Query<T>`].
-pub fn query<T: DeserializeOwned + Clone + Send + Sync + 'static>() -> BoxedHandler {
-    (|c: Context| match serde_urlencoded::from_str::<T>(c.uri().query().unwrap_or_default()) {
-        Ok(value) => c.map(Query(value)),
-        Err(err) => refuse(
-            &c,
-            StatusCode::BAD_REQUEST,
-            format!("invalid query string: {err}"),
-        ),
+/// Binds the query string to `T`, for a [`Query<T>`] argument of the handlers after it.
+pub fn query<T: DeserializeOwned + Send + Sync + 'static>() -> BoxedHandler {
+    (|c: Context| match query_value::<T>(&c) {
+        Ok(value) => put_bound(&c, Query(value)),
+        Err(refusal) => refuse(&c, refusal),
     })
     .provides::<Query<T>>()
 }

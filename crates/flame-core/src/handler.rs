@@ -216,7 +216,7 @@ mod private {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a flame handler",
     label = "not a handler",
-    note = "a handler is a fn or closure, sync or async, whose arguments are `Clone + Send + Sync + 'static` and whose output implements `flame_core::Return`",
+    note = "a handler is a fn or closure, sync or async, whose arguments are injected (`Clone + Send + Sync + 'static`) or the request's data (`Json<T>`, `Form<T>`, `Query<T>`, `RawBody`), and whose output implements `flame_core::Return`",
     note = "use `#[flame_core::handler]` on a fn to get a precise error for each argument"
 )]
 pub trait Handler<M>: Send + Sync + 'static {
@@ -237,19 +237,123 @@ impl Handler<private::Boxed> for BoxedHandler {
     }
 }
 
+/// A step that runs before a handler whose argument needs it, e.g. reading and
+/// deserializing the body for a [`Json<T>`](crate::Json) argument. It resolves to `false`
+/// when it answered the request itself (a 4xx for a bad body): the handler then does not run.
+pub type Prepare = fn(&Context) -> BoxFuture<'static, bool>;
+
+/// What a handler's argument can be.
+///
+/// Two kinds of types are handler arguments:
+///
+/// - **injected values**: every `Clone + Send + Sync + 'static` type, resolved by type from the
+///   context's builtins, the request scope and the app's injector when the handler runs (a
+///   missing one panics with Flamego's message);
+/// - **the request's data**: [`Json<T>`](crate::Json), [`Form<T>`](crate::Form),
+///   [`Query<T>`](crate::Query) and [`RawBody`](crate::RawBody), read (asynchronously,
+///   within the app's body limit) and deserialized just before the handler runs; bad input
+///   is answered with a 4xx and the handler does not run.
+///
+/// ```
+/// use flame_core::{Flame, Json};
+///
+/// #[derive(serde::Deserialize)]
+/// struct NewTodo { title: String }
+///
+/// #[derive(Clone)]
+/// struct Store;
+///
+/// let mut f = Flame::new();
+/// f.map(Store);
+/// // an injected service and a typed body, side by side
+/// f.post("/todos", |_store: Store, Json(todo): Json<NewTodo>| format!("created {}", todo.title));
+/// assert!(f.check().is_ok());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler argument",
+    label = "not injectable, and not the request's data",
+    note = "an injected value must be `Clone + Send + Sync + 'static`: wrap shared services in `Arc`",
+    note = "the request's data comes as `Json<T>`, `Form<T>`, `Query<T>` (T: serde::Deserialize) or `RawBody`",
+    note = "named handlers (`#[handler]`) may also take `&T` for any mapped `T`"
+)]
+pub trait HandlerArg: Sized + Send + 'static {
+    /// What must run before the handler so that [`resolve`](Self::resolve) finds the value.
+    const PREPARE: Option<Prepare> = None;
+
+    /// The injected type the startup check looks for; `None` for the request's own data.
+    fn dependency() -> Option<Dependency>;
+
+    /// The value, for the handler at `ordinal` (named by `name` in a panic).
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self;
+}
+
+impl<T: Injectable> HandlerArg for T {
+    fn dependency() -> Option<Dependency> {
+        Some(Dependency::of::<T>())
+    }
+
+    #[inline]
+    #[track_caller]
+    fn resolve(ctx: &Context, ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> Self {
+        match ctx.get::<T>() {
+            Some(value) => value,
+            None => missing::<T>(ordinal, name),
+        }
+    }
+}
+
 /// Resolves argument `T` for the handler at `ordinal`, panicking with Flamego's message.
 #[doc(hidden)]
 #[inline]
 #[track_caller]
-pub fn resolve<T: Injectable>(
+pub fn resolve<T: HandlerArg>(
     ctx: &Context,
     ordinal: usize,
     name: &dyn Fn() -> Cow<'static, str>,
 ) -> T {
-    match ctx.get::<T>() {
-        Some(value) => value,
-        None => missing::<T>(ordinal, name),
+    T::resolve(ctx, ordinal, name)
+}
+
+/// The startup check's view of argument `T`.
+#[doc(hidden)]
+#[inline]
+pub fn dependency<T: HandlerArg>() -> Option<Dependency> {
+    T::dependency()
+}
+
+/// Whether any argument needs a [`Prepare`] step (a constant for each handler type, so the
+/// branch on it folds away).
+#[doc(hidden)]
+#[inline]
+pub const fn needs_preparing(prepares: &[Option<Prepare>]) -> bool {
+    let mut i = 0;
+    while i < prepares.len() {
+        if prepares[i].is_some() {
+            return true;
+        }
+        i += 1;
     }
+    false
+}
+
+/// Runs `call` once every step in `prepares` succeeded (none answered the request itself).
+#[doc(hidden)]
+pub fn with_prepared(
+    ctx: &Context,
+    prepares: &'static [Option<Prepare>],
+    call: impl FnOnce(&Context) -> Invocation + Send + 'static,
+) -> Invocation {
+    let ctx = ctx.clone();
+    Invocation::Pending(Box::pin(async move {
+        for prepare in prepares.iter().flatten() {
+            if !prepare(&ctx).await {
+                return;
+            }
+        }
+        if let Invocation::Pending(rest) = call(&ctx) {
+            rest.await;
+        }
+    }))
 }
 
 /// Resolves `&T` arguments of `#[handler]` functions: a shared handle to borrow from.
@@ -268,7 +372,7 @@ pub fn resolve_shared<T: Send + Sync + 'static>(
 
 #[cold]
 #[track_caller]
-fn missing<T>(ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> ! {
+pub(crate) fn missing<T>(ordinal: usize, name: &dyn Fn() -> Cow<'static, str>) -> ! {
     let err = InjectError::ValueNotFound {
         ordinal,
         handler: name(),
@@ -291,15 +395,16 @@ pub fn write_return<R: Return>(ctx: &Context, value: R) {
     }
 }
 
-/// A sync function as an [`Invocable`].
+/// A sync function as an [`Invocable`]. Behind an `Arc`: a handler whose arguments need a
+/// [`Prepare`] step is called from a future, after it.
 struct SyncFn<F, Args> {
-    f: F,
+    f: Arc<F>,
     args: PhantomData<fn() -> Args>,
 }
 
 /// An async function as an [`Invocable`].
 struct AsyncFn<F, Args> {
-    f: F,
+    f: Arc<F>,
     args: PhantomData<fn() -> Args>,
 }
 
@@ -309,10 +414,10 @@ macro_rules! impl_handler {
         where
             F: Fn($($arg),*) -> R + Send + Sync + 'static,
             R: Return,
-            $($arg: Injectable,)*
+            $($arg: HandlerArg,)*
         {
             fn into_boxed(self) -> BoxedHandler {
-                BoxedHandler::from_invocable(SyncFn::<F, ($($arg,)*)> { f: self, args: PhantomData })
+                BoxedHandler::from_invocable(SyncFn::<F, ($($arg,)*)> { f: Arc::new(self), args: PhantomData })
             }
         }
 
@@ -320,22 +425,32 @@ macro_rules! impl_handler {
         where
             F: Fn($($arg),*) -> R + Send + Sync + 'static,
             R: Return,
-            $($arg: Injectable,)*
+            $($arg: HandlerArg,)*
         {
             fn name(&self) -> Cow<'static, str> {
                 Cow::Borrowed(type_name::<F>())
             }
 
             fn dependencies(&self) -> Vec<Dependency> {
-                vec![$(Dependency::of::<$arg>()),*]
+                let dependencies: &[Option<Dependency>] = &[$(<$arg as HandlerArg>::dependency()),*];
+                dependencies.iter().flatten().copied().collect()
             }
 
             #[allow(non_snake_case, unused_variables)]
             fn call(&self, ctx: &Context, ordinal: usize) -> Invocation {
-                let name = || Cow::Borrowed(type_name::<F>());
-                $(let $arg = resolve::<$arg>(ctx, ordinal, &name);)*
-                write_return(ctx, (self.f)($($arg),*));
-                Invocation::Ready
+                let run = move |f: &F, ctx: &Context| {
+                    let name = || Cow::Borrowed(type_name::<F>());
+                    $(let $arg = <$arg as HandlerArg>::resolve(ctx, ordinal, &name);)*
+                    write_return(ctx, f($($arg),*));
+                    Invocation::Ready
+                };
+                let prepares: &'static [Option<Prepare>] =
+                    const { &[$(<$arg as HandlerArg>::PREPARE),*] };
+                if !needs_preparing(prepares) {
+                    return run(&self.f, ctx);
+                }
+                let f = self.f.clone();
+                with_prepared(ctx, prepares, move |ctx| run(&f, ctx))
             }
         }
 
@@ -344,10 +459,10 @@ macro_rules! impl_handler {
             F: Fn($($arg),*) -> Fut + Send + Sync + 'static,
             Fut: Future + Send + 'static,
             Fut::Output: Return,
-            $($arg: Injectable,)*
+            $($arg: HandlerArg,)*
         {
             fn into_boxed(self) -> BoxedHandler {
-                BoxedHandler::from_invocable(AsyncFn::<F, ($($arg,)*)> { f: self, args: PhantomData })
+                BoxedHandler::from_invocable(AsyncFn::<F, ($($arg,)*)> { f: Arc::new(self), args: PhantomData })
             }
         }
 
@@ -356,26 +471,36 @@ macro_rules! impl_handler {
             F: Fn($($arg),*) -> Fut + Send + Sync + 'static,
             Fut: Future + Send + 'static,
             Fut::Output: Return,
-            $($arg: Injectable,)*
+            $($arg: HandlerArg,)*
         {
             fn name(&self) -> Cow<'static, str> {
                 Cow::Borrowed(type_name::<F>())
             }
 
             fn dependencies(&self) -> Vec<Dependency> {
-                vec![$(Dependency::of::<$arg>()),*]
+                let dependencies: &[Option<Dependency>] = &[$(<$arg as HandlerArg>::dependency()),*];
+                dependencies.iter().flatten().copied().collect()
             }
 
             #[allow(non_snake_case, unused_variables)]
             fn call(&self, ctx: &Context, ordinal: usize) -> Invocation {
-                let name = || Cow::Borrowed(type_name::<F>());
-                $(let $arg = resolve::<$arg>(ctx, ordinal, &name);)*
-                let future = (self.f)($($arg),*);
-                let ctx = ctx.clone();
-                Invocation::Pending(Box::pin(async move {
-                    let output = future.await;
-                    write_return(&ctx, output);
-                }))
+                let run = move |f: &F, ctx: &Context| {
+                    let name = || Cow::Borrowed(type_name::<F>());
+                    $(let $arg = <$arg as HandlerArg>::resolve(ctx, ordinal, &name);)*
+                    let future = f($($arg),*);
+                    let ctx = ctx.clone();
+                    Invocation::Pending(Box::pin(async move {
+                        let output = future.await;
+                        write_return(&ctx, output);
+                    }))
+                };
+                let prepares: &'static [Option<Prepare>] =
+                    const { &[$(<$arg as HandlerArg>::PREPARE),*] };
+                if !needs_preparing(prepares) {
+                    return run(&self.f, ctx);
+                }
+                let f = self.f.clone();
+                with_prepared(ctx, prepares, move |ctx| run(&f, ctx))
             }
         }
     };

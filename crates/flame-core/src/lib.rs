@@ -59,14 +59,16 @@ pub mod server;
 mod static_files;
 pub mod websocket;
 
-pub use bind::{Form, Query};
+pub use bind::{Form, Query, RawBody};
 pub use context::{Context, DEFAULT_ACTOR_TYPE};
 pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
 pub use flame::{BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef};
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};
-pub use handler::{BoxedHandler, Handler, HandlerExt, IntoHandlers, Invocable, Invocation};
+pub use handler::{
+    BoxedHandler, Handler, HandlerArg, HandlerExt, IntoHandlers, Invocable, Invocation, Prepare,
+};
 pub use http::{HeaderMap, Method, StatusCode};
 pub use logger::{Logger, logger};
 pub use params::Params;
@@ -80,6 +82,9 @@ pub use static_files::{Static, StaticOptions, static_files};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::handler::{Dependency, resolve, resolve_shared, write_return};
+    pub use crate::handler::{
+        Dependency, Prepare, dependency, needs_preparing, resolve, resolve_shared, with_prepared,
+        write_return,
+    };
     pub use flame_inject;
 }

@@ -466,7 +466,7 @@ impl Return for Infallible {
 /// let reply = Json(serde_json::json!({"ok": true})).into_reply();
 /// assert_eq!(reply.body_bytes().as_deref(), Some(&br#"{"ok":true}"#[..]));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
 impl<T: serde::Serialize> Return for Json<T> {

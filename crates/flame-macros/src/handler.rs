@@ -55,6 +55,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let mut resolutions = Vec::new();
     let mut call_args = Vec::new();
     let mut dependencies = Vec::new();
+    let mut prepares = Vec::new();
     for (index, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
         let ty = &*typed.ty;
@@ -74,15 +75,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                     let #holder = #core::__private::resolve_shared::<#inner>(&__flame_ctx, __flame_ordinal, &__flame_name);
                     let #value: &#inner = &*#holder;
                 });
-                dependencies
-                    .push(quote_spanned! {span=> #core::__private::Dependency::of::<#inner>() });
+                dependencies.push(
+                    quote_spanned! {span=> ::std::option::Option::Some(#core::__private::Dependency::of::<#inner>()) },
+                );
             }
             _ => {
                 resolutions.push(quote_spanned! {span=>
                     let #value: #ty = #core::__private::resolve::<#ty>(&__flame_ctx, __flame_ordinal, &__flame_name);
                 });
-                dependencies
-                    .push(quote_spanned! {span=> #core::__private::Dependency::of::<#ty>() });
+                dependencies.push(quote_spanned! {span=> #core::__private::dependency::<#ty>() });
+                prepares.push(quote_spanned! {span=> <#ty as #core::HandlerArg>::PREPARE });
             }
         }
         call_args.push(value);
@@ -149,12 +151,22 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
 
             fn dependencies(&self) -> ::std::vec::Vec<#core::__private::Dependency> {
-                ::std::vec![#(#dependencies),*]
+                let dependencies: &[::std::option::Option<#core::__private::Dependency>] =
+                    &[#(#dependencies),*];
+                dependencies.iter().flatten().copied().collect()
             }
 
             #[allow(unused_variables, clippy::let_unit_value)]
             fn call(&self, __flame_ctx: &#core::Context, __flame_ordinal: usize) -> #core::Invocation {
-                #body
+                let __flame_prepares: &'static [::std::option::Option<#core::__private::Prepare>] =
+                    const { &[#(#prepares),*] };
+                let __flame_run = move |__flame_ctx: &#core::Context| -> #core::Invocation {
+                    #body
+                };
+                if !#core::__private::needs_preparing(__flame_prepares) {
+                    return __flame_run(__flame_ctx);
+                }
+                #core::__private::with_prepared(__flame_ctx, __flame_prepares, __flame_run)
             }
         }
     })
