@@ -97,6 +97,10 @@ pub(crate) struct KvSpace {
     /// The bytes (keys and values) the space holds once everything staged is committed;
     /// `None` until the first measured turn reads the committed figure from the store.
     total: Option<u64>,
+    /// No key of the space (committed or staged) is greater than this one (`Some(None)`:
+    /// the space is empty); known along with `total`. A key past it is new, so appending in
+    /// key order, the usual way to grow a space, needs no store read to be measured.
+    last_key: Option<Option<Vec<u8>>>,
     /// What `total` becomes when this turn is staged (see [`measure_turn`](Self::measure_turn)).
     turn_total: Option<u64>,
 }
@@ -133,6 +137,7 @@ impl KvSpace {
             pending: BTreeMap::new(),
             cache: Cache::default(),
             total: None,
+            last_key: None,
             turn_total: None,
         }
     }
@@ -148,6 +153,11 @@ impl KvSpace {
         if let Some(value) = known {
             return Ok(entry_bytes(key, value.as_deref()));
         }
+        if let Some(last) = &self.last_key
+            && last.as_deref().is_none_or(|last| key > last)
+        {
+            return Ok(0);
+        }
         let store = self.store.as_ref().ok_or(StoreError::Closed)?;
         let value = store.kv_get(&self.id, key).await?;
         Ok(entry_bytes(key, value.as_deref()))
@@ -156,7 +166,7 @@ impl KvSpace {
     /// Measures what this turn's writes make of the space's total bytes, exactly (an
     /// overwrite counts the difference, a delete frees its entry), and breaks the turn if the
     /// total would go past `max_bytes_per_actor`. A key whose size is not known (not written
-    /// since the last load, not cached) costs one store read.
+    /// since the last load, not cached, not past the last key) costs one store read.
     pub(crate) async fn measure_turn(&mut self) {
         self.turn_total = None;
         if self.turn.is_empty()
@@ -191,6 +201,10 @@ impl KvSpace {
                 // nothing is pending (see `reset`): the store's figure is the whole truth
                 let store = self.store.as_ref().ok_or(StoreError::Closed)?;
                 let total = store.kv_bytes(&self.id).await?;
+                let last = store
+                    .kv_scan(&self.id, &KvScan::all().reverse().limit(1))
+                    .await?;
+                self.last_key = Some(last.into_iter().next().map(|(key, _)| key));
                 self.total = Some(total);
                 total
             }
@@ -278,8 +292,15 @@ impl KvSpace {
         } else if self.limits.max_bytes_per_actor != u64::MAX {
             // not measured (cannot happen: every staged turn is): the total is unknown now
             self.total = None;
+            self.last_key = None;
         }
         for op in ops {
+            if op.value.is_some()
+                && let Some(last) = &mut self.last_key
+                && last.as_deref().is_none_or(|last| op.key.as_slice() > last)
+            {
+                *last = Some(op.key.clone());
+            }
             self.pending
                 .insert(op.key.clone(), (op.value.clone(), version));
         }
@@ -315,6 +336,7 @@ impl KvSpace {
         self.pending.clear();
         self.cache.clear();
         self.total = None;
+        self.last_key = None;
     }
 }
 

@@ -398,6 +398,10 @@ fn the_key_value_space_follows_a_model_through_failures_and_restarts() {
                     prop_assert_eq!(call(&system, "a", "get", vec![json!(key)]).await.unwrap(), json!(value));
                 }
             }
+            // the store's counter of the actor's bytes follows every commit
+            let bytes: usize = model.iter().map(|(k, v)| k.len() + v.to_string().len()).sum();
+            let counted = store.inner.kv_bytes(&ActorId::new("journal", "a")).await.unwrap();
+            prop_assert_eq!(counted, bytes as u64);
             system.shutdown().await;
             Ok(())
         })?;
