@@ -7,7 +7,8 @@
 //!   100,000 entries.
 //! - `throughput`: durable RPC throughput, 256 clients on 1 and 256 actors, with a KV write
 //!   per call (`state_and_kv`: the counter in `State` and a 200-byte entry) against the
-//!   baseline that changes the state only (`state_only`).
+//!   baseline that changes the state only (`state_only`); `state_and_kv_no_total_limit` is
+//!   the same with `max_kv_bytes_per_actor` off, to show what keeping the total costs.
 //!
 //! Ratios: compare each `kv/N` with `kv/0`, each `state_rewrite/N` with `kv/N`, and
 //! `state_and_kv/N` with `state_only/N` (same run, same machine).
@@ -21,7 +22,9 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use flame_actor::Actor;
 use flame_stateful::store::RedbStore;
-use flame_stateful::{ActorError, ActorRef, ActorSystem, InitCtx, Rpc, StatefulActor, actions};
+use flame_stateful::{
+    ActorConfig, ActorError, ActorRef, ActorSystem, InitCtx, Rpc, StatefulActor, actions,
+};
 use serde_json::json;
 
 const ENTRY_SIZE: usize = 200;
@@ -130,7 +133,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn system(dir: &std::path::Path) -> ActorSystem {
+    system_with(dir, ActorConfig::default()).await
+}
+
+async fn system_with(dir: &std::path::Path, config: ActorConfig) -> ActorSystem {
     ActorSystem::builder()
+        .config(config)
         .store(RedbStore::open_dir(dir).expect("a store"))
         .register_default::<KvLog>("kv")
         .register_default::<StateLog>("state_rewrite")
@@ -228,10 +236,23 @@ fn throughput(c: &mut Criterion) {
     let per_client = 20;
     group.throughput(Throughput::Elements((clients * per_client) as u64));
     for actors in [1usize, 256] {
-        for method in ["state_only", "state_and_kv"] {
+        for variant in ["state_only", "state_and_kv", "state_and_kv_no_total_limit"] {
+            let method = if variant == "state_only" {
+                "state_only"
+            } else {
+                "state_and_kv"
+            };
+            let config = ActorConfig {
+                max_kv_bytes_per_actor: if variant == "state_and_kv_no_total_limit" {
+                    u64::MAX
+                } else {
+                    ActorConfig::default().max_kv_bytes_per_actor
+                },
+                ..ActorConfig::default()
+            };
             let dir = tempfile::tempdir().expect("a temp dir");
             let (system, refs) = rt.block_on(async {
-                let system = system(dir.path()).await;
+                let system = system_with(dir.path(), config).await;
                 let mut refs = Vec::with_capacity(actors);
                 for i in 0..actors {
                     let actor = system
@@ -242,7 +263,7 @@ fn throughput(c: &mut Criterion) {
                 }
                 (system, Arc::new(refs))
             });
-            group.bench_function(BenchmarkId::new(method, actors), |b| {
+            group.bench_function(BenchmarkId::new(variant, actors), |b| {
                 b.to_async(&rt)
                     .iter(|| drive(refs.clone(), method, clients, per_client));
             });
