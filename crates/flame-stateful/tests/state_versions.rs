@@ -479,3 +479,61 @@ async fn the_write_of_a_migration_obeys_the_durability_rule() {
     let stored = store.stored("doc", "durable-fail").await.state.unwrap();
     assert!(stored.starts_with(b"\0v2\n"), "{stored:?}");
 }
+
+/// A migration that panics is a failed migration: the key is unavailable, the system goes on.
+#[derive(Default)]
+struct Panicky;
+
+impl StatefulActor for Panicky {
+    type State = DocV2State;
+    type ConnParams = ();
+    type ConnState = ();
+    const STATE_VERSION: u32 = 2;
+
+    fn migrate(_: u32, _: Value) -> Result<DocV2State, ActorError> {
+        panic!("this migration is broken");
+    }
+
+    async fn on_initialize(&self, init: &InitCtx) -> Result<DocV2State, ActorError> {
+        Ok(DocV2State {
+            title: init.key().to_owned(),
+            tags: Vec::new(),
+        })
+    }
+}
+
+#[actions]
+impl Panicky {
+    async fn tags(&self, rpc: &mut Rpc<Self>) -> Vec<String> {
+        rpc.state().tags.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_migration_that_panics_leaves_the_key_unavailable_and_the_system_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("actors.redb");
+    store_raw(&path, "old", br#"{"title":"old","tags":"a"}"#).await;
+    let system = system_on::<Panicky>(&path).await;
+    for _ in 0..2 {
+        let error = system
+            .call("doc", "old", "tags", vec![], caller())
+            .await
+            .unwrap_err();
+        assert!(error.is(ErrorCode::Unavailable), "{error:?}");
+    }
+    match system.check_state("doc", "old").await {
+        Err(SystemError::State(StateError::MigrationFailed { error, .. })) => {
+            assert!(error.contains("this migration is broken"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // other keys of the kind work
+    assert_eq!(call(&system, "new", "tags", vec![]).await, json!([]));
+    system.shutdown().await;
+    assert_eq!(
+        raw_state(&path, "old").await,
+        br#"{"title":"old","tags":"a"}"#,
+        "nothing was written over it"
+    );
+}
