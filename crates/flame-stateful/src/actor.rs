@@ -89,6 +89,68 @@ pub trait StatefulActor: Send + Sync + Sized + 'static {
     /// connection, not persisted. `Default` lets that hook have a default.
     type ConnState: Default + Send + Sync + 'static;
 
+    /// The version of [`State`](StatefulActor::State) this code reads and writes; it is
+    /// stored with the state. Raise it when the state's type changes in a way older stored
+    /// states do not deserialize as, and teach [`migrate`](StatefulActor::migrate) the older
+    /// forms. Versions start at 1; a state stored before versions existed is version 1.
+    /// A stored state newer than this is refused (the key stays unavailable), never read.
+    /// Default: 1.
+    const STATE_VERSION: u32 = 1;
+
+    /// Turns a state stored at `from_version` (older than
+    /// [`STATE_VERSION`](StatefulActor::STATE_VERSION)) into the current state. It runs when
+    /// such a state is loaded, before `on_start`; the result is written back (at the current
+    /// version) before anything the actor does afterwards is released, so each stored
+    /// version is migrated once. An error (or a panic) leaves the key unavailable with an
+    /// error naming the actor, the version and the reason, until an operator repairs the
+    /// state ([`ActorSystem::repair_state`](crate::ActorSystem::repair_state)).
+    ///
+    /// The default knows no older version: it fails.
+    ///
+    /// ```
+    /// use flame_stateful::{ActorError, InitCtx, StatefulActor};
+    /// use serde::{Deserialize, Serialize};
+    /// use serde_json::{Value, json};
+    ///
+    /// struct Doc;
+    ///
+    /// /// Version 2: the title was split from the body (version 1 was one string).
+    /// #[derive(Clone, Serialize, Deserialize)]
+    /// struct State { title: String, body: String }
+    ///
+    /// impl StatefulActor for Doc {
+    ///     type State = State;
+    ///     type ConnParams = ();
+    ///     type ConnState = ();
+    ///     const STATE_VERSION: u32 = 2;
+    ///
+    ///     fn migrate(from_version: u32, stored: Value) -> Result<State, ActorError> {
+    ///         match from_version {
+    ///             1 => {
+    ///                 let text: String = serde_json::from_value(stored)?;
+    ///                 let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
+    ///                 Ok(State { title: title.into(), body: body.into() })
+    ///             }
+    ///             v => Err(ActorError::internal(format!("unknown state version {v}"))),
+    ///         }
+    ///     }
+    ///
+    ///     async fn on_initialize(&self, _: &InitCtx) -> Result<State, ActorError> {
+    ///         Ok(State { title: String::new(), body: String::new() })
+    ///     }
+    /// }
+    ///
+    /// let state = Doc::migrate(1, json!("Hello\nworld")).unwrap();
+    /// assert_eq!((state.title.as_str(), state.body.as_str()), ("Hello", "world"));
+    /// ```
+    fn migrate(from_version: u32, stored: serde_json::Value) -> Result<Self::State, ActorError> {
+        let _ = stored;
+        Err(ActorError::internal(format!(
+            "no migration from state version {from_version} to {}",
+            Self::STATE_VERSION
+        )))
+    }
+
     /// Makes the initial state, once in the actor's whole life (until the state is first
     /// committed, with the first accepted request, a new activation runs it again).
     fn on_initialize(
@@ -96,8 +158,9 @@ pub trait StatefulActor: Send + Sync + Sized + 'static {
         ctx: &InitCtx,
     ) -> impl Future<Output = Result<Self::State, ActorError>> + Send;
 
-    /// Runs at every start, before any message or connection is handled: set up resources,
-    /// upgrade the state. An error (or a panic) fails the start; callers get `unavailable`.
+    /// Runs at every start, before any message or connection is handled: set up resources.
+    /// A state stored by older code is already migrated ([`migrate`](StatefulActor::migrate)).
+    /// An error (or a panic) fails the start; callers get `unavailable`.
     fn on_start(
         &self,
         ctx: &mut ActorCtx<Self>,

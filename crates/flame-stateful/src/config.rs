@@ -74,6 +74,13 @@ pub struct ActorConfig {
     pub max_kv_writes_per_turn: usize,
     /// The most bytes (keys and values) one message may write. Default: 4 MiB.
     pub max_kv_bytes_per_turn: usize,
+    /// The most bytes (keys and values) one actor's key-value space may hold. A message
+    /// whose writes would take it past this fails with `storage_limit` and all its changes
+    /// are discarded; writes that shrink the space are always allowed. Kept exactly (an
+    /// overwrite counts the difference, a delete frees its entry), across restarts.
+    /// `u64::MAX` turns the limit off, and with it the one store read a write of a key not
+    /// read or written since the actor loaded costs. Default: 1 GiB.
+    pub max_kv_bytes_per_actor: u64,
     /// How many bytes of committed key-value entries an actor keeps in memory to answer
     /// reads without the store. Default: 256 KiB.
     pub kv_cache_bytes: usize,
@@ -100,6 +107,7 @@ impl ActorConfig {
             max_value_size: self.max_kv_value_size,
             max_writes_per_turn: self.max_kv_writes_per_turn,
             max_bytes_per_turn: self.max_kv_bytes_per_turn,
+            max_bytes_per_actor: self.max_kv_bytes_per_actor,
             cache_bytes: self.kv_cache_bytes,
         }
     }
@@ -126,6 +134,7 @@ impl Default for ActorConfig {
             max_kv_value_size: 128 * 1024,
             max_kv_writes_per_turn: 1024,
             max_kv_bytes_per_turn: 4 * 1024 * 1024,
+            max_kv_bytes_per_actor: 1024 * 1024 * 1024,
             kv_cache_bytes: 256 * 1024,
             max_subscriptions: 256,
             max_event_name_size: 256,

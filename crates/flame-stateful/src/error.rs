@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use crate::protocol::{ErrorCode, WireError};
-use crate::store::StoreError;
+use crate::store::{ActorId, StoreError};
+use crate::versioned::StateError;
 
 /// An error raised by an actor's hook or action.
 ///
@@ -150,6 +151,16 @@ pub enum SystemError {
     /// The actor system is shutting down, or the actor could not be reached.
     #[error("the actor system is unavailable: {0}")]
     Unavailable(String),
+    /// A stored state this code cannot read (see [`StateError`]), or a state given to
+    /// [`ActorSystem::repair_state`](crate::ActorSystem::repair_state) that is not one.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The actor was destroyed.
+    #[error("the actor {0} was destroyed")]
+    Destroyed(ActorId),
+    /// The actor has no stored state (it was never initialized, or not yet committed).
+    #[error("the actor {0} has no stored state")]
+    NoState(ActorId),
     /// No store was given and the embedded one (the `redb` feature) is not compiled in.
     #[error("no actor store: give one to the builder, or enable the `redb` feature")]
     NoStore,
@@ -163,7 +174,9 @@ impl SystemError {
             SystemError::DuplicateKind(_) | SystemError::Store(_) | SystemError::NoStore => {
                 ErrorCode::InternalError
             }
-            SystemError::Unavailable(_) => ErrorCode::Unavailable,
+            SystemError::Unavailable(_) | SystemError::State(_) => ErrorCode::Unavailable,
+            SystemError::Destroyed(_) => ErrorCode::ActorDestroyed,
+            SystemError::NoState(_) => ErrorCode::ActorNotFound,
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ActorError;
 use crate::protocol::ErrorCode;
-use crate::store::{ActorId, ActorStore, KvEntry, KvOp, KvScan, StoreError};
+use crate::store::{ActorId, ActorStore, KvEntry, KvOp, KvScan, StoreError, entry_bytes};
 
 /// The limits of one actor's key-value space (from [`ActorConfig`](crate::ActorConfig)).
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,8 @@ pub(crate) struct KvLimits {
     pub(crate) max_value_size: usize,
     pub(crate) max_writes_per_turn: usize,
     pub(crate) max_bytes_per_turn: usize,
+    /// `u64::MAX`: no limit, and no lookups to keep the total.
+    pub(crate) max_bytes_per_actor: u64,
     pub(crate) cache_bytes: usize,
 }
 
@@ -92,6 +94,15 @@ pub(crate) struct KvSpace {
     /// Staged in earlier turns, not committed yet, with the ledger version that carries it.
     pending: BTreeMap<Vec<u8>, (Written, u64)>,
     cache: Cache,
+    /// The bytes (keys and values) the space holds once everything staged is committed;
+    /// `None` until the first measured turn reads the committed figure from the store.
+    total: Option<u64>,
+    /// No key of the space (committed or staged) is greater than this one (`Some(None)`:
+    /// the space is empty); known along with `total`. A key past it is new, so appending in
+    /// key order, the usual way to grow a space, needs no store read to be measured.
+    last_key: Option<Option<Vec<u8>>>,
+    /// What `total` becomes when this turn is staged (see [`measure_turn`](Self::measure_turn)).
+    turn_total: Option<u64>,
 }
 
 impl std::fmt::Debug for KvSpace {
@@ -125,7 +136,85 @@ impl KvSpace {
             violation: None,
             pending: BTreeMap::new(),
             cache: Cache::default(),
+            total: None,
+            last_key: None,
+            turn_total: None,
         }
+    }
+
+    /// The size `key` has in the space before this turn: what was staged last, else what
+    /// is cached, else what the store has.
+    async fn size_before_turn(&self, key: &[u8]) -> Result<u64, StoreError> {
+        let known = self
+            .pending
+            .get(key)
+            .map(|(value, _)| value)
+            .or_else(|| self.cache.get(key));
+        if let Some(value) = known {
+            return Ok(entry_bytes(key, value.as_deref()));
+        }
+        if let Some(last) = &self.last_key
+            && last.as_deref().is_none_or(|last| key > last)
+        {
+            return Ok(0);
+        }
+        let store = self.store.as_ref().ok_or(StoreError::Closed)?;
+        let value = store.kv_get(&self.id, key).await?;
+        Ok(entry_bytes(key, value.as_deref()))
+    }
+
+    /// Measures what this turn's writes make of the space's total bytes, exactly (an
+    /// overwrite counts the difference, a delete frees its entry), and breaks the turn if the
+    /// total would go past `max_bytes_per_actor`. A key whose size is not known (not written
+    /// since the last load, not cached, not past the last key) costs one store read.
+    pub(crate) async fn measure_turn(&mut self) {
+        self.turn_total = None;
+        if self.turn.is_empty()
+            || self.violation.is_some()
+            || self.limits.max_bytes_per_actor == u64::MAX
+        {
+            return;
+        }
+        match self.measure().await {
+            Ok(total)
+                if total > self.limits.max_bytes_per_actor && total > self.total.unwrap_or(0) =>
+            {
+                self.violation = Some(format!(
+                    "the actor's key-value space would hold {total} bytes, over the limit of {}",
+                    self.limits.max_bytes_per_actor
+                ));
+            }
+            Ok(total) => self.turn_total = Some(total),
+            Err(e) => {
+                tracing::error!(actor = %self.id, error = %e, "could not measure the key-value space");
+                self.violation = Some(format!(
+                    "the actor's key-value space could not be measured: {e}"
+                ));
+            }
+        }
+    }
+
+    async fn measure(&mut self) -> Result<u64, StoreError> {
+        let total = match self.total {
+            Some(total) => total,
+            None => {
+                // nothing is pending (see `reset`): the store's figure is the whole truth
+                let store = self.store.as_ref().ok_or(StoreError::Closed)?;
+                let total = store.kv_bytes(&self.id).await?;
+                let last = store
+                    .kv_scan(&self.id, &KvScan::all().reverse().limit(1))
+                    .await?;
+                self.last_key = Some(last.into_iter().next().map(|(key, _)| key));
+                self.total = Some(total);
+                total
+            }
+        };
+        let mut total = i128::from(total);
+        for (key, value) in &self.turn {
+            total += i128::from(entry_bytes(key, value.as_deref()));
+            total -= i128::from(self.size_before_turn(key).await?);
+        }
+        Ok(u64::try_from(total).unwrap_or_default())
     }
 
     fn store(&self) -> Result<&Arc<dyn ActorStore>, ActorError> {
@@ -198,7 +287,20 @@ impl KvSpace {
 
     /// This turn's writes were staged as `version`: they stay visible until it is committed.
     pub(crate) fn staged(&mut self, ops: &[KvOp], version: u64) {
+        if let Some(total) = self.turn_total.take() {
+            self.total = Some(total);
+        } else if self.limits.max_bytes_per_actor != u64::MAX {
+            // not measured (cannot happen: every staged turn is): the total is unknown now
+            self.total = None;
+            self.last_key = None;
+        }
         for op in ops {
+            if op.value.is_some()
+                && let Some(last) = &mut self.last_key
+                && last.as_deref().is_none_or(|last| op.key.as_slice() > last)
+            {
+                *last = Some(op.key.clone());
+            }
             self.pending
                 .insert(op.key.clone(), (op.value.clone(), version));
         }
@@ -225,6 +327,7 @@ impl KvSpace {
         self.turn.clear();
         self.turn_bytes = 0;
         self.violation = None;
+        self.turn_total = None;
     }
 
     /// Forgets everything not read from the store (a commit failed: the store is the truth).
@@ -232,6 +335,8 @@ impl KvSpace {
         self.discard_turn();
         self.pending.clear();
         self.cache.clear();
+        self.total = None;
+        self.last_key = None;
     }
 }
 
@@ -436,20 +541,25 @@ impl<'a> Kv<'a> {
         } else {
             merged.into_iter().take(scan.limit).collect()
         };
-        let next = match entries.last() {
-            Some((last, _)) if entries.len() >= scan.limit => {
-                let mut next = scan.clone();
-                if scan.reverse {
-                    next.end = Some(last.clone());
-                } else {
-                    let mut after = last.clone();
-                    after.push(0);
-                    next.start = Some(after);
-                }
-                Some(next)
-            }
-            _ => None,
-        };
+        let next = next_page(&scan, &entries);
         Ok(KvPage { entries, next })
+    }
+}
+
+/// The scan that continues after `entries`, a page of `scan`, when the page was full.
+pub(crate) fn next_page(scan: &KvScan, entries: &[KvEntry]) -> Option<KvScan> {
+    match entries.last() {
+        Some((last, _)) if entries.len() >= scan.limit => {
+            let mut next = scan.clone();
+            if scan.reverse {
+                next.end = Some(last.clone());
+            } else {
+                let mut after = last.clone();
+                after.push(0);
+                next.start = Some(after);
+            }
+            Some(next)
+        }
+        _ => None,
     }
 }

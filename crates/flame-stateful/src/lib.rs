@@ -8,6 +8,8 @@
 //! - [`ActorSystem`]: kinds by name, instances by (name, key), calls, connections, destroy.
 //! - [`Connection`], [`ConnectionHandle`]: a client's connection, from both sides.
 //! - [`ActorConfig`]: every limit and timeout.
+//! - [`StateError`]: a stored state this code cannot read (versions and migrations:
+//!   [`StatefulActor::STATE_VERSION`], [`StatefulActor::migrate`]).
 //! - [`store`]: where the state is kept: [`store::ActorStore`], redb (the `redb` feature, on
 //!   by default), memory.
 //! - [`transport`]: an actor system on a flame app: WebSocket connections, the HTTP RPC, the
@@ -102,6 +104,7 @@ mod outbound;
 mod rpc;
 mod schedule;
 mod system;
+mod versioned;
 
 pub use self::actor::{ConnectOptions, InitCtx, StatefulActor};
 pub use self::commit::CommitStats;
@@ -114,7 +117,8 @@ pub use self::outbound::Outbound;
 pub(crate) use self::outbound::{Outlet, Refused, Sink};
 pub use self::rpc::{Actions, Rpc};
 pub use self::schedule::SchedulerActor;
-pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder};
+pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder, StoredState};
+pub use self::versioned::StateError;
 
 /// Turns an inherent impl block into the actor's [`Actions`] (its RPC dispatch table).
 ///

@@ -1,5 +1,10 @@
 //! [`ActorSystem`]: registers actor kinds by name, gets or creates instances by (name, key),
 //! routes calls and connections to them, and owns the committer and the scheduler.
+//! What operators do with stored actors (inspect, repair) is in [`operator`].
+
+mod operator;
+
+pub use self::operator::StoredState;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -21,6 +26,7 @@ use super::rpc::Actions;
 use super::schedule::{SchedulerActor, SchedulerCmd, run_scheduler};
 use crate::protocol::{ErrorCode, WireError};
 use crate::store::{ActorId, ActorStore, ActorWrite, StoreError, StoredActor};
+use crate::versioned::{self, StateError};
 use flame_actor::Actor;
 
 /// What every instance shares.
@@ -66,11 +72,21 @@ impl Shared {
 
 type SpawnFn = Box<dyn Fn(Spawn) + Send + Sync>;
 
+/// A kind's state handling, without its types: what operators' calls need.
+#[derive(Debug, Clone, Copy)]
+struct StateCodec {
+    /// Whether stored bytes load (migrating them if needed, writing nothing).
+    check: fn(&ActorId, &[u8]) -> Result<(), StateError>,
+    /// A JSON value as a stored state of the current version, if it is one.
+    encode: fn(&ActorId, Value) -> Result<Vec<u8>, StateError>,
+}
+
 /// One registered kind and its live instances.
 pub(crate) struct Kind {
     pub(crate) name: Arc<str>,
     /// The kind's action names.
     actions: &'static [&'static str],
+    codec: StateCodec,
     slots: Mutex<Slots>,
     spawn: SpawnFn,
 }
@@ -89,6 +105,8 @@ struct Slots {
     live: HashMap<Arc<str>, Slot>,
     /// Destroyed keys seen by this process (the store has them all).
     destroyed: HashSet<Arc<str>>,
+    /// Keys an operator is writing to ([`ActorSystem::repair_state`]): no activation starts.
+    held: HashSet<Arc<str>>,
 }
 
 struct Slot {
@@ -221,6 +239,12 @@ impl SystemInner {
                 format!("the actor {name}/{key} was destroyed"),
             ));
         }
+        if slots.held.contains(key) {
+            return Err(WireError::new(
+                ErrorCode::Unavailable,
+                format!("the state of {name}/{key} is being repaired"),
+            ));
+        }
         let (tx, rx) = mpsc::channel(self.shared.config.mailbox_capacity.max(1));
         let (alive, gone) = watch::channel(());
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
@@ -311,7 +335,7 @@ impl Drop for SystemInner {
 pub struct ActorSystemBuilder {
     config: ActorConfig,
     store: Option<Arc<dyn ActorStore>>,
-    kinds: Vec<(String, SpawnFn, &'static [&'static str])>,
+    kinds: Vec<(String, SpawnFn, &'static [&'static str], StateCodec)>,
 }
 
 impl fmt::Debug for ActorSystemBuilder {
@@ -358,12 +382,22 @@ impl ActorSystemBuilder {
         name: &str,
         factory: impl Fn(&ActorId) -> A + Send + Sync + 'static,
     ) -> Self {
+        const {
+            assert!(
+                A::STATE_VERSION >= 1,
+                "StatefulActor::STATE_VERSION starts at 1"
+            )
+        };
         let factory: Factory<A> = Arc::new(factory);
         let spawn: SpawnFn = Box::new(move |spawn: Spawn| {
             let runtime = spawn.shared.runtime.clone();
             runtime.spawn(instance::run::<A>(spawn, factory.clone()));
         });
-        self.kinds.push((name.to_owned(), spawn, A::ACTIONS));
+        let codec = StateCodec {
+            check: versioned::check::<A>,
+            encode: versioned::encode_value::<A>,
+        };
+        self.kinds.push((name.to_owned(), spawn, A::ACTIONS, codec));
         self
     }
 
@@ -411,13 +445,14 @@ impl ActorSystemBuilder {
         });
 
         let mut kinds = HashMap::new();
-        for (name, spawn, actions) in self.kinds {
+        for (name, spawn, actions, codec) in self.kinds {
             if kinds.contains_key(&name) {
                 return Err(SystemError::DuplicateKind(name));
             }
             let kind = Kind {
                 name: name.as_str().into(),
                 actions,
+                codec,
                 slots: Mutex::new(Slots::default()),
                 spawn,
             };

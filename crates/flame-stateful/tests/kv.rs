@@ -398,6 +398,10 @@ fn the_key_value_space_follows_a_model_through_failures_and_restarts() {
                     prop_assert_eq!(call(&system, "a", "get", vec![json!(key)]).await.unwrap(), json!(value));
                 }
             }
+            // the store's counter of the actor's bytes follows every commit
+            let bytes: usize = model.iter().map(|(k, v)| k.len() + v.to_string().len()).sum();
+            let counted = store.inner.kv_bytes(&ActorId::new("journal", "a")).await.unwrap();
+            prop_assert_eq!(counted, bytes as u64);
             system.shutdown().await;
             Ok(())
         })?;
@@ -460,4 +464,104 @@ impl ActorStore for ControlledStoreOver {
     ) -> StoreFuture<'a, Vec<flame_stateful::store::KvEntry>> {
         self.inner.kv_scan(actor, scan)
     }
+}
+
+/// `ActorConfig::max_kv_bytes_per_actor` is kept exactly (an overwrite counts the
+/// difference, a delete frees its entry) and stays exact across restarts on redb; a message
+/// that would pass it changes nothing, one that shrinks the space always goes through.
+#[tokio::test]
+async fn the_bytes_an_actor_holds_are_bounded_exactly_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("actors.redb");
+    let start = |limit: u64| {
+        let path = path.clone();
+        async move {
+            ActorSystem::builder()
+                .config(ActorConfig {
+                    max_kv_bytes_per_actor: limit,
+                    ..config()
+                })
+                .store(RedbStore::open(&path).unwrap())
+                .register_default::<Journal>("journal")
+                .build()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = |result: Result<Value, flame_protocol::WireError>, total: u64| {
+        let error = result.unwrap_err();
+        assert!(error.is(ErrorCode::StorageLimit), "{error:?}");
+        assert!(
+            error.message.contains(&format!("hold {total} bytes")),
+            "{error:?}"
+        );
+    };
+    // a JSON string of `n` x's is n + 2 bytes
+    let text = |n: usize| json!("x".repeat(n));
+
+    let system = start(1000).await;
+    // ten entries of 8 + 92 bytes: exactly the limit
+    call(&system, "a", "write_many", vec![json!(10), json!(92)])
+        .await
+        .unwrap();
+    refused(
+        call(&system, "a", "write_many", vec![json!(1), json!(93)]).await,
+        1001,
+    );
+    assert_eq!(call(&system, "a", "count", vec![]).await, Ok(json!(1)));
+    // the same size again: an overwrite is not counted twice
+    call(&system, "a", "write_many", vec![json!(1), json!(92)])
+        .await
+        .unwrap();
+    call(&system, "a", "delete", vec![json!("m/000009")])
+        .await
+        .unwrap();
+    call(&system, "a", "put", vec![json!("z"), text(97)])
+        .await
+        .unwrap();
+    refused(
+        call(&system, "a", "put", vec![json!("y"), text(0)]).await,
+        1003,
+    );
+    system.shutdown().await;
+
+    // a restart knows the total without being told
+    let system = start(1000).await;
+    refused(
+        call(&system, "a", "put", vec![json!("y"), text(0)]).await,
+        1003,
+    );
+    call(&system, "a", "delete", vec![json!("z")])
+        .await
+        .unwrap();
+    call(&system, "a", "put", vec![json!("y"), text(97)])
+        .await
+        .unwrap();
+    refused(
+        call(&system, "a", "put", vec![json!("x"), text(0)]).await,
+        1003,
+    );
+    system.shutdown().await;
+
+    // a lower limit: what shrinks the space still goes through
+    let system = start(500).await;
+    call(&system, "a", "delete", vec![json!("y")])
+        .await
+        .unwrap();
+    refused(
+        call(&system, "a", "put", vec![json!("w"), text(0)]).await,
+        903,
+    );
+    system.shutdown().await;
+
+    let store = RedbStore::open(&path).unwrap();
+    let id = ActorId::new("journal", "a");
+    let entries = store.kv_scan(&id, &KvScan::all()).await.unwrap();
+    let sum: usize = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert_eq!(sum, 900);
+    assert_eq!(
+        store.kv_bytes(&id).await.unwrap(),
+        900,
+        "the store's counter"
+    );
 }

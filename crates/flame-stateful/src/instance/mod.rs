@@ -45,6 +45,7 @@ use crate::schedule::SchedulerCmd;
 use crate::store::{ActorId, StoreError};
 use crate::system::{Kind, Shared};
 use crate::transport::fan_out::{FanOut, fan_out, note_refusal, offer_or_fan_out};
+use crate::versioned::{self, serialize_state};
 
 pub(crate) use self::messages::{
     AlarmDelivery, Call, Connect, DisconnectRequest, EventRequest, Msg, Reply,
@@ -134,17 +135,6 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, error: &WireError) {
     }
 }
 
-/// Serializes `state` into `buf` and checks that it reads back: a state that serializes
-/// but cannot be loaded again (a NaN or infinite float becomes `null`, say) would make the
-/// key impossible to load once committed, so such a change is refused instead.
-fn serialize_state<S>(state: &S, buf: &mut Vec<u8>) -> Result<(), serde_json::Error>
-where
-    S: serde::Serialize + serde::de::DeserializeOwned,
-{
-    serde_json::to_writer(&mut *buf, state)?;
-    serde_json::from_slice::<S>(buf).map(drop)
-}
-
 struct Instance<A: Actions> {
     actor: A,
     factory: Factory<A>,
@@ -221,7 +211,7 @@ impl<A: Actions> Instance<A> {
         ctx.shutdown = false;
         if ctx.dirty {
             ctx.dirty = false;
-            match serde_json::from_slice::<A::State>(self.ledger.snapshot()) {
+            match versioned::read_current::<A>(self.ledger.snapshot()) {
                 Ok(state) => ctx.state = state,
                 Err(e) => {
                     tracing::error!(actor = %ctx.id, error = %e, "could not restore the state");
@@ -260,7 +250,11 @@ impl<A: Actions> Instance<A> {
         if self.rpc.ctx.dirty {
             self.rpc.ctx.dirty = false;
             let state = &self.rpc.ctx.state;
-            match self.ledger.stage_state(|buf| serialize_state(state, buf)) {
+            let version = A::STATE_VERSION;
+            match self
+                .ledger
+                .stage_state(|buf| serialize_state(version, state, buf))
+            {
                 Ok(()) => state_changed = true,
                 Err(e) => {
                     tracing::error!(actor = %self.id(), error = %e, "the state does not serialize and read back; the change is discarded");
@@ -289,6 +283,7 @@ impl<A: Actions> Instance<A> {
     /// new state), while the change that triggered it stands: the caller is answered as
     /// the action said, and the action's own events go out.
     async fn settle(&mut self, first: Option<Release>, last: Option<Release>) {
+        self.rpc.ctx.kv.measure_turn().await;
         if self.stage() {
             let action_effects = std::mem::take(&mut *self.rpc.ctx.effects.lock());
             let shutdown = self.rpc.ctx.shutdown;
@@ -302,6 +297,7 @@ impl<A: Actions> Instance<A> {
                     self.discard_changes();
                 }
             }
+            self.rpc.ctx.kv.measure_turn().await;
             self.stage();
             let mut effects = self.rpc.ctx.effects.lock();
             let hook_effects = std::mem::replace(&mut *effects, action_effects);
@@ -483,7 +479,25 @@ impl<A: Actions> Instance<A> {
             }
         };
         match stored.state {
-            Some(bytes) => self.ledger.reset_snapshot(bytes.to_vec()),
+            Some(bytes) => match versioned::decode::<A>(self.id(), &bytes) {
+                Ok(decoded) => {
+                    self.ledger.reset_snapshot(decoded.bytes);
+                    if decoded.migrated {
+                        // the store still has the older version (the write of the migration
+                        // was what failed): write it again
+                        let snapshot = self.ledger.snapshot().to_vec();
+                        let _ = self.ledger.stage_state(|buf| {
+                            buf.extend_from_slice(&snapshot);
+                            Ok::<(), std::convert::Infallible>(())
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(actor = %self.id(), error = %e, "could not reload the actor's state");
+                    self.failed = Some(String::from("the actor's state could not be read"));
+                    return;
+                }
+            },
             None if stored.destroyed => {
                 self.failed = Some(String::from("the actor was destroyed"));
                 return;
@@ -494,7 +508,9 @@ impl<A: Actions> Instance<A> {
                 let limit = self.shared.config.hook_timeout;
                 let mut snapshot = Vec::new();
                 let initialized = match guarded(limit, self.actor.on_initialize(&init)).await {
-                    Outcome::Done(Ok(state)) => serialize_state(&state, &mut snapshot).is_ok(),
+                    Outcome::Done(Ok(state)) => {
+                        serialize_state(A::STATE_VERSION, &state, &mut snapshot).is_ok()
+                    }
                     _ => false,
                 };
                 if !initialized {

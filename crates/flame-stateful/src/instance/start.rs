@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 use super::ledger::CommitLedger;
-use super::{Factory, Instance, Msg, Spawn, drain, serialize_state, unavailable};
+use super::{Factory, Instance, Msg, Spawn, drain, unavailable};
 use crate::actor::InitCtx;
 use crate::connection::Connection;
 use crate::context::ActorCtx;
@@ -21,6 +21,7 @@ use crate::protocol::WireError;
 use crate::rpc::{Actions, Rpc};
 use crate::store::ActorId;
 use crate::system::Shared;
+use crate::versioned::{self, serialize_state};
 
 /// The instance's task: load, run, and, each time it hibernates, wait for the message
 /// that wakes it and load again.
@@ -59,6 +60,8 @@ struct Loaded<A: Actions> {
     snapshot: Vec<u8>,
     /// Never committed: made by `on_initialize` just now.
     fresh: bool,
+    /// Migrated from an older stored version: `snapshot` is to be written.
+    migrated: bool,
 }
 
 /// Loads (or initializes) the state and runs `on_start`, with `connections` (those a
@@ -123,6 +126,15 @@ pub(super) async fn load_and_start<A: Actions>(
         alive,
         awake,
     });
+    if loaded.migrated {
+        // Staged before on_start: whatever the actor releases from now on waits for the
+        // migrated state to be durable, and the next load finds the current version.
+        let snapshot = instance.ledger.snapshot().to_vec();
+        let _ = instance.ledger.stage_state(|buf| {
+            buf.extend_from_slice(&snapshot);
+            Ok::<(), std::convert::Infallible>(())
+        });
+    }
     if let Err(reason) = instance.start().await {
         tracing::error!(actor = %instance.id(), reason, "on_start failed");
         // `start` discarded on_start's changes: nothing is staged but what a provisional
@@ -172,15 +184,16 @@ async fn load_state<A: Actions>(
     }
     let actor = factory(id);
     if let Some(bytes) = stored.state {
-        let state = serde_json::from_slice::<A::State>(&bytes).map_err(|e| {
-            tracing::error!(actor = %id, error = %e, "the stored state does not deserialize");
-            StartFailure::unavailable("the actor's state could not be read")
+        let decoded = versioned::decode::<A>(id, &bytes).map_err(|e| {
+            tracing::error!(actor = %id, error = %e, "the stored state cannot be read; the actor stays unavailable until it is repaired (ActorSystem::repair_state)");
+            StartFailure::unavailable(&unreadable_message(&e))
         })?;
         return Ok(Loaded {
             actor,
-            state,
-            snapshot: bytes.to_vec(),
+            state: decoded.state,
+            snapshot: decoded.bytes,
             fresh: false,
+            migrated: decoded.migrated,
         });
     }
     let not_initialized = || StartFailure::unavailable("the actor could not be initialized");
@@ -193,7 +206,7 @@ async fn load_state<A: Actions>(
         }
     };
     let mut snapshot = Vec::new();
-    serialize_state(&state, &mut snapshot).map_err(|e| {
+    serialize_state(A::STATE_VERSION, &state, &mut snapshot).map_err(|e| {
         tracing::error!(actor = %id, error = %e, "the initial state does not serialize and read back");
         not_initialized()
     })?;
@@ -203,7 +216,36 @@ async fn load_state<A: Actions>(
         state,
         snapshot,
         fresh: true,
+        migrated: false,
     })
+}
+
+/// What callers of an actor whose stored state cannot be read are told: which actor and
+/// which version (the serde error, which shows the state's fields, goes to the log and to
+/// [`ActorSystem::check_state`](crate::ActorSystem::check_state)).
+fn unreadable_message(e: &versioned::StateError) -> String {
+    use versioned::StateError::{BadHeader, MigrationFailed, Newer, Unreadable};
+    match e {
+        BadHeader { actor } => format!("the stored state of {actor} has a corrupt version header"),
+        Newer {
+            actor,
+            stored,
+            current,
+        } => format!(
+            "the stored state of {actor} is version {stored}, newer than this code's version {current}"
+        ),
+        Unreadable { actor, stored, .. } => {
+            format!("the stored state of {actor} (version {stored}) cannot be read")
+        }
+        MigrationFailed {
+            actor,
+            stored,
+            current,
+            ..
+        } => format!(
+            "the stored state of {actor} (version {stored}) could not be migrated to version {current}"
+        ),
+    }
 }
 
 impl<A: Actions> std::fmt::Debug for Loaded<A> {

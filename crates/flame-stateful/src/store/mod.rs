@@ -325,4 +325,37 @@ pub trait ActorStore: Send + Sync + fmt::Debug + 'static {
         actor: &'a ActorId,
         scan: &'a KvScan,
     ) -> BoxFuture<'a, Result<Vec<KvEntry>, StoreError>>;
+
+    /// How many bytes (keys and values) `actor`'s key-value space holds, as committed. The
+    /// runtime reads it when an actor first writes to its key-value space, to enforce
+    /// `ActorConfig::max_kv_bytes_per_actor`.
+    ///
+    /// The default sums a scan of the whole space, which costs as much as the space is big;
+    /// a store should keep the figure instead, updated in each commit (as
+    /// [`RedbStore`] does: one counter per actor, in the commit's transaction).
+    fn kv_bytes<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut total = 0u64;
+            let mut scan = KvScan::all().limit(1024);
+            loop {
+                let page = self.kv_scan(actor, &scan).await?;
+                for (key, value) in &page {
+                    total += (key.len() + value.len()) as u64;
+                }
+                match page.last() {
+                    Some((last, _)) if page.len() >= scan.limit => {
+                        let mut after = last.clone();
+                        after.push(0);
+                        scan.start = Some(after);
+                    }
+                    _ => return Ok(total),
+                }
+            }
+        })
+    }
+}
+
+/// The bytes an entry counts for in an actor's total: its key and its value.
+pub(crate) fn entry_bytes(key: &[u8], value: Option<&[u8]>) -> u64 {
+    value.map_or(0, |v| (key.len() + v.len()) as u64)
 }

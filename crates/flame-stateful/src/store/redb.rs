@@ -23,6 +23,14 @@ const TOMBSTONES: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new(
 const ALARMS: TableDefinition<'_, (&str, &str, u64), &[u8]> = TableDefinition::new("actor_alarms");
 /// (kind, key, entry key) -> the entry's value: each actor's key-value space.
 const KV: TableDefinition<'_, (&str, &str, &[u8]), &[u8]> = TableDefinition::new("actor_kv");
+/// (kind, key) -> the bytes (keys and values) of the actor's key-value space, kept up to date
+/// by every commit; absent means zero.
+const KV_BYTES: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("actor_kv_bytes");
+/// The file's own facts: [`KV_BYTES_COUNTED`].
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("flame_meta");
+/// Set once `KV_BYTES` holds every actor's figure (files written before it existed are
+/// counted once, when opened).
+const KV_BYTES_COUNTED: &str = "kv_bytes_counted";
 
 /// An [`ActorStore`] in one redb file: ACID, each commit one fsync'ed write transaction.
 ///
@@ -145,6 +153,7 @@ impl RedbStore {
             let mut tombstones = tx.open_table(TOMBSTONES).map_err(backend)?;
             let mut alarms = tx.open_table(ALARMS).map_err(backend)?;
             let mut kv = tx.open_table(KV).map_err(backend)?;
+            let mut kv_bytes = tx.open_table(KV_BYTES).map_err(backend)?;
             for write in writes {
                 let (name, key) = (&*write.actor.name, &*write.actor.key);
                 if write.destroy {
@@ -159,17 +168,37 @@ impl RedbStore {
                         |_, _| false,
                     )
                     .map_err(backend)?;
+                    kv_bytes.remove((name, key)).map_err(backend)?;
                     continue;
                 }
+                let mut delta = 0i64;
                 for op in &write.kv {
-                    match &op.value {
-                        Some(value) => {
-                            kv.insert((name, key, op.key.as_slice()), &**value)
-                                .map_err(backend)?;
-                        }
-                        None => {
-                            kv.remove((name, key, op.key.as_slice())).map_err(backend)?;
-                        }
+                    let entry = (name, key, op.key.as_slice());
+                    let old = match &op.value {
+                        Some(value) => kv
+                            .insert(entry, &**value)
+                            .map_err(backend)?
+                            .map(|old| old.value().len()),
+                        None => kv
+                            .remove(entry)
+                            .map_err(backend)?
+                            .map(|old| old.value().len()),
+                    };
+                    let old = old.map_or(0, |len| op.key.len() + len);
+                    let new = op.value.as_ref().map_or(0, |v| op.key.len() + v.len());
+                    delta += new as i64 - old as i64;
+                }
+                if delta != 0 {
+                    let current = kv_bytes
+                        .get((name, key))
+                        .map_err(backend)?
+                        .map_or(0, |g| g.value());
+                    let total =
+                        u64::try_from(i128::from(current) + i128::from(delta)).unwrap_or_default();
+                    if total == 0 {
+                        kv_bytes.remove((name, key)).map_err(backend)?;
+                    } else {
+                        kv_bytes.insert((name, key), total).map_err(backend)?;
                     }
                 }
                 if let Some(state) = &write.state {
@@ -237,6 +266,16 @@ impl RedbStore {
         }
     }
 
+    fn kv_bytes_blocking(db: &Database, actor: &ActorId) -> Result<u64, StoreError> {
+        let tx = db.begin_read().map_err(backend)?;
+        let table = tx.open_table(KV_BYTES).map_err(backend)?;
+        let total = table
+            .get((&*actor.name, &*actor.key))
+            .map_err(backend)?
+            .map_or(0, |g| g.value());
+        Ok(total)
+    }
+
     fn load_alarms_blocking(db: &Database) -> Result<Vec<(ActorId, Alarm)>, StoreError> {
         let tx = db.begin_read().map_err(backend)?;
         let table = tx.open_table(ALARMS).map_err(backend)?;
@@ -265,9 +304,41 @@ fn open_tables(opener: &Opener, path: &Path) -> Result<Database, StoreError> {
         tx.open_table(TOMBSTONES).map_err(backend)?;
         tx.open_table(ALARMS).map_err(backend)?;
         tx.open_table(KV).map_err(backend)?;
+        let mut meta = tx.open_table(META).map_err(backend)?;
+        if meta.get(KV_BYTES_COUNTED).map_err(backend)?.is_none() {
+            count_kv_bytes(&tx)?;
+            meta.insert(KV_BYTES_COUNTED, 1).map_err(backend)?;
+        }
     }
     tx.commit().map_err(backend)?;
     Ok(db)
+}
+
+/// Fills `KV_BYTES` from the entries (once per file: those written before it existed).
+fn count_kv_bytes(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut totals: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    {
+        let kv = tx.open_table(KV).map_err(backend)?;
+        for entry in kv.iter().map_err(backend)? {
+            let (k, v) = entry.map_err(backend)?;
+            let (name, key, entry) = k.value();
+            *totals.entry((name.to_owned(), key.to_owned())).or_default() +=
+                (entry.len() + v.value().len()) as u64;
+        }
+    }
+    let mut kv_bytes = tx.open_table(KV_BYTES).map_err(backend)?;
+    for ((name, key), total) in &totals {
+        kv_bytes
+            .insert((name.as_str(), key.as_str()), *total)
+            .map_err(backend)?;
+    }
+    if !totals.is_empty() {
+        tracing::info!(
+            actors = totals.len(),
+            "counted the key-value bytes of every actor (once, for a file written before they were kept)"
+        );
+    }
+    Ok(())
 }
 
 impl Inner {
@@ -375,6 +446,12 @@ impl ActorStore for RedbStore {
         let (actor, scan) = (actor.clone(), scan.clone());
         blocking(move || inner.with_db(|db| Self::kv_scan_blocking(db, &actor, &scan))).boxed()
     }
+
+    fn kv_bytes<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let inner = self.inner.clone();
+        let actor = actor.clone();
+        blocking(move || inner.with_db(|db| Self::kv_bytes_blocking(db, &actor))).boxed()
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +543,58 @@ mod tests {
         let again = RedbStore::open(&path).unwrap();
         let stored = again.load(&id).await.unwrap();
         assert_eq!(stored.state.as_deref(), Some(b"3".as_slice()));
+    }
+
+    /// A file written before the counters existed (its entries, no `KV_BYTES`, no marker)
+    /// is counted once when opened; commits keep the counters from then on.
+    #[tokio::test]
+    async fn counts_the_key_value_bytes_of_an_older_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actors.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                let mut kv = tx.open_table(KV).unwrap();
+                kv.insert(("log", "a", b"k1".as_slice()), b"12345".as_slice())
+                    .unwrap();
+                kv.insert(("log", "a", b"k2".as_slice()), b"1".as_slice())
+                    .unwrap();
+                kv.insert(("log", "b", b"k".as_slice()), b"".as_slice())
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        let a = ActorId::new("log", "a");
+        assert_eq!(store.kv_bytes(&a).await.unwrap(), 10);
+        assert_eq!(store.kv_bytes(&ActorId::new("log", "b")).await.unwrap(), 1);
+        assert_eq!(store.kv_bytes(&ActorId::new("log", "c")).await.unwrap(), 0);
+
+        let mut write = ActorWrite::new(a.clone());
+        write.kv = vec![
+            crate::store::KvOp {
+                key: b"k1".to_vec(),
+                value: Some(b"1".as_slice().into()),
+            },
+            crate::store::KvOp {
+                key: b"k2".to_vec(),
+                value: None,
+            },
+            crate::store::KvOp {
+                key: b"k3".to_vec(),
+                value: Some(b"123".as_slice().into()),
+            },
+        ];
+        store.commit(vec![write]).await.unwrap();
+        drop(store);
+        // opened again: counted from the commits, not again from the entries
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.kv_bytes(&a).await.unwrap(), 3 + 5);
+        let mut destroy = ActorWrite::new(a.clone());
+        destroy.destroy = true;
+        store.commit(vec![destroy]).await.unwrap();
+        assert_eq!(store.kv_bytes(&a).await.unwrap(), 0);
     }
 
     mod an_actor {
