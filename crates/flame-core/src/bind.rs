@@ -54,8 +54,8 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 
 use crate::context::Context;
-use crate::handler::{BoxedHandler, Dependency, HandlerArg, HandlerExt, Prepare, missing};
 use crate::error::HttpError;
+use crate::handler::{BoxedHandler, Dependency, HandlerArg, HandlerExt, Prepare, missing};
 use crate::return_value::Json;
 
 /// A form body (`application/x-www-form-urlencoded`) deserialized into `T`: a handler
