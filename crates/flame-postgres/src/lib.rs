@@ -5,11 +5,14 @@
 //! - [`store`]: the store (a connection pool; one transaction per grouped commit).
 //! - [`schema`]: versioned migrations, applied when the store connects.
 //! - [`error`]: what can go wrong when connecting.
+//! - [`cluster`]: membership, activation and fenced commits in the database (not wired
+//!   into the runtime yet).
 //! - [`lease`]: the decisions of membership and single activation (leases, epochs,
 //!   fencing), pure and unit-tested; the cluster will build on them.
 //!
 //! A separate crate so that applications on the embedded store compile no PostgreSQL client.
 
+pub mod cluster;
 pub mod error;
 pub mod lease;
 pub mod schema;

@@ -13,7 +13,7 @@ use crate::PgError;
 /// ```
 /// assert_eq!(flame_postgres::schema::LATEST, flame_postgres::schema::MIGRATIONS.len() as i32);
 /// ```
-pub const LATEST: i32 = 1;
+pub const LATEST: i32 = 2;
 
 /// The migrations, version `i + 1` at index `i`. Only ever appended to.
 ///
@@ -23,7 +23,8 @@ pub const LATEST: i32 = 1;
 /// ```
 /// assert!(flame_postgres::schema::MIGRATIONS[0].contains("flame_actor_kv"));
 /// ```
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE flame_actor_states (
     name text COLLATE "C" NOT NULL,
     key text COLLATE "C" NOT NULL,
@@ -52,7 +53,24 @@ CREATE TABLE flame_actor_kv (
     v bytea NOT NULL,
     PRIMARY KEY (name, key, k)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE flame_nodes (
+    id text COLLATE "C" PRIMARY KEY,
+    address text COLLATE "C" NOT NULL,
+    started_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX flame_nodes_address ON flame_nodes (address);
+CREATE TABLE flame_actor_owners (
+    name text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    node text COLLATE "C" NOT NULL,
+    epoch bigint NOT NULL,
+    PRIMARY KEY (name, key)
+);
+"#,
+];
 
 /// An arbitrary constant: the advisory lock that serializes migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x666c_616d_6501;

@@ -83,7 +83,7 @@ impl PgOptions {
 /// ```
 #[derive(Clone)]
 pub struct PgStore {
-    pool: Pool,
+    pub(crate) pool: Pool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -221,56 +221,7 @@ impl PgStore {
         }
         let mut client = self.pool.get().await.map_err(backend)?;
         let tx = client.transaction().await.map_err(backend)?;
-        let statements = Statements::prepare(&tx).await?;
-        // Owned parameters first, so the pipelined futures can borrow them.
-        let mut ops: Vec<Op<'_>> = Vec::new();
-        for write in &writes {
-            let (name, key) = (&*write.actor.name, &*write.actor.key);
-            if write.destroy {
-                ops.push(Op::Destroy { name, key });
-                continue;
-            }
-            for op in &write.kv {
-                ops.push(match &op.value {
-                    Some(value) => Op::KvPut {
-                        name,
-                        key,
-                        k: &op.key,
-                        v: value,
-                    },
-                    None => Op::KvDelete {
-                        name,
-                        key,
-                        k: &op.key,
-                    },
-                });
-            }
-            if let Some(state) = &write.state {
-                ops.push(Op::State { name, key, state });
-            }
-            for alarm in &write.put_alarms {
-                let bytes = serde_json::to_vec(alarm).map_err(backend)?;
-                let at_ms = i64::try_from(alarm.at_ms).unwrap_or(i64::MAX);
-                ops.push(Op::AlarmPut {
-                    name,
-                    key,
-                    id: id_to_sql(alarm.id),
-                    at_ms,
-                    alarm: bytes,
-                });
-            }
-            for id in &write.delete_alarms {
-                ops.push(Op::AlarmDelete {
-                    name,
-                    key,
-                    id: id_to_sql(*id),
-                });
-            }
-        }
-        // Pipelined: each future sends its statement when first polled, and `try_join_all`
-        // polls them in order, so they run in order; one failure aborts the transaction.
-        let futures = ops.iter().map(|op| op.run(&tx, &statements));
-        try_join_all(futures).await?;
+        write_in(&tx, &writes).await?;
         tx.commit().await.map_err(backend)?;
         Ok(())
     }
@@ -356,6 +307,64 @@ impl PgStore {
             })
             .collect())
     }
+}
+
+/// Applies `writes` inside `tx` (the caller commits): one pipelined statement per change.
+pub(crate) async fn write_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    writes: &[ActorWrite],
+) -> Result<(), StoreError> {
+    let statements = Statements::prepare(tx).await?;
+    // Owned parameters first, so the pipelined futures can borrow them.
+    let mut ops: Vec<Op<'_>> = Vec::new();
+    for write in writes {
+        let (name, key) = (&*write.actor.name, &*write.actor.key);
+        if write.destroy {
+            ops.push(Op::Destroy { name, key });
+            continue;
+        }
+        for op in &write.kv {
+            ops.push(match &op.value {
+                Some(value) => Op::KvPut {
+                    name,
+                    key,
+                    k: &op.key,
+                    v: value,
+                },
+                None => Op::KvDelete {
+                    name,
+                    key,
+                    k: &op.key,
+                },
+            });
+        }
+        if let Some(state) = &write.state {
+            ops.push(Op::State { name, key, state });
+        }
+        for alarm in &write.put_alarms {
+            let bytes = serde_json::to_vec(alarm).map_err(backend)?;
+            let at_ms = i64::try_from(alarm.at_ms).unwrap_or(i64::MAX);
+            ops.push(Op::AlarmPut {
+                name,
+                key,
+                id: id_to_sql(alarm.id),
+                at_ms,
+                alarm: bytes,
+            });
+        }
+        for id in &write.delete_alarms {
+            ops.push(Op::AlarmDelete {
+                name,
+                key,
+                id: id_to_sql(*id),
+            });
+        }
+    }
+    // Pipelined: each future sends its statement when first polled, and `try_join_all`
+    // polls them in order, so they run in order; one failure aborts the transaction.
+    let futures = ops.iter().map(|op| op.run(tx, &statements));
+    try_join_all(futures).await?;
+    Ok(())
 }
 
 /// The commit's prepared statements (cached per connection).
