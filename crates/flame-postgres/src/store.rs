@@ -265,6 +265,24 @@ impl PgStore {
         Ok(row.map(|row| Arc::from(row.get::<_, Vec<u8>>(0))))
     }
 
+    async fn kv_bytes_async(&self, actor: &ActorId) -> Result<u64, StoreError> {
+        let client = self.pool.get().await.map_err(backend)?;
+        // Summed by the server: no entry crosses the wire. Still a scan of the actor's rows
+        // (an index range); a counter kept in each commit, as redb's, would make it O(1).
+        let stmt = client
+            .prepare_cached(
+                "SELECT COALESCE(SUM(octet_length(k) + octet_length(v)), 0)::bigint \
+                 FROM flame_actor_kv WHERE name = $1 AND key = $2",
+            )
+            .await
+            .map_err(backend)?;
+        let row = client
+            .query_one(&stmt, &[&&*actor.name, &&*actor.key])
+            .await
+            .map_err(backend)?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     async fn kv_scan_async(
         &self,
         actor: &ActorId,
@@ -534,5 +552,9 @@ impl ActorStore for PgStore {
         scan: &'a KvScan,
     ) -> BoxFuture<'a, Result<Vec<KvEntry>, StoreError>> {
         self.kv_scan_async(actor, scan).boxed()
+    }
+
+    fn kv_bytes<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<u64, StoreError>> {
+        self.kv_bytes_async(actor).boxed()
     }
 }

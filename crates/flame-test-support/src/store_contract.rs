@@ -335,6 +335,12 @@ pub async fn kv_model(store: impl ActorStore) {
             }
         }
         store.commit(vec![w]).await.unwrap();
+        let bytes: usize = model.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert_eq!(
+            store.kv_bytes(&a).await.unwrap(),
+            bytes as u64,
+            "round {round}: the space's total bytes"
+        );
         for _ in 0..4 {
             let bound = |n: u64| -> Vec<u8> {
                 (0..n % 3)
