@@ -53,8 +53,9 @@ impl ActorSystem {
         Ok(stored)
     }
 
-    /// The committed state of (name, key), as stored (see the [module docs](self) for what a
-    /// loaded actor shows); `None` when it has none. Does not load the actor.
+    /// The committed state of (name, key), as stored; `None` when it has none. Does not load
+    /// the actor. For a loaded actor this is the committed view: everything any client was
+    /// told about, without the changes still on their way to the store.
     ///
     /// # Errors
     ///
