@@ -4,6 +4,8 @@
 //!
 //! - [`store`]: the store (a connection pool; one transaction per grouped commit).
 //! - [`schema`]: versioned migrations, applied when the store connects.
+//! - [`sessions`]: flame-auth's sessions in the same database ([`PgSessionBackend`]), so a
+//!   login holds on every node and across restarts.
 //! - [`error`]: what can go wrong when connecting.
 //! - [`cluster`]: membership, activation and fenced commits in the database (not wired
 //!   into the runtime yet).
@@ -16,7 +18,9 @@ pub mod cluster;
 pub mod error;
 pub mod lease;
 pub mod schema;
+pub mod sessions;
 pub mod store;
 
 pub use error::PgError;
+pub use sessions::PgSessionBackend;
 pub use store::{PgOptions, PgStore};

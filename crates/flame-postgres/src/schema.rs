@@ -13,7 +13,7 @@ use crate::PgError;
 /// ```
 /// assert_eq!(flame_postgres::schema::LATEST, flame_postgres::schema::MIGRATIONS.len() as i32);
 /// ```
-pub const LATEST: i32 = 2;
+pub const LATEST: i32 = 3;
 
 /// The migrations, version `i + 1` at index `i`. Only ever appended to.
 ///
@@ -69,6 +69,19 @@ CREATE TABLE flame_actor_owners (
     epoch bigint NOT NULL,
     PRIMARY KEY (name, key)
 );
+"#,
+    // 3: flame-auth's sessions (`PgSessionBackend`), by the SHA-256 of their token
+    r#"
+CREATE TABLE flame_sessions (
+    hash bytea PRIMARY KEY,
+    user_id text COLLATE "C" NOT NULL,
+    user_json text NOT NULL,
+    created_ms bigint NOT NULL,
+    expires_ms bigint NOT NULL,
+    revoked boolean NOT NULL DEFAULT false
+);
+CREATE INDEX flame_sessions_by_user ON flame_sessions (user_id);
+CREATE INDEX flame_sessions_by_expiry ON flame_sessions (expires_ms);
 "#,
 ];
 
