@@ -498,8 +498,12 @@ impl Flame {
 
     pub(crate) fn build(self) -> crate::server::App {
         let not_found: Vec<BoxedHandler> = if self.not_found.is_empty() {
+            // Flamego's default is Go's `http.NotFound`, which is `http.Error`: a trailing
+            // newline and `nosniff`, unlike a returned error.
             vec![BoxedHandler::new(|| {
-                crate::Reply::error(http::StatusCode::NOT_FOUND, "404 page not found")
+                crate::Reply::text("404 page not found\n")
+                    .with_status(http::StatusCode::NOT_FOUND)
+                    .with_header("x-content-type-options", "nosniff")
             })]
         } else {
             self.not_found.clone()

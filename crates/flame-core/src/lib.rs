@@ -70,7 +70,7 @@ pub use handler::{BoxedHandler, Handler, HandlerExt, IntoHandlers, Invocable, In
 pub use http::{HeaderMap, Method, StatusCode};
 pub use logger::{Logger, logger};
 pub use params::Params;
-pub use recovery::{Recovery, recovery};
+pub use recovery::{Recovery, RecoveryOptions, recovery, recovery_with};
 pub use render::Render;
 pub use request::Request;
 pub use response_writer::ResponseWriter;
