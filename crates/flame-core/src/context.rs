@@ -121,6 +121,49 @@ impl Context {
         }
     }
 
+    /// The request as an `http::Request`, for a tower layer in the chain: the head cloned, the
+    /// body taken (the layer's inner service gives both back through [`Context::fork`]).
+    pub(crate) fn to_http_request(&self) -> http::Request<Body> {
+        let parts = &self.inner.parts;
+        let body = self.inner.body.lock().take().unwrap_or_default();
+        let mut request = http::Request::new(body);
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        *request.extensions_mut() = parts.extensions.clone();
+        request
+    }
+
+    /// A context for the rest of this chain with the request a tower layer passed on: the same
+    /// route, params, request-scoped values and position in the chain, and the response built
+    /// so far (moved, not copied).
+    pub(crate) fn fork(&self, request: http::Request<Body>) -> Self {
+        let (parts, body) = request.into_parts();
+        let inner = &self.inner;
+        let child = Self::new(NewContext {
+            app: inner.app.clone(),
+            chain: inner.chain.clone(),
+            parts,
+            body,
+            route: inner.route.clone(),
+            captures: inner.captures.clone(),
+            remote: inner.remote,
+            span: inner.span.clone(),
+        });
+        child
+            .inner
+            .index
+            .store(inner.index.load(Ordering::Acquire), Ordering::Release);
+        if inner.scope_used.load(Ordering::Acquire) {
+            *child.inner.scope.lock() = inner.scope.lock().clone();
+            child.inner.scope_used.store(true, Ordering::Release);
+        }
+        (*child.inner.actor.lock()).clone_from(&inner.actor.lock());
+        *child.state() = std::mem::take(&mut *self.state());
+        child
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
