@@ -50,11 +50,11 @@ async fn custom_actors_branch_and_flow_into_services() {
     );
     assert_eq!(
         get(&server, "/token", None).await,
-        (403, "an API token is required\n".into())
+        (403, "an API token is required".into())
     );
     assert_eq!(
         get(&server, "/whoami", Some("wrong")).await,
-        (401, "unknown API token\n".into())
+        (401, "unknown API token".into())
     );
     // Not visible ASCII: refused like an unknown token, never a panic.
     let response = reqwest::Client::new()

@@ -48,14 +48,14 @@ async fn return_values_match_the_seed() {
     let cases = [
         ("/plain/string", 200, "Return a string"),
         ("/plain/bytes", 200, "Return some bytes"),
-        ("/plain/error", 500, "Return an error\n"),
+        ("/plain/error", 500, "Return an error"),
         ("/plain/no-error", 200, ""),
         ("/status/string", 200, "Return a string"),
         ("/status/bytes", 200, "Return some bytes"),
-        ("/status/error", 403, "Return an error\n"),
+        ("/status/error", 403, "Return an error"),
         ("/result/string", 200, "Return a string"),
         ("/result/bytes", 200, "Return some bytes"),
-        ("/result/error", 500, "Return an error\n"),
+        ("/result/error", 500, "Return an error"),
     ];
     for (path, status, body) in cases {
         assert_eq!(server.get(path).await, (status, body.to_owned()), "{path}");
@@ -65,7 +65,8 @@ async fn return_values_match_the_seed() {
         response.headers()["content-type"],
         "text/plain; charset=utf-8"
     );
-    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    // Flamego writes `err.Error()`, not Go's `http.Error`: no `nosniff`.
+    assert!(response.headers().get("x-content-type-options").is_none());
     server.stop().await;
 }
 
@@ -92,16 +93,22 @@ async fn services_are_injected_and_a_missing_one_is_reported() {
     let (status, body) = server.get("/missing").await;
     assert_eq!(status, 500);
     // The module path depends on the crate the example is compiled into; the words are Flamego's.
-    let first_line = body.lines().next().unwrap_or_default();
+    // In development Recovery answers Flamego's HTML panic page, the message in its title.
+    let title = body
+        .lines()
+        .nth(1)
+        .and_then(|line| line.strip_prefix("<head><title>"))
+        .and_then(|line| line.strip_suffix("</title>"))
+        .unwrap_or_default();
     assert!(
-        first_line.starts_with("PANIC: unable to invoke the 1st handler ["),
+        title.starts_with("PANIC: unable to invoke the 1st handler ["),
         "{body}"
     );
     assert!(
-        first_line.contains("services::app::{{closure}}]: value not found for type "),
+        title.contains("services::app::{{closure}}]: value not found for type "),
         "{body}"
     );
-    assert!(first_line.ends_with("services::MyService"), "{body}");
+    assert!(title.ends_with("services::MyService"), "{body}");
     // The server survived the panic.
     assert_eq!(server.get("/greet/eve").await.0, 200);
     server.stop().await;

@@ -18,7 +18,10 @@ async fn recovery_depends_on_the_environment() {
     assert_eq!(server.get("/env").await, (200, "development".into()));
     let (status, body) = server.get("/panic").await;
     assert_eq!(status, 500);
-    assert!(body.starts_with("PANIC: something went wrong"), "{body}");
+    assert!(
+        body.starts_with("<html>\n<head><title>PANIC: something went wrong</title>"),
+        "Flamego's panic page: {body}"
+    );
     assert!(body.contains("env.rs"), "the location is shown: {body}");
 
     flame_core::set_env(Env::Production);

@@ -9,6 +9,10 @@
 //!   services and `Params` on `/users/{id}`, vs three `axum::middleware::from_fn` layers calling
 //!   `next.run(req).await` and a handler taking three `State` substates and `Path<String>`.
 //! - `core/mw3`, `core/inject3_param`: the two halves of the above, to tell where time goes.
+//! - `core/layer_app`: hello behind tower-http's `CorsLayer::permissive()` with `f.layer`, vs
+//!   the same layer on axum's `Router::layer`.
+//! - `core/layer_route`: the same layer on the route (`f.get(..).layer`) vs axum's
+//!   `route_layer`.
 //!
 //! After each pair's criterion figures, the same two services run again in alternating chunks
 //! and the median of the per-round time ratios is printed ("interleaved"): on a shared,
@@ -87,6 +91,27 @@ fn flame_middleware(f: &mut Flame) {
     for _ in 0..3 {
         f.use_(|c: Context| async move { c.next().await });
     }
+}
+
+fn flame_layer_app() -> Flame {
+    let mut f = flame_hello();
+    f.layer(tower_http::cors::CorsLayer::permissive());
+    f
+}
+
+fn flame_layer_route() -> Flame {
+    let mut f = Flame::new();
+    f.get("/", || "Hello, World!")
+        .layer(tower_http::cors::CorsLayer::permissive());
+    f
+}
+
+fn axum_layer_app() -> axum::Router {
+    axum_hello().layer(tower_http::cors::CorsLayer::permissive())
+}
+
+fn axum_layer_route() -> axum::Router {
+    axum_hello().route_layer(tower_http::cors::CorsLayer::permissive())
 }
 
 fn flame_mw3() -> Flame {
@@ -399,6 +424,24 @@ fn main() {
         "amilk",
         flame_json_body(),
         axum_json_body(),
+    );
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/layer_app",
+        "/",
+        "Hello, World!",
+        flame_layer_app(),
+        axum_layer_app(),
+    );
+    pair(
+        &mut criterion,
+        &runtime,
+        "core/layer_route",
+        "/",
+        "Hello, World!",
+        flame_layer_route(),
+        axum_layer_route(),
     );
 
     criterion.final_summary();

@@ -121,6 +121,49 @@ impl Context {
         }
     }
 
+    /// The request as an `http::Request`, for a tower layer in the chain: the head cloned, the
+    /// body taken (the layer's inner service gives both back through [`Context::fork`]).
+    pub(crate) fn to_http_request(&self) -> http::Request<Body> {
+        let parts = &self.inner.parts;
+        let body = self.inner.body.lock().take().unwrap_or_default();
+        let mut request = http::Request::new(body);
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        *request.extensions_mut() = parts.extensions.clone();
+        request
+    }
+
+    /// A context for the rest of this chain with the request a tower layer passed on: the same
+    /// route, params, request-scoped values and position in the chain, and the response built
+    /// so far (moved, not copied).
+    pub(crate) fn fork(&self, request: http::Request<Body>) -> Self {
+        let (parts, body) = request.into_parts();
+        let inner = &self.inner;
+        let child = Self::new(NewContext {
+            app: inner.app.clone(),
+            chain: inner.chain.clone(),
+            parts,
+            body,
+            route: inner.route.clone(),
+            captures: inner.captures.clone(),
+            remote: inner.remote,
+            span: inner.span.clone(),
+        });
+        child
+            .inner
+            .index
+            .store(inner.index.load(Ordering::Acquire), Ordering::Release);
+        if inner.scope_used.load(Ordering::Acquire) {
+            *child.inner.scope.lock() = inner.scope.lock().clone();
+            child.inner.scope_used.store(true, Ordering::Release);
+        }
+        (*child.inner.actor.lock()).clone_from(&inner.actor.lock());
+        *child.state() = std::mem::take(&mut *self.state());
+        child
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
@@ -341,8 +384,19 @@ impl Context {
         &self.inner.parts.extensions
     }
 
-    /// The value of the route bind `name`, or `""` when there is none (as in Flamego).
+    /// The value of the route bind `name`, or `""` when there is none (as in Flamego);
+    /// `param("route")` is the matched route's pattern, as Flamego's `c.Param("route")`.
+    ///
+    /// ```
+    /// # use flame_core::{Context, Flame};
+    /// let mut f = Flame::new();
+    /// // GET /users/7 answers `7 of /users/{id}`
+    /// f.get("/users/{id}", |c: Context| format!("{} of {}", c.param("id"), c.param("route")));
+    /// ```
     pub fn param(&self, name: &str) -> &str {
+        if name == crate::params::ROUTE_PARAM && !self.inner.route.is_empty() {
+            return &self.inner.route;
+        }
         self.inner.captures.get(name).unwrap_or_default()
     }
 
@@ -356,80 +410,172 @@ impl Context {
         self.param(name).parse().unwrap_or(0)
     }
 
-    /// Every value of the query parameter `name`, decoded once.
-    pub fn query_strings(&self, name: &str) -> Vec<String> {
+    /// The query string parsed as Go's `url.ParseQuery` parses it: pairs split on `&`, a pair
+    /// with a `;` or with invalid `%` escaping skipped, `+` as a space.
+    fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         let query = self.inner.parts.uri.query().unwrap_or_default();
-        form_urlencoded::parse(query.as_bytes())
-            .filter(|(key, _)| key == name)
-            .map(|(_, v)| v.into_owned())
-            .collect()
+        query.split('&').filter_map(|pair| {
+            if pair.is_empty() || pair.contains(';') {
+                return None;
+            }
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((go_query_unescape(key)?, go_query_unescape(value)?))
+        })
     }
 
-    fn query_first(&self, name: &str) -> Option<String> {
-        let query = self.inner.parts.uri.query()?;
-        form_urlencoded::parse(query.as_bytes())
+    fn query_first(&self, name: &str) -> String {
+        self.query_pairs()
             .find(|(key, _)| key == name)
-            .map(|(_, v)| v.into_owned())
+            .map(|(_, value)| value)
+            .unwrap_or_default()
     }
 
-    /// The first value of the query parameter `name`, or `default` when it is absent or empty.
+    /// The first value of the query parameter `name`; `""` when it is absent.
+    ///
+    /// Every query helper comes in two forms, as Flamego's optional default: `query_x(name)`,
+    /// and `query_x_or(name, default)`, which gives `default` when the value is absent or
+    /// empty (`?q=`). Without a default, an absent value is the zero value, and a value that
+    /// does not parse is the zero value in both forms, as in Flamego.
     ///
     /// ```
     /// # use flame_core::{Context, Flame};
     /// let mut f = Flame::new();
     /// // GET /search?q=rust&page=2&exact=true
     /// f.get("/search", |c: Context| {
-    ///     format!("{} p{} exact={}", c.query("q", "everything"), c.query_int("page", 1), c.query_bool("exact"))
+    ///     format!("{} p{} exact={}", c.query_or("q", "everything"), c.query_int_or("page", 1), c.query_bool("exact"))
     /// });
     /// ```
-    pub fn query(&self, name: &str, default: &str) -> String {
-        match self.query_first(name) {
-            Some(value) if !value.is_empty() => value,
-            _ => default.to_owned(),
+    pub fn query(&self, name: &str) -> String {
+        self.query_first(name)
+    }
+
+    /// The first value of the query parameter `name`, or `default` when it is absent or empty.
+    pub fn query_or(&self, name: &str, default: &str) -> String {
+        let value = self.query_first(name);
+        if value.is_empty() {
+            default.to_owned()
+        } else {
+            value
         }
     }
 
     /// The query parameter `name` with surrounding whitespace trimmed.
     pub fn query_trim(&self, name: &str) -> String {
-        self.query(name, "").trim().to_owned()
+        self.query(name).trim().to_owned()
     }
 
-    /// The query parameter `name` unescaped once more (`+` as space, `%XX` decoded), or
-    /// `default` when it is empty or not valid escaping.
-    pub fn query_unescape(&self, name: &str, default: &str) -> String {
-        let value = self.query(name, "");
-        if value.is_empty() {
-            return default.to_owned();
-        }
-        let spaced = value.replace('+', " ");
-        match percent_encoding::percent_decode_str(&spaced).decode_utf8() {
-            Ok(decoded) if valid_escapes(&spaced) => decoded.into_owned(),
-            _ => default.to_owned(),
+    /// The query parameter `name` (or `default` when absent or empty), whitespace trimmed.
+    pub fn query_trim_or(&self, name: &str, default: &str) -> String {
+        self.query_or(name, default).trim().to_owned()
+    }
+
+    /// Every value of the query parameter `name`, decoded once; empty when absent. A present
+    /// but empty parameter (`?tag=`) is one empty string, as in Flamego.
+    pub fn query_strings(&self, name: &str) -> Vec<String> {
+        self.query_pairs()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value)
+            .collect()
+    }
+
+    /// Every value of the query parameter `name`, or `default` when it is absent.
+    ///
+    /// ```
+    /// # use flame_core::{Context, Flame};
+    /// let mut f = Flame::new();
+    /// // GET /tags answers `a,b`; GET /tags?tag=x&tag=y answers `x,y`
+    /// f.get("/tags", |c: Context| c.query_strings_or("tag", &["a", "b"]).join(","));
+    /// ```
+    pub fn query_strings_or(&self, name: &str, default: &[&str]) -> Vec<String> {
+        let mut present = false;
+        let values: Vec<String> = self
+            .query_pairs()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| {
+                present = true;
+                value
+            })
+            .collect();
+        if present {
+            values
+        } else {
+            default.iter().map(|value| (*value).to_owned()).collect()
         }
     }
 
-    /// The query parameter `name` as a boolean: `1`, `t`, `T`, `true`, `TRUE`, `True` are true
-    /// (Go's `strconv.ParseBool`); anything else is false.
+    /// The query parameter `name` unescaped once more as Go's `url.QueryUnescape` does (`+`
+    /// as space, `%XX` decoded); `""` when that escaping is invalid.
+    pub fn query_unescape(&self, name: &str) -> String {
+        go_query_unescape(&self.query(name)).unwrap_or_default()
+    }
+
+    /// As [`query_unescape`](Context::query_unescape), with `default` (itself unescaped, as in
+    /// Flamego) when the value is absent or empty.
+    pub fn query_unescape_or(&self, name: &str, default: &str) -> String {
+        go_query_unescape(&self.query_or(name, default)).unwrap_or_default()
+    }
+
+    /// The query parameter `name` as a boolean, as Go's `strconv.ParseBool`: `1`, `t`, `T`,
+    /// `true`, `TRUE`, `True` are true; anything else is false.
     pub fn query_bool(&self, name: &str) -> bool {
-        matches!(
-            self.query(name, "").as_str(),
-            "1" | "t" | "T" | "true" | "TRUE" | "True"
-        )
+        parse_go_bool(&self.query(name))
     }
 
-    /// The query parameter `name` as an `i32`, or `default` when absent or not a number.
-    pub fn query_int(&self, name: &str, default: i32) -> i32 {
-        self.query(name, "").trim().parse().unwrap_or(default)
+    /// The query parameter `name` as a boolean, or `default` when it is absent or empty:
+    /// `?flag=` with a default of `true` is `true`.
+    pub fn query_bool_or(&self, name: &str, default: bool) -> bool {
+        let value = self.query(name);
+        if value.is_empty() {
+            default
+        } else {
+            parse_go_bool(&value)
+        }
     }
 
-    /// The query parameter `name` as an `i64`, or `default` when absent or not a number.
-    pub fn query_i64(&self, name: &str, default: i64) -> i64 {
-        self.query(name, "").trim().parse().unwrap_or(default)
+    /// The query parameter `name` as an `i32`: 0 when absent or not a number; out of range
+    /// saturates, as Go's `strconv.ParseInt` does.
+    pub fn query_int(&self, name: &str) -> i32 {
+        saturate_i32(parse_go_int(&self.query(name)))
     }
 
-    /// The query parameter `name` as an `f64`, or `default` when absent or not a number.
-    pub fn query_f64(&self, name: &str, default: f64) -> f64 {
-        self.query(name, "").trim().parse().unwrap_or(default)
+    /// As [`query_int`](Context::query_int), with `default` when absent or empty.
+    pub fn query_int_or(&self, name: &str, default: i32) -> i32 {
+        let value = self.query(name);
+        if value.is_empty() {
+            default
+        } else {
+            saturate_i32(parse_go_int(&value))
+        }
+    }
+
+    /// The query parameter `name` as an `i64`: 0 when absent or not a number.
+    pub fn query_i64(&self, name: &str) -> i64 {
+        parse_go_int(&self.query(name))
+    }
+
+    /// As [`query_i64`](Context::query_i64), with `default` when absent or empty.
+    pub fn query_i64_or(&self, name: &str, default: i64) -> i64 {
+        let value = self.query(name);
+        if value.is_empty() {
+            default
+        } else {
+            parse_go_int(&value)
+        }
+    }
+
+    /// The query parameter `name` as an `f64`: 0 when absent or not a number.
+    pub fn query_f64(&self, name: &str) -> f64 {
+        self.query(name).parse().unwrap_or(0.0)
+    }
+
+    /// As [`query_f64`](Context::query_f64), with `default` when absent or empty.
+    pub fn query_f64_or(&self, name: &str, default: f64) -> f64 {
+        let value = self.query(name);
+        if value.is_empty() {
+            default
+        } else {
+            value.parse().unwrap_or(0.0)
+        }
     }
 
     /// The client's address: `X-Real-IP`, else the first `X-Forwarded-For` entry, else the
@@ -472,16 +618,21 @@ impl Context {
         }
     }
 
-    /// The value of the request cookie `name`, percent-decoded; empty when absent.
+    /// The value of the request cookie `name`, unescaped as Go's `url.QueryUnescape` does
+    /// (`%XX` and `+`); a value whose escaping is invalid is returned as it is, and an absent
+    /// cookie is empty, as in Flamego.
     pub fn cookie(&self, name: &str) -> String {
         self.headers()
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| cookie::Cookie::split_parse_encoded(value.to_owned()))
+            .flat_map(|value| cookie::Cookie::split_parse(value.to_owned()))
             .filter_map(Result::ok)
             .find(|cookie| cookie.name() == name)
-            .map(|cookie| cookie.value().to_owned())
+            .map(|cookie| {
+                let raw = cookie.value_trimmed();
+                go_query_unescape(raw).unwrap_or_else(|| raw.to_owned())
+            })
             .unwrap_or_default()
     }
 
@@ -535,19 +686,71 @@ impl Context {
     }
 }
 
-/// Whether every `%` in `value` starts a valid `%XX` escape (Go's `QueryUnescape` refuses others).
-fn valid_escapes(value: &str) -> bool {
+/// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; `None` when a `%` does not start
+/// two hex digits. Bytes that are not UTF-8 are replaced, as Rust strings must be.
+fn go_query_unescape(value: &str) -> Option<String> {
+    if !value.contains(['%', '+']) {
+        return Some(value.to_owned());
+    }
     let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            match (bytes.get(i + 1), bytes.get(i + 2)) {
-                (Some(a), Some(b)) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => i += 3,
-                _ => return false,
+        match bytes[i] {
+            b'%' => {
+                let hex = |b: u8| char::from(b).to_digit(16);
+                let high = hex(*bytes.get(i + 1)?)?;
+                let low = hex(*bytes.get(i + 2)?)?;
+                out.push(u8::try_from(high * 16 + low).ok()?);
+                i += 3;
             }
-        } else {
-            i += 1;
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
-    true
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Go's `strconv.ParseBool`, an invalid value being false.
+fn parse_go_bool(value: &str) -> bool {
+    matches!(value, "1" | "t" | "T" | "true" | "TRUE" | "True")
+}
+
+/// Go's `strconv.ParseInt(value, 10, 64)` as Flamego uses it: 0 for no number, the nearest
+/// bound when out of range.
+fn parse_go_int(value: &str) -> i64 {
+    match value.parse::<i64>() {
+        Ok(n) => n,
+        Err(err) => match err.kind() {
+            std::num::IntErrorKind::PosOverflow => i64::MAX,
+            std::num::IntErrorKind::NegOverflow => i64::MIN,
+            _ => 0,
+        },
+    }
+}
+
+fn saturate_i32(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_unescaping_and_parsing() {
+        assert_eq!(go_query_unescape("a+b%21").as_deref(), Some("a b!"));
+        assert_eq!(go_query_unescape("%zz"), None);
+        assert_eq!(go_query_unescape("100%"), None);
+        assert_eq!(parse_go_int("+12"), 12);
+        assert_eq!(parse_go_int(" 12"), 0);
+        assert_eq!(parse_go_int("99999999999999999999"), i64::MAX);
+        assert_eq!(saturate_i32(i64::MIN), i32::MIN);
+    }
 }

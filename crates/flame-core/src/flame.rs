@@ -41,6 +41,10 @@ pub type RoutePredicate = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 pub(crate) struct RouteDef {
+    /// Where the route's own handlers start in `handlers`, after its groups' middleware.
+    pub(crate) own_start: usize,
+    /// How many tower layers were added to the route with `RouteRef::layer`.
+    pub(crate) own_layers: usize,
     pub(crate) method: Method,
     pub(crate) pattern: Arc<str>,
     pub(crate) handlers: Vec<BoxedHandler>,
@@ -90,6 +94,7 @@ pub struct Flame {
     auto_head: bool,
     body_limit: usize,
     names: HashMap<String, usize>,
+    pub(crate) layers: Vec<crate::layer::ApplyLayer>,
 }
 
 impl fmt::Debug for Flame {
@@ -138,6 +143,7 @@ impl Flame {
             auto_head: false,
             body_limit: DEFAULT_BODY_LIMIT,
             names: HashMap::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -260,6 +266,7 @@ impl Flame {
             chain.extend(group.handlers.iter().cloned());
         }
         let full = join_paths(&full, pattern);
+        let own_start = chain.len();
         chain.extend(route_handlers);
         if chain.is_empty() {
             panic!("flame: cannot register {method} {full}: a route needs at least one handler");
@@ -276,6 +283,8 @@ impl Flame {
             }
         }
         self.routes.push(RouteDef {
+            own_start,
+            own_layers: 0,
             method,
             pattern: Arc::from(full),
             handlers: chain,
@@ -498,8 +507,12 @@ impl Flame {
 
     pub(crate) fn build(self) -> crate::server::App {
         let not_found: Vec<BoxedHandler> = if self.not_found.is_empty() {
+            // Flamego's default is Go's `http.NotFound`, which is `http.Error`: a trailing
+            // newline and `nosniff`, unlike a returned error.
             vec![BoxedHandler::new(|| {
-                crate::Reply::error(http::StatusCode::NOT_FOUND, "404 page not found")
+                crate::Reply::text("404 page not found\n")
+                    .with_status(http::StatusCode::NOT_FOUND)
+                    .with_header("x-content-type-options", "nosniff")
             })]
         } else {
             self.not_found.clone()
@@ -588,6 +601,38 @@ impl RouteRef<'_> {
             self.flame.routes[*id]
                 .headers
                 .push((header.clone(), regex.clone()));
+        }
+        self
+    }
+
+    /// Wraps the route's own handlers in a tower layer: it runs after the global and group
+    /// middleware, before the route's handlers; several run in the order added. See
+    /// [`tower_layer`](crate::tower_layer) for how a layer in a chain works.
+    ///
+    /// ```
+    /// use flame_core::Flame;
+    /// use tower_http::compression::CompressionLayer;
+    ///
+    /// let mut f = Flame::new();
+    /// f.get("/report", || "a long report").layer(CompressionLayer::new());
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: tower::Layer<crate::LayerService>,
+        L::Service: tower::Service<http::Request<axum::body::Body>> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<http::Request<axum::body::Body>>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<http::Request<axum::body::Body>>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<http::Request<axum::body::Body>>>::Future: Send + 'static,
+    {
+        let handler = BoxedHandler::from_invocable(crate::tower_layer(layer));
+        for id in &self.ids {
+            let route = &mut self.flame.routes[*id];
+            route
+                .handlers
+                .insert(route.own_start + route.own_layers, handler.clone());
+            route.own_layers += 1;
         }
         self
     }

@@ -29,6 +29,8 @@
 //! - [`Request`], [`Params`], [`ResponseWriter`], [`Render`]: the builtin services every
 //!   request has.
 //! - [`bind`]: typed JSON, form and query data through serde ([`Json`], [`Form`], [`Query`]).
+//! - [`Flame::layer`] (`layer.rs`): tower layers around the whole app, [`tower_layer`] and
+//!   `RouteRef::layer` at a place in a chain; [`LayerService`], [`TowerLayer`].
 //! - [`Handler`] (`handler.rs`): any function as a handler; [`BoxedHandler`]; `provides`.
 //! - [`Return`] (`return_value.rs`), [`Reply`], [`ReturnError`], [`Json`], [`Axum`],
 //!   [`ReturnHandler`].
@@ -47,6 +49,7 @@ mod env;
 mod error;
 mod flame;
 mod handler;
+mod layer;
 mod logger;
 mod params;
 mod recovery;
@@ -70,9 +73,10 @@ pub use handler::{
     BoxedHandler, Handler, HandlerArg, HandlerExt, IntoHandlers, Invocable, Invocation, Prepare,
 };
 pub use http::{HeaderMap, Method, StatusCode};
+pub use layer::{LayerService, TowerLayer, tower_layer};
 pub use logger::{Logger, logger};
 pub use params::Params;
-pub use recovery::{Recovery, recovery};
+pub use recovery::{Recovery, RecoveryOptions, recovery, recovery_with};
 pub use render::Render;
 pub use request::Request;
 pub use response_writer::ResponseWriter;

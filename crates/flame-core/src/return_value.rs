@@ -25,7 +25,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use crate::context::Context;
@@ -129,8 +129,9 @@ impl Reply {
         }
     }
 
-    /// An error: its status and message, written as Go's `http.Error` does (plain text, the
-    /// message and a newline) unless a [`ReturnHandler`] renders errors differently.
+    /// An error: its status and message, written as Flamego's return handler writes
+    /// `err.Error()`: `text/plain; charset=utf-8`, the message exactly, no trailing newline
+    /// (unless a [`ReturnHandler`] renders errors differently).
     pub fn error(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             kind: ReplyKind::Error {
@@ -238,12 +239,12 @@ impl Reply {
     pub fn body_bytes(&self) -> Option<Bytes> {
         match &self.kind {
             ReplyKind::Body { body, .. } => Some(body.clone()),
-            ReplyKind::Error { message, .. } => Some(Bytes::from(format!("{message}\n"))),
+            ReplyKind::Error { message, .. } => Some(Bytes::from(message.to_string())),
             _ => None,
         }
     }
 
-    /// Writes this reply the default way: Flamego's rules, errors as Go's `http.Error`.
+    /// Writes this reply the default way: Flamego's rules, an error as its message alone.
     pub fn write_to(self, ctx: &Context) {
         let writer = ctx.response_writer();
         match self.kind {
@@ -256,10 +257,11 @@ impl Reply {
                 body,
             } => writer.write_full(status, content_type, headers, body),
             ReplyKind::Error { status, message } => {
-                let mut headers = HeaderMap::new();
-                headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-                let body = Bytes::from(format!("{message}\n"));
-                writer.write_full(Some(status), TEXT_PLAIN, Some(Box::new(headers)), body);
+                let body = match message {
+                    Cow::Borrowed(message) => Bytes::from_static(message.as_bytes()),
+                    Cow::Owned(message) => Bytes::from(message),
+                };
+                writer.write_full(Some(status), TEXT_PLAIN, None, body);
             }
             ReplyKind::Response(response) => writer.write_response(response),
         }

@@ -56,7 +56,11 @@ impl App {
     /// Routes the request and runs its chain as far as it goes synchronously. A chain of
     /// synchronous handlers finishes here, with no future allocated; the first handler that
     /// returns a pending future moves the rest of the chain into one boxed future.
-    fn dispatch(&self, request: http::Request<Body>, remote: Option<SocketAddr>) -> ResponseFuture {
+    pub(crate) fn dispatch(
+        &self,
+        request: http::Request<Body>,
+        remote: Option<SocketAddr>,
+    ) -> ResponseFuture {
         let (mut parts, body) = request.into_parts();
         for before in &self.befores {
             if let Some(response) = before(&mut parts) {
@@ -199,6 +203,8 @@ impl Future for ResponseFuture {
 #[derive(Clone)]
 pub struct FlameService {
     app: Arc<App>,
+    /// The app under its tower layers, when it has any (see [`Flame::layer`]).
+    layered: Option<crate::layer::LayerService>,
     remote: Option<SocketAddr>,
 }
 
@@ -225,7 +231,13 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        self.app.dispatch(request.map(Body::new), self.remote)
+        let request = request.map(Body::new);
+        match &self.layered {
+            None => self.app.dispatch(request, self.remote),
+            Some(layered) => {
+                ResponseFuture::pending(crate::layer::call(layered, request, self.remote))
+            }
+        }
     }
 }
 
@@ -250,9 +262,12 @@ where
 
 impl Flame {
     /// Freezes the app into a tower `Service`.
-    pub fn into_service(self) -> FlameService {
+    pub fn into_service(mut self) -> FlameService {
+        let layers = std::mem::take(&mut self.layers);
+        let app = Arc::new(self.build());
         FlameService {
-            app: Arc::new(self.build()),
+            layered: crate::layer::apply(&app, layers),
+            app,
             remote: None,
         }
     }

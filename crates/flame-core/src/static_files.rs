@@ -28,7 +28,8 @@ use crate::handler::{Invocable, Invocation};
 pub struct StaticOptions {
     /// The directory files are served from. Default `public`.
     pub directory: PathBuf,
-    /// A URL prefix the files live under, e.g. `/static`. Default: none.
+    /// A URL prefix the files live under, e.g. `/static`; normalised as Flamego does, to a
+    /// leading slash and no trailing one (`"public/"` serves under `/public`). Default: none.
     pub prefix: String,
     /// The file served for a directory. Default `index.html`.
     pub index: String,
@@ -56,10 +57,18 @@ impl StaticOptions {
         }
     }
 
-    /// Serves under the URL prefix `prefix`.
+    /// Serves under the URL prefix `prefix`, normalised to a leading slash and no trailing
+    /// one, as Flamego does.
+    ///
+    /// ```
+    /// use flame_core::StaticOptions;
+    ///
+    /// assert_eq!(StaticOptions::new("public").prefix("public").prefix, "/public");
+    /// assert_eq!(StaticOptions::new("public").prefix("/assets/").prefix, "/assets");
+    /// ```
     #[must_use]
     pub fn prefix(mut self, prefix: &str) -> Self {
-        self.prefix = prefix.trim_end_matches('/').to_owned();
+        self.prefix = normalize_prefix(prefix);
         self
     }
 
@@ -106,10 +115,44 @@ pub struct Static {
 }
 
 /// The [`Static`] middleware.
-pub fn static_files(options: StaticOptions) -> Static {
+pub fn static_files(mut options: StaticOptions) -> Static {
+    options.prefix = normalize_prefix(&options.prefix);
     Static {
         options: Arc::new(options),
     }
+}
+
+/// Flamego's rule: a given prefix gets a leading slash and loses its trailing one; none stays
+/// none.
+fn normalize_prefix(prefix: &str) -> String {
+    if prefix.is_empty() {
+        return String::new();
+    }
+    format!("/{}", prefix.trim_matches('/'))
+}
+
+/// Go's `path.Clean` for an absolute URL path: no empty or `.` segments, `..` resolved.
+fn clean_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            segment => segments.push(segment),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// Go's `html.EscapeString` set, as `http.Redirect` uses for its body.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
 
 /// Maps a URL path to a path relative to the static directory, or `None` when the request is
@@ -174,14 +217,26 @@ async fn serve(ctx: &Context, options: &StaticOptions, relative: PathBuf) {
     if metadata.is_dir() {
         let url_path = ctx.uri().path();
         if !url_path.ends_with('/') {
-            let location = match ctx.uri().query() {
-                Some(query) => format!("{url_path}/?{query}"),
-                None => format!("{url_path}/"),
-            };
-            if let Ok(location) = HeaderValue::try_from(location) {
+            // Flamego answers with Go's `http.Redirect(w, r, path.Clean(p)+"/", 302)`: the
+            // cleaned path, no query, and for GET a short HTML body.
+            let location = format!("{}/", clean_path(url_path).trim_end_matches('/'));
+            if let Ok(value) = HeaderValue::try_from(location.as_str()) {
                 let writer = ctx.response_writer();
-                writer.headers_mut().insert(LOCATION, location);
-                writer.write_header(StatusCode::MOVED_PERMANENTLY);
+                {
+                    let mut headers = writer.headers_mut();
+                    headers.insert(LOCATION, value);
+                    headers.insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    );
+                }
+                writer.write_header(StatusCode::FOUND);
+                if *ctx.method() == Method::GET {
+                    writer.write(format!(
+                        "<a href=\"{}\">Found</a>.\n\n",
+                        escape_html(&location)
+                    ));
+                }
             }
             return;
         }
@@ -290,6 +345,16 @@ mod tests {
             Some(PathBuf::from("css/site.css"))
         );
         assert_eq!(relative_path(&options, "/"), Some(PathBuf::new()));
+    }
+
+    #[test]
+    fn prefixes_and_paths_are_normalised_as_flamego_does() {
+        assert_eq!(normalize_prefix(""), "");
+        assert_eq!(normalize_prefix("public"), "/public");
+        assert_eq!(normalize_prefix("/public/"), "/public");
+        assert_eq!(normalize_prefix("a/b/"), "/a/b");
+        assert_eq!(clean_path("/a//b/./c"), "/a/b/c");
+        assert_eq!(clean_path("/"), "/");
     }
 
     #[test]

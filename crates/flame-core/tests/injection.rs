@@ -145,7 +145,9 @@ async fn the_ordinal_counts_the_whole_chain() {
 #[tokio::test]
 async fn under_recovery_a_missing_value_is_a_500_with_the_message() {
     let mut f = Flame::new();
-    f.use_(flame_core::recovery());
+    f.use_(flame_core::recovery_with(flame_core::RecoveryOptions {
+        plain_text: true,
+    }));
     f.get("/", needs_missing);
     f.get("/fine", || "fine");
     let svc = service(f);

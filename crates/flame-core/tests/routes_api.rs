@@ -144,7 +144,7 @@ async fn named_routes_build_urls() {
     );
     assert_eq!(
         get(&svc, "/unknown").await,
-        (500, "no route named \"nope\"\n".into())
+        (500, "no route named \"nope\"".into())
     );
 }
 

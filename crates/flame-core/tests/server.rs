@@ -91,7 +91,9 @@ async fn without_recovery_a_panic_closes_the_connection_and_the_server_lives() {
 #[tokio::test]
 async fn with_recovery_a_panic_is_a_500() {
     let mut f = Flame::new();
-    f.use_(flame_core::recovery());
+    f.use_(flame_core::recovery_with(flame_core::RecoveryOptions {
+        plain_text: true,
+    }));
     f.get("/boom", || -> &'static str { panic!("kaboom") });
     f.get("/async-boom", || async {
         tokio::task::yield_now().await;

@@ -89,7 +89,7 @@ async fn directories_use_their_index_and_get_a_trailing_slash() {
     let svc = service(app(StaticOptions::new(dir.path())));
     assert_eq!(get(&svc, "/docs/").await, (200, "<h1>docs</h1>".into()));
     let redirect = request(&svc, Method::GET, "/docs").await;
-    assert_eq!(redirect.status, 301);
+    assert_eq!(redirect.status, 302);
     assert_eq!(redirect.headers["location"], "/docs/");
     // A directory without an index is not served: the chain goes on to 404.
     assert_eq!(get(&svc, "/empty/").await.0, 404);

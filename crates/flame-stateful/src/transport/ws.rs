@@ -50,7 +50,7 @@ impl Drop for OpenGuard {
 pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, HttpError> {
     let name = c.param("name").to_owned();
     let key = c.param("key").to_owned();
-    let params = c.query("params", "");
+    let params = c.query("params");
     let actor = flame_actor::websocket::connection_actor(&c, |builder| {
         builder.metadata("actor", format!("{name}/{key}"))
     });
