@@ -14,12 +14,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flame_actor::{Actor, ContextActorExt};
-use flame_core::{Context, Flame, StaticOptions};
+use flame_actor::{Actor, ActorContext, ContextActorExt};
+use flame_core::{Context, Flame, Json, StaticOptions};
 use flame_stateful::transport::{self, TransportConfig};
 use flame_stateful::{
-    ActorConfig, ActorCtx, ActorError, ActorSystem, ConnectOptions, Connection, InitCtx, Rpc,
-    StatefulActor, actions,
+    ActorConfig, ActorCtx, ActorError, ActorSystem, CallError, ConnectOptions, Connection, InitCtx,
+    Rpc, StatefulActor, actions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -186,9 +186,36 @@ pub async fn app(data_dir: &Path) -> anyhow::Result<(Flame, ActorSystem)> {
     f.use_(flame_core::static_files(StaticOptions::new(public)));
     f.get("/", |c: Context| c.redirect("/counter.html"));
     transport::mount(&mut f, system.clone(), TransportConfig::default());
+    api(&mut f);
     Ok((f, system))
 }
 // ANCHOR_END: app
+
+// ANCHOR: handle
+/// A JSON API over the counters, calling the actor through its typed handle: `mount`
+/// provides the `ActorSystem` to handlers, and `CallError` answers the actor's error with
+/// its status (`unauthorized` is 401).
+pub fn api(f: &mut Flame) {
+    f.post(
+        "/api/counters/{key}/increment",
+        |system: ActorSystem, c: Context| async move {
+            let by = c.query("by").parse::<i64>().ok();
+            let count = Counter::handle(&system, c.param("key"))
+                .with_caller(c.actor()) // the actor sees who asks
+                .increment(by)
+                .await?;
+            Ok::<_, CallError>(Json(serde_json::json!({ "count": count })))
+        },
+    );
+    f.get(
+        "/api/counters/{key}",
+        |system: ActorSystem, c: Context| async move {
+            let count: i64 = Counter::handle(&system, c.param("key")).get_count().await?;
+            Ok::<_, CallError>(Json(serde_json::json!({ "count": count })))
+        },
+    );
+}
+// ANCHOR_END: handle
 
 /// `FLAME_DATA_DIR`, or `./.flame`.
 pub fn data_dir() -> PathBuf {

@@ -48,6 +48,59 @@ async fn http_count(base: &str) -> i64 {
     response.json().await.expect("json")
 }
 
+/// The JSON API's handlers call the actor through its typed handle, on behalf of the
+/// request's caller; the actor's `unauthorized` answers 401 with the error as JSON.
+#[tokio::test]
+async fn the_api_calls_the_counter_through_its_typed_handle() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (f, system) = counter::app(dir.path()).await.expect("app");
+    let server = TestServer::start(f).await;
+    let base = format!("http://{}", server.addr());
+    let client = reqwest::Client::new();
+
+    let response = within(
+        client
+            .post(format!("{base}/api/counters/api/increment?by=5"))
+            .bearer_auth("alice-token")
+            .send(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"count": 5}));
+
+    // no token: the caller the handle passes on is anonymous, and the actor refuses it
+    let response = within(
+        client
+            .post(format!("{base}/api/counters/api/increment"))
+            .send(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "unauthorized"
+    );
+
+    let response = within(client.get(format!("{base}/api/counters/api")).send())
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"count": 5}));
+    // the same actor the protocol's HTTP RPC reaches
+    let response = within(
+        client
+            .post(format!("{base}/actors/counter/api/rpc/get_count"))
+            .send(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(response.json::<i64>().await.unwrap(), 5);
+    server.stop().await;
+    system.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_counter_over_websocket_and_http() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -61,6 +61,69 @@ fn mentions_rpc(ty: &Type) -> bool {
     }
 }
 
+/// What a caller gets from an action: `T` of a `Result<T, E>`, the type itself otherwise,
+/// `()` for no return type.
+fn output_type(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            if let Type::Path(p) = &**ty
+                && let Some(last) = p.path.segments.last()
+                && last.ident == "Result"
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(ok)) = args.args.first()
+            {
+                owned(ok)
+            } else {
+                owned(ty)
+            }
+        }
+    }
+}
+
+/// The owned type a caller reads a returned value as: `&str` is a `String`, `&[T]` a
+/// `Vec<T>`; any other borrowed type is read as JSON, since nothing deserializes into it.
+fn owned(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Reference(r) => match &*r.elem {
+            Type::Path(p) if p.path.is_ident("str") => quote!(::std::string::String),
+            Type::Slice(slice) if !mentions_reference(&slice.elem) => {
+                let elem = &slice.elem;
+                quote!(::std::vec::Vec<#elem>)
+            }
+            _ => json_value(),
+        },
+        _ if mentions_reference(ty) => json_value(),
+        _ => quote!(#ty),
+    }
+}
+
+fn json_value() -> TokenStream {
+    let krate = crate_path();
+    quote!(#krate::__private::Value)
+}
+
+fn mentions_reference(ty: &Type) -> bool {
+    quote!(#ty).into_iter().any(|t| is_reference_token(&t))
+}
+
+fn is_reference_token(t: &proc_macro2::TokenTree) -> bool {
+    match t {
+        proc_macro2::TokenTree::Punct(p) => p.as_char() == '&',
+        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| is_reference_token(&t)),
+        _ => false,
+    }
+}
+
+/// Whether `ty` names `Self` anywhere: such a type means something else in the handle.
+fn mentions_self(ty: &TokenStream) -> bool {
+    ty.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == "Self",
+        proc_macro2::TokenTree::Group(g) => mentions_self(&g.stream()),
+        _ => false,
+    })
+}
+
 fn returns_result(output: &ReturnType) -> bool {
     match output {
         ReturnType::Default => false,
@@ -88,6 +151,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let krate = crate_path();
     let mut names = Vec::new();
     let mut arms = Vec::new();
+    let mut handle_methods = Vec::new();
+    let mut all_typed = true;
     for item in &mut block.items {
         let ImplItem::Fn(f) = item else { continue };
         let options = take_options(&mut f.attrs)?;
@@ -104,6 +169,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             ));
         }
         let name = options.name.unwrap_or_else(|| f.sig.ident.to_string());
+        let name_lit = LitStr::new(&name, f.sig.ident.span());
         let method = &f.sig.ident;
         let mut inputs = f.sig.inputs.iter().skip(1).peekable();
         let mut call_args = Vec::new();
@@ -114,6 +180,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             inputs.next();
         }
         let mut lets = Vec::new();
+        let mut params = Vec::new();
+        let mut encoded = Vec::new();
+        let mut bounds = Vec::new();
         for (i, input) in inputs.enumerate() {
             let FnArg::Typed(typed) = input else { continue };
             let ty = &typed.ty;
@@ -126,6 +195,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 let #var: #ty = __args.next(#arg_name)?;
             });
             call_args.push(quote!(#var));
+            if mentions_self(&quote!(#ty)) {
+                all_typed = false;
+            }
+            let param = match &*typed.pat {
+                Pat::Ident(p) => p.ident.clone(),
+                _ => format_ident!("arg{}", i),
+            };
+            params.push(quote!(#param: #ty));
+            bounds.push(quote!(#ty: #krate::__private::Argument<'__a>));
+            encoded.push(quote!(#krate::__private::Argument::to_argument(&#param, #name_lit)?));
         }
         let count = lets.len();
         let awaited = if f.sig.asyncness.is_some() {
@@ -146,12 +225,92 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 #convert
             }
         });
+        let output = output_type(&f.sig.output);
+        if mentions_self(&output) {
+            all_typed = false;
+        }
+        let doc = format!("Calls the action `{name}`.");
+        handle_methods.push(quote! {
+            #[doc = #doc]
+            ///
+            /// # Errors
+            ///
+            /// The action's error, or the actor system's (`actor_not_found`,
+            /// `actor_destroyed`, `unavailable`), as a [`CallError`](#krate::CallError).
+            #[allow(clippy::too_many_arguments)]
+            ///
+            /// (The lifetime `'__a` only defers the `Serialize`/`Deserialize` checks of the
+            /// types to where this method is called.)
+            pub async fn #method<'__a>(&self, #(#params),*) -> ::core::result::Result<#output, #krate::CallError>
+            where
+                #(#bounds,)*
+                #output: #krate::__private::Output<'__a>,
+            {
+                let __args = ::std::vec![#(#encoded),*];
+                let __out = self.0.call_json(#name_lit, __args).await?;
+                <#output as #krate::__private::Output<'__a>>::from_output(#name_lit, __out)
+            }
+        });
         names.push(name);
     }
     let self_ty = &block.self_ty;
     let (impl_generics, _, where_clause) = block.generics.split_for_impl();
+    let handle = match &**self_ty {
+        Type::Path(p) if all_typed && block.generics.params.is_empty() && p.qself.is_none() => {
+            p.path.segments.last().map(|last| {
+                let actor = &last.ident;
+                let handle_ty = format_ident!("{}Handle", actor);
+                let doc = format!(
+                    "A typed handle to one `{actor}`: one method per action, with its own \
+                     argument and return types. Made by [`{actor}::handle`]."
+                );
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Debug, Clone)]
+                    #[allow(unreachable_pub)]
+                    pub struct #handle_ty(#krate::Handle<#self_ty>);
+
+                    #[allow(unreachable_pub)]
+                    impl #self_ty {
+                        /// A typed handle to the instance `key` in `system` (the kind this
+                        /// type was registered under), called by
+                        /// [`LocalCaller`](#krate::LocalCaller) unless
+                        /// `with_caller` says otherwise.
+                        pub fn handle(
+                            system: &#krate::ActorSystem,
+                            key: impl ::core::convert::Into<::std::sync::Arc<str>>,
+                        ) -> #handle_ty {
+                            #handle_ty(#krate::Handle::new(system, key))
+                        }
+                    }
+
+                    #[allow(unreachable_pub)]
+                    impl #handle_ty {
+                        /// The same instance, called by `caller` (in a handler, `c.actor()`).
+                        #[must_use]
+                        pub fn with_caller(
+                            self,
+                            caller: ::std::sync::Arc<dyn #krate::__private::Actor>,
+                        ) -> Self {
+                            Self(self.0.with_caller(caller))
+                        }
+
+                        /// The untyped handle under this one.
+                        pub fn untyped(&self) -> &#krate::Handle<#self_ty> {
+                            &self.0
+                        }
+
+                        #(#handle_methods)*
+                    }
+                }
+            })
+        }
+        _ => None,
+    };
     Ok(quote! {
         #block
+
+        #handle
 
         impl #impl_generics #krate::Actions for #self_ty #where_clause {
             const ACTIONS: &'static [&'static str] = &[#(#names),*];

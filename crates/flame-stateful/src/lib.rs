@@ -6,6 +6,8 @@
 //!   and actions see; [`actions`]: the attribute that turns an inherent impl into the
 //!   dispatch table.
 //! - [`ActorSystem`]: kinds by name, instances by (name, key), calls, connections, destroy.
+//! - [`Handle`], [`CallError`]: typed calls (`Counter::handle(&system, key).increment(2)`),
+//!   written by [`actions`]; a handler can return their error.
 //! - [`Connection`], [`ConnectionHandle`]: a client's connection, from both sides.
 //! - [`ActorConfig`]: every limit and timeout.
 //! - [`StateError`]: a stored state this code cannot read (versions and migrations:
@@ -97,6 +99,7 @@ mod config;
 mod connection;
 mod context;
 mod error;
+mod handle;
 mod instance;
 mod kv;
 mod lifecycle;
@@ -112,6 +115,7 @@ pub use self::config::ActorConfig;
 pub use self::connection::{ConnId, Connection, ConnectionHandle, ConnectionSender, InboundError};
 pub use self::context::ActorCtx;
 pub use self::error::{ActorError, SystemError};
+pub use self::handle::{CallError, Handle, LocalCaller};
 pub use self::kv::{Kv, KvPage};
 pub use self::outbound::Outbound;
 pub(crate) use self::outbound::{Outlet, Refused, Sink};
@@ -129,6 +133,14 @@ pub use self::versioned::StateError;
 /// `E: Into<ActorError>` (such as `ActorError` or `anyhow::Error`).
 ///
 /// `#[action(skip)]` leaves a method out; `#[action(name = "other")]` renames it.
+///
+/// For an actor type that is not generic, it also writes a typed handle: a struct named
+/// after the type (`Counter` -> `CounterHandle`, in the same module) with one `async`
+/// method per action, taking the action's argument types and returning
+/// `Result<T, CallError>` (`T` is what the action returns, the `T` of a `Result<T, E>`;
+/// `&str` reads as `String`), and `Counter::handle(&system, key)` to make one (see
+/// [`Handle`]). So the names `handle` (on the actor) and `CounterHandle` are taken; an
+/// action whose types mention `Self` leaves the handle out.
 ///
 /// See [`Actions`] for an example.
 pub use flame_macros::actions;

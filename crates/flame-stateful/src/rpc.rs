@@ -136,6 +136,9 @@ pub trait Actions: StatefulActor {
 pub mod __private {
     pub use serde_json::Value;
 
+    pub use crate::handle::{Argument, Output};
+    pub use flame_actor::Actor;
+
     use super::ActorError;
     use crate::protocol::ErrorCode;
     use serde::Serialize;

@@ -6,6 +6,7 @@ mod operator;
 
 pub use self::operator::StoredState;
 
+use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -188,6 +189,8 @@ impl Kind {
 pub(crate) struct SystemInner {
     pub(crate) shared: Arc<Shared>,
     kinds: HashMap<String, Arc<Kind>>,
+    /// The name each actor type was first registered under, for typed handles.
+    names: HashMap<TypeId, Arc<str>>,
     next_conn: AtomicU64,
     next_generation: AtomicU64,
     shutting_down: AtomicBool,
@@ -335,7 +338,7 @@ impl Drop for SystemInner {
 pub struct ActorSystemBuilder {
     config: ActorConfig,
     store: Option<Arc<dyn ActorStore>>,
-    kinds: Vec<(String, SpawnFn, &'static [&'static str], StateCodec)>,
+    kinds: Vec<(String, SpawnFn, &'static [&'static str], StateCodec, TypeId)>,
 }
 
 impl fmt::Debug for ActorSystemBuilder {
@@ -397,7 +400,8 @@ impl ActorSystemBuilder {
             check: versioned::check::<A>,
             encode: versioned::encode_value::<A>,
         };
-        self.kinds.push((name.to_owned(), spawn, A::ACTIONS, codec));
+        self.kinds
+            .push((name.to_owned(), spawn, A::ACTIONS, codec, TypeId::of::<A>()));
         self
     }
 
@@ -445,10 +449,14 @@ impl ActorSystemBuilder {
         });
 
         let mut kinds = HashMap::new();
-        for (name, spawn, actions, codec) in self.kinds {
+        let mut names = HashMap::new();
+        for (name, spawn, actions, codec, type_id) in self.kinds {
             if kinds.contains_key(&name) {
                 return Err(SystemError::DuplicateKind(name));
             }
+            names
+                .entry(type_id)
+                .or_insert_with(|| Arc::from(name.as_str()));
             let kind = Kind {
                 name: name.as_str().into(),
                 actions,
@@ -461,6 +469,7 @@ impl ActorSystemBuilder {
         let inner = Arc::new(SystemInner {
             shared,
             kinds,
+            names,
             next_conn: AtomicU64::new(1),
             next_generation: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
@@ -557,6 +566,30 @@ impl ActorSystem {
     /// The registered kind names.
     pub fn kinds(&self) -> impl Iterator<Item = &str> {
         self.inner.kinds.keys().map(String::as_str)
+    }
+
+    /// The name the actor type `A` was first registered under, if it was.
+    ///
+    /// ```
+    /// # use flame_stateful::{ActorError, ActorSystem, InitCtx, StatefulActor, actions};
+    /// # use flame_stateful::store::MemoryStore;
+    /// # #[derive(Default)] struct Counter;
+    /// # impl StatefulActor for Counter {
+    /// #     type State = i64; type ConnParams = (); type ConnState = ();
+    /// #     async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> { Ok(0) }
+    /// # }
+    /// # #[actions] impl Counter {}
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let system = ActorSystem::builder()
+    ///     .store(MemoryStore::new())
+    ///     .register_default::<Counter>("counter")
+    ///     .build()
+    ///     .await?;
+    /// assert_eq!(system.name_of::<Counter>(), Some("counter"));
+    /// # Ok::<(), flame_stateful::SystemError>(()) }).unwrap();
+    /// ```
+    pub fn name_of<A: Actions>(&self) -> Option<&str> {
+        self.inner.names.get(&TypeId::of::<A>()).map(|n| &**n)
     }
 
     /// A handle to the instance (name, key), created (and initialized, if new) on first use.

@@ -131,7 +131,9 @@ impl TransportHandle {
 }
 
 /// Mounts `system` on `f`: the WebSocket endpoint, the HTTP RPC and the JavaScript client
-/// (see the [module docs](self) for the routes).
+/// (see the [module docs](self) for the routes), and maps the [`ActorSystem`] into the app,
+/// so that a handler takes it as an argument (`|system: ActorSystem| ...`) and calls actors
+/// through their typed handles (`Counter::handle(&system, key).increment(1).await?`).
 ///
 /// ```
 /// use flame_stateful::ActorSystem;
@@ -149,6 +151,9 @@ impl TransportHandle {
 /// ```
 pub fn mount(f: &mut Flame, system: ActorSystem, config: TransportConfig) -> TransportHandle {
     let prefix = config.prefix.trim_end_matches('/').to_owned();
+    // Handlers of the app take the system as an argument (to call actors through their
+    // typed handles), and the startup check knows it is provided.
+    f.map(system.clone());
     let state = Arc::new(State {
         system,
         config,
