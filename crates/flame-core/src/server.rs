@@ -322,6 +322,7 @@ impl Flame {
             .local_addr()
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         tracing::info!(%addr, env = %env(), "flame listening");
+        warn_if_development_in_public(&listener);
         let listener = axum::serve::ListenerExt::tap_io(listener, accepted);
         axum::serve(listener, self.into_service())
             .with_graceful_shutdown(signal)
@@ -360,6 +361,25 @@ impl Flame {
             })?;
             self.serve(listener).await
         })
+    }
+}
+
+/// Development mode answers a panic with its message and backtrace (Flamego's page): fine
+/// on a laptop, a leak on a server. An app deployed without `FLAME_ENV=production` is in
+/// development, so listening beyond loopback in development gets a loud warning.
+fn warn_if_development_in_public(listener: &TcpListener) {
+    if env() != Env::Development {
+        return;
+    }
+    if let Ok(local) = listener.local_addr()
+        && !local.ip().is_loopback()
+    {
+        tracing::warn!(
+            addr = %local,
+            "flame runs in DEVELOPMENT mode on a non-loopback address: a panic answers with its \
+             message and backtrace to anyone who can reach this port. Set FLAME_ENV=production \
+             before deploying (see the deploy checklist in the docs)."
+        );
     }
 }
 
