@@ -79,7 +79,10 @@ pub fn app() -> Flame {
     f.map(Store::default());
     // the body is read and checked before the handler runs: a bad one gets 415/400/422
     f.post("/todos", |store: Store, Json(new): Json<NewTodo>| {
-        (StatusCode::CREATED, Json(store.add(new.title)))
+        if new.title.trim().is_empty() {
+            return Err(HttpError::unprocessable("the title is empty"));
+        }
+        Ok((StatusCode::CREATED, Json(store.add(new.title))))
     });
     f.get("/todos", |store: Store, Query(filter): Query<Filter>| {
         Json(store.list(filter.done))
@@ -88,7 +91,7 @@ pub fn app() -> Flame {
         store
             .finish(finish.id)
             .map(Json)
-            .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no such todo"))
+            .ok_or_else(|| HttpError::not_found("no such todo"))
     });
     f
 }

@@ -44,6 +44,10 @@ async fn a_todo_api_with_typed_bodies() {
     assert_eq!(open, json!([{"id": 1, "title": "milk", "done": false}]));
 
     // bad input never reaches the store
+    assert_eq!(
+        post(&server, "/todos", r#"{"title":"  "}"#).await,
+        (422, "the title is empty".to_owned())
+    );
     assert_eq!(post(&server, "/todos", "{}").await.0, 422);
     assert_eq!(post(&server, "/todos", "{").await.0, 400);
     let wrong_type = reqwest::Client::new()

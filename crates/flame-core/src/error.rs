@@ -46,6 +46,62 @@ impl HttpError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// 401 Unauthorized: the request is not authenticated.
+    ///
+    /// ```
+    /// use flame_core::{HttpError, ReturnError};
+    ///
+    /// assert_eq!(HttpError::unauthorized("sign in first").status(), 401);
+    /// ```
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 403 Forbidden: authenticated, but not allowed.
+    ///
+    /// ```
+    /// use flame_core::{HttpError, ReturnError};
+    ///
+    /// assert_eq!(HttpError::forbidden("admins only").status(), 403);
+    /// ```
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// 409 Conflict: the request collides with the current state (a duplicate, a stale
+    /// version).
+    ///
+    /// ```
+    /// use flame_core::{HttpError, ReturnError};
+    ///
+    /// assert_eq!(HttpError::conflict("the name is taken").status(), 409);
+    /// ```
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    /// 422 Unprocessable Entity: well-formed input that does not make sense.
+    ///
+    /// ```
+    /// use flame_core::{HttpError, ReturnError};
+    ///
+    /// assert_eq!(HttpError::unprocessable("the title is empty").status(), 422);
+    /// ```
+    pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// 429 Too Many Requests.
+    ///
+    /// ```
+    /// use flame_core::{HttpError, ReturnError};
+    ///
+    /// assert_eq!(HttpError::too_many_requests("slow down").status(), 429);
+    /// ```
+    pub fn too_many_requests(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, message)
+    }
+
     /// 500 Internal Server Error.
     pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
