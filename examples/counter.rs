@@ -17,6 +17,7 @@ use std::sync::Arc;
 use flame_actor::{Actor, ActorContext, ContextActorExt};
 use flame_core::{Context, Flame, Json, StaticOptions};
 use flame_stateful::transport::{self, TransportConfig};
+use flame_stateful::typescript::TS;
 use flame_stateful::{
     ActorConfig, ActorCtx, ActorError, ActorSystem, CallError, ConnectOptions, Connection, InitCtx,
     Rpc, StatefulActor, actions,
@@ -34,9 +35,17 @@ pub struct State {
 }
 
 /// What a client sends when it connects.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
+#[ts(crate = "flame_stateful::typescript::ts_rs")]
 pub struct ConnParams {
     pub auth_token: String,
+}
+
+/// The payload of `countUpdated`, broadcast after every change.
+#[derive(Debug, Serialize, Deserialize, TS)]
+#[ts(crate = "flame_stateful::typescript::ts_rs")]
+pub struct CountUpdated {
+    pub count: i64,
 }
 
 /// What `on_before_connect` makes of it, kept with the connection.
@@ -79,7 +88,9 @@ impl StatefulActor for Counter {
         // Broadcast the new count to all connected clients
         ctx.broadcast(
             "countUpdated",
-            serde_json::json!({ "count": ctx.state().count }),
+            CountUpdated {
+                count: ctx.state().count,
+            },
         );
     }
 
@@ -114,7 +125,7 @@ impl StatefulActor for Counter {
 // ANCHOR_END: actor
 
 // ANCHOR: actions
-#[actions]
+#[actions(events(countUpdated = CountUpdated))]
 impl Counter {
     /// Adds `by` (1 if left out) and returns the new count.
     async fn increment(&self, rpc: &mut Rpc<Self>, by: Option<i64>) -> Result<i64, ActorError> {

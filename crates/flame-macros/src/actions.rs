@@ -2,6 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse::Parse;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ItemImpl, LitStr, Pat, ReturnType, Type};
 
@@ -124,6 +126,25 @@ fn mentions_self(ty: &TokenStream) -> bool {
     })
 }
 
+/// The text of a method's `///` comments, a line each.
+fn doc_text(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn returns_result(output: &ReturnType) -> bool {
     match output {
         ReturnType::Default => false,
@@ -134,13 +155,51 @@ fn returns_result(output: &ReturnType) -> bool {
     }
 }
 
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new_spanned(
-            attr,
-            "#[actions] takes no arguments",
-        ));
+/// One entry of `#[actions(events(name = Type, ...))]`: an event and its payload type.
+struct EventDecl {
+    name: LitStr,
+    ty: Type,
+}
+
+impl syn::parse::Parse for EventDecl {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let name = if input.peek(LitStr) {
+            input.parse::<LitStr>()?
+        } else {
+            let ident = input.call(syn::Ident::parse_any)?;
+            LitStr::new(&ident.to_string(), ident.span())
+        };
+        input.parse::<syn::Token![=]>()?;
+        let ty = input.parse()?;
+        Ok(Self { name, ty })
     }
+}
+
+/// The arguments of `#[actions(...)]`: nothing, or `events(name = Type, ...)`.
+fn parse_events(attr: TokenStream) -> syn::Result<Vec<EventDecl>> {
+    if attr.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("events") {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let list = content.parse_terminated(EventDecl::parse, syn::Token![,])?;
+            events.extend(list);
+            Ok(())
+        } else {
+            Err(meta.error(
+                "#[actions] takes only `events(name = PayloadType, ...)`, the events the actor broadcasts",
+            ))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(events)
+}
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let events = parse_events(attr)?;
     let mut block: ItemImpl = syn::parse2(item)?;
     if let Some((_, path, _)) = &block.trait_ {
         return Err(syn::Error::new_spanned(
@@ -152,6 +211,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let mut names = Vec::new();
     let mut arms = Vec::new();
     let mut handle_methods = Vec::new();
+    let mut ts_actions = Vec::new();
+    let mut ts_bounds = Vec::new();
     let mut all_typed = true;
     for item in &mut block.items {
         let ImplItem::Fn(f) = item else { continue };
@@ -181,6 +242,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         }
         let mut lets = Vec::new();
         let mut params = Vec::new();
+        let mut ts_params = Vec::new();
         let mut encoded = Vec::new();
         let mut bounds = Vec::new();
         for (i, input) in inputs.enumerate() {
@@ -202,6 +264,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 Pat::Ident(p) => p.ident.clone(),
                 _ => format_ident!("arg{}", i),
             };
+            let param_lit = LitStr::new(&param.to_string(), param.span());
+            ts_params.push(quote! {
+                (#param_lit, <#ty as #krate::__private::Described<'__a>>::name(&mut __d))
+            });
+            ts_bounds.push(quote!(#ty: #krate::__private::Described<'__a>));
             params.push(quote!(#param: #ty));
             bounds.push(quote!(#ty: #krate::__private::Argument<'__a>));
             encoded.push(quote!(#krate::__private::Argument::to_argument(&#param, #name_lit)?));
@@ -229,6 +296,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         if mentions_self(&output) {
             all_typed = false;
         }
+        ts_bounds.push(quote!(#output: #krate::__private::Described<'__a>));
+        let docs = doc_text(&f.attrs);
+        ts_actions.push(quote! {
+            {
+                let __params = [#(#ts_params),*];
+                let __output = <#output as #krate::__private::Described<'__a>>::name(&mut __d);
+                __d.action(#docs, #name_lit, &__params, &__output);
+            }
+        });
         let doc = format!("Calls the action `{name}`.");
         handle_methods.push(quote! {
             #[doc = #doc]
@@ -253,6 +329,27 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         });
         names.push(name);
     }
+    let event_types: Vec<&Type> = events.iter().map(|e| &e.ty).collect();
+    let event_bounds: Vec<TokenStream> = event_types
+        .iter()
+        .map(|ty| quote!(#ty: #krate::__private::Described<'__a>))
+        .collect();
+    let ts_events: Vec<TokenStream> = events
+        .iter()
+        .map(|EventDecl { name, ty }| {
+            quote! {
+                {
+                    let __payload = <#ty as #krate::__private::Described<'__a>>::name(&mut __d);
+                    __d.event(#name, &__payload);
+                }
+            }
+        })
+        .collect();
+    // Without the `typescript` feature the event types are still named, so a typo in one is
+    // an error either way.
+    let events_named = quote! {
+        const _: ::core::marker::PhantomData<(#(#event_types,)*)> = ::core::marker::PhantomData;
+    };
     let self_ty = &block.self_ty;
     let (impl_generics, _, where_clause) = block.generics.split_for_impl();
     let handle = match &**self_ty {
@@ -260,6 +357,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             p.path.segments.last().map(|last| {
                 let actor = &last.ident;
                 let handle_ty = format_ident!("{}Handle", actor);
+                let actor_lit = LitStr::new(&actor.to_string(), actor.span());
+                let ts_doc = format!(
+                    "The TypeScript declarations of this actor for the JavaScript client: a \
+                     `.d.ts` module exporting `type {actor}` (its actions and events) and every \
+                     type they name. Each type implements `ts_rs::TS`."
+                );
                 let doc = format!(
                     "A typed handle to one `{actor}`: one method per action, with its own \
                      argument and return types. Made by [`{actor}::handle`]."
@@ -302,6 +405,29 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
                         #(#handle_methods)*
                     }
+
+                    #krate::__typescript! {
+                        #[allow(unreachable_pub)]
+                        impl #self_ty {
+                            #[doc = #ts_doc]
+                            ///
+                            /// (The lifetime `'__a` only defers the `TS` checks of the types
+                            /// to where this function is called.)
+                            pub fn typescript<'__a>() -> ::std::string::String
+                            where
+                                <#self_ty as #krate::StatefulActor>::ConnParams: #krate::__private::Described<'__a>,
+                                #(#ts_bounds,)*
+                                #(#event_bounds,)*
+                            {
+                                let mut __d = #krate::__private::Declarations::default();
+                                let __params = <<#self_ty as #krate::StatefulActor>::ConnParams as #krate::__private::Described<'__a>>::name(&mut __d);
+                                __d.params(__params);
+                                #(#ts_actions)*
+                                #(#ts_events)*
+                                __d.finish(#actor_lit)
+                            }
+                        }
+                    }
                 }
             })
         }
@@ -311,6 +437,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         #block
 
         #handle
+
+        #events_named
 
         impl #impl_generics #krate::Actions for #self_ty #where_clause {
             const ACTIONS: &'static [&'static str] = &[#(#names),*];

@@ -92,6 +92,8 @@ pub use flame_protocol as protocol;
 
 pub mod store;
 pub mod transport;
+#[cfg(feature = "typescript")]
+pub mod typescript;
 
 mod actor;
 mod commit;
@@ -142,8 +144,30 @@ pub use self::versioned::StateError;
 /// [`Handle`]). So the names `handle` (on the actor) and `CounterHandle` are taken; an
 /// action whose types mention `Self` leaves the handle out.
 ///
+/// With the `typescript` feature it also writes `Counter::typescript()`, the actor's
+/// TypeScript declarations for the JavaScript client (see the `typescript` module).
+/// `#[actions(events(name = Type, ...))]` declares the events the actor broadcasts and their
+/// payload types for those declarations; without the feature the list is checked for syntax
+/// only.
+///
 /// See [`Actions`] for an example.
 pub use flame_macros::actions;
+
+/// The code `#[actions]` writes for the `typescript` feature, kept or dropped by this
+/// crate's own features (the calling crate's features cannot tell).
+#[doc(hidden)]
+#[cfg(feature = "typescript")]
+#[macro_export]
+macro_rules! __typescript {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "typescript"))]
+#[macro_export]
+macro_rules! __typescript {
+    ($($item:tt)*) => {};
+}
 
 #[doc(hidden)]
 pub use self::rpc::__private;

@@ -137,6 +137,8 @@ pub mod __private {
     pub use serde_json::Value;
 
     pub use crate::handle::{Argument, Output};
+    #[cfg(feature = "typescript")]
+    pub use crate::typescript::{Declarations, Described};
     pub use flame_actor::Actor;
 
     use super::ActorError;

@@ -586,6 +586,18 @@ async fn the_javascript_client_is_served() {
     );
     let body = response.text().await.expect("body");
     assert!(body.contains("export function connect"));
+    let response = reqwest::get(server.http_url("/actors/client.d.ts"))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/typescript; charset=utf-8"
+    );
+    assert_eq!(
+        response.text().await.expect("body"),
+        flame_stateful::transport::CLIENT_DTS
+    );
     // a plain GET on an actor path without the upgrade headers is refused cleanly
     let response = reqwest::get(server.http_url("/actors/counter/a"))
         .await

@@ -43,7 +43,8 @@ pub struct TransportConfig {
     pub websocket: WebSocketConfig,
     /// Serve `POST {prefix}/{name}/{key}/rpc/{method}`. Default: true.
     pub http_rpc: bool,
-    /// Serve the JavaScript client at `{prefix}/client.js`. Default: true.
+    /// Serve the JavaScript client at `{prefix}/client.js` and its TypeScript declarations
+    /// at `{prefix}/client.d.ts`. Default: true.
     pub serve_client: bool,
 }
 

@@ -7,6 +7,7 @@
 //! | `GET /actors/{name}/{key}?params=<json>` | a WebSocket connection to the actor (name, key) |
 //! | `POST /actors/{name}/{key}/rpc/{method}` | a stateless call: JSON array of arguments in, JSON result out |
 //! | `GET /actors/client.js` | the JavaScript client, an ES module (`application/javascript`) |
+//! | `GET /actors/client.d.ts` | its TypeScript declarations (`application/typescript`) |
 //!
 //! **Connecting.** The connection parameters travel as JSON text in the `params` query
 //! parameter (percent-encoded; absent means `null`), at most `ActorConfig::max_params_size`
@@ -76,6 +77,16 @@ pub use flame_protocol::{close_code, is_transient};
 /// assert!(flame_stateful::transport::CLIENT_JS.contains("export function connect"));
 /// ```
 pub const CLIENT_JS: &str = include_str!("../../assets/flame-actors.js");
+
+/// The TypeScript declarations of the JavaScript client, as served at `{prefix}/client.d.ts`:
+/// `connect<A>(...)` types `call` and `on` by an actor's declarations (see the
+/// `typescript` feature).
+///
+/// ```
+/// let dts = flame_stateful::transport::CLIENT_DTS;
+/// assert!(dts.contains("export function connect<A extends ActorSchema = UntypedActor>("));
+/// ```
+pub const CLIENT_DTS: &str = include_str!("../../assets/flame-actors.d.ts");
 
 /// What every route of one mount shares.
 pub(crate) struct State {
@@ -164,6 +175,12 @@ pub fn mount(f: &mut Flame, system: ActorSystem, config: TransportConfig) -> Tra
             Reply::with_content_type(
                 CLIENT_JS,
                 ::http::HeaderValue::from_static("application/javascript; charset=utf-8"),
+            )
+        });
+        f.get(&format!("{prefix}/client.d.ts"), || {
+            Reply::with_content_type(
+                CLIENT_DTS,
+                ::http::HeaderValue::from_static("application/typescript; charset=utf-8"),
             )
         });
     }
