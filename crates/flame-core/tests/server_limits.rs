@@ -512,3 +512,27 @@ async fn a_request_longer_than_the_idle_timeout_is_not_cut() {
     assert_eq!(server.get("/slow").await, (200, "finished".to_owned()));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_keep_alive_connection_waiting_for_its_next_request_is_closed() {
+    let config = ServerConfig {
+        header_read_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    };
+    let server = start(config, |_| {}).await;
+    // silent after its first request
+    let (mut idle, answer) = open_and_request(server.addr()).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    // half of a second request, then nothing
+    let (mut slow, answer) = open_and_request(server.addr()).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost:")
+        .await
+        .expect("write");
+    // closed without another answer (what is left of the first one may still arrive)
+    for stream in [&mut idle, &mut slow] {
+        let rest = until_closed(stream).await;
+        assert!(!rest.contains("HTTP/1.1"), "{rest:?}");
+    }
+    server.stop().await;
+}

@@ -28,9 +28,10 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// How long a client has to send a request's headers, from the moment the server waits
     /// for them (the connection is accepted, or the previous response went out). A client
-    /// that has not finished them by then is disconnected without an answer (hyper's
-    /// `header_read_timeout`). On HTTP/1 this also bounds a keep-alive connection's silence
-    /// between two requests. Default:
+    /// that has not finished them by then is disconnected without an answer, as with
+    /// hyper's `header_read_timeout` (whose semantics flame keeps, at a lower cost per
+    /// request). On HTTP/1 this also bounds a keep-alive connection's silence between two
+    /// requests. Default:
     /// [`DEFAULT_HEADER_READ_TIMEOUT`](Self::DEFAULT_HEADER_READ_TIMEOUT).
     pub header_read_timeout: Duration,
     /// How long the request body may stall: the longest wait for the next piece of the body
@@ -42,9 +43,11 @@ pub struct ServerConfig {
     /// never read. Default: [`DEFAULT_BODY_READ_TIMEOUT`](Self::DEFAULT_BODY_READ_TIMEOUT).
     pub body_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight before the server
-    /// closes it gracefully (an HTTP/2 connection gets a GOAWAY). On HTTP/1 the
-    /// [`header_read_timeout`](Self::header_read_timeout) usually closes an idle connection
-    /// first, since the server is waiting for the next request's headers.
+    /// closes it gracefully (an HTTP/2 connection gets a GOAWAY). On HTTP/1 an idle
+    /// connection is closed after the shorter of this and the
+    /// [`header_read_timeout`](Self::header_read_timeout), since the server is waiting for
+    /// the next request's headers. A connection that does not finish closing (a client
+    /// that does not read the last response) is dropped one more idle timeout later.
     /// Default: [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT).
     pub idle_timeout: Duration,
     /// The most connections served at once, WebSocket connections included (a WebSocket
