@@ -323,11 +323,13 @@ impl Flame {
         Ok(())
     }
 
-    /// Serves on `listener` until SIGINT or SIGTERM, then shuts down gracefully.
+    /// Serves on `listener` until SIGINT or SIGTERM, then shuts down gracefully; see
+    /// [`Flame::serve_with_shutdown`] for the limits every connection is served under.
     ///
     /// # Errors
     ///
-    /// A failed startup check in `test`, or an I/O error from the listener.
+    /// A failed startup check in `test`. Accept errors are logged and retried, never
+    /// returned.
     pub async fn serve(self, listener: TcpListener) -> Result<(), ServeError> {
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
