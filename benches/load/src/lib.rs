@@ -1,8 +1,9 @@
 //! What the two load-test servers share: the address they listen on and how they stop.
 //!
-//! Both binaries serve `GET /` with `Hello, World!` through the same `axum::serve` stack
-//! (hyper, HTTP/1 and HTTP/2, graceful shutdown on SIGINT/SIGTERM), so the only difference
-//! wrk sees is the framework. `benches/load/run.sh` starts them on 127.0.0.1.
+//! Both binaries serve `GET /` with `Hello, World!` on hyper (HTTP/1 and HTTP/2, graceful
+//! shutdown on SIGINT/SIGTERM): axum through `axum::serve`, flame through its own accept
+//! loop with its default limits (timeouts, connection cap), so wrk measures the framework
+//! and what flame's protections cost. `benches/load/run.sh` starts them on 127.0.0.1.
 
 use std::net::SocketAddr;
 

@@ -95,6 +95,7 @@ pub struct Flame {
     body_limit: usize,
     names: HashMap<String, usize>,
     pub(crate) layers: Vec<crate::layer::ApplyLayer>,
+    pub(crate) server: crate::server::ServerConfig,
 }
 
 impl fmt::Debug for Flame {
@@ -144,6 +145,7 @@ impl Flame {
             body_limit: DEFAULT_BODY_LIMIT,
             names: HashMap::new(),
             layers: Vec::new(),
+            server: crate::server::ServerConfig::default(),
         }
     }
 
@@ -219,9 +221,31 @@ impl Flame {
         self
     }
 
-    /// The largest request body [`Request::body_bytes`](crate::Request::body_bytes) reads.
+    /// The largest request body [`Request::body_bytes`](crate::Request::body_bytes) and the
+    /// binders read. The limit applies while the body streams in: a body declared bigger
+    /// (`Content-Length`) is refused before any of it is read, and a streamed one as soon as
+    /// it passes the limit, with `413 Payload Too Large` either way.
     pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// The limits and timeouts of the connections `serve()`/`run()` accept: header and body
+    /// read timeouts, the idle timeout, the connection cap, HTTP/2's limits. See
+    /// [`ServerConfig`](crate::server::ServerConfig) for each default.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use flame_core::{Flame, server::ServerConfig};
+    ///
+    /// let mut f = Flame::new();
+    /// f.server_config(ServerConfig {
+    ///     header_read_timeout: Duration::from_secs(10),
+    ///     ..ServerConfig::default()
+    /// });
+    /// ```
+    pub fn server_config(&mut self, config: crate::server::ServerConfig) -> &mut Self {
+        self.server = config;
         self
     }
 

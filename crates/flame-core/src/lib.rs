@@ -21,7 +21,8 @@
 //!
 //! - [`Flame`] (`flame.rs`): an independent instance: middleware, routes, groups, settings,
 //!   the startup [`check`](Flame::check); [`RouteRef`], [`Combo`], [`METHODS`].
-//! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`,
+//! - [`server`]: [`FlameService`] (a tower `Service`, mountable in axum), `run`, `serve`
+//!   (flame's accept loop on hyper, its limits in [`server::ServerConfig`]),
 //!   [`server::bind`] and [`server::shutdown_signal`].
 //! - `router/`: the route parser and matching tree, private (the syntax is documented on
 //!   [`Flame::route`]).

@@ -63,12 +63,51 @@ impl Request {
 
     /// Reads the whole body, up to the app's body limit (`Flame::body_limit`, 2 MiB by default).
     ///
+    /// The limit applies while the body streams in, never after buffering it: a body whose
+    /// `Content-Length` is over the limit is refused before any of it is read, and a longer
+    /// streamed one as soon as it passes the limit; the rest is never read.
+    ///
     /// # Errors
     ///
-    /// 413 Payload Too Large over the limit; 400 when the body was already read or the
-    /// connection failed while reading.
+    /// 413 Payload Too Large over the limit; 408 Request Timeout when the client stopped
+    /// sending the body for the server's
+    /// [`body_read_timeout`](crate::server::ServerConfig::body_read_timeout); 400 when the
+    /// body was already read or the connection failed while reading.
     pub async fn body_bytes(&self) -> Result<Bytes, HttpError> {
-        let limit = self.0.app().body_limit;
+        self.body_bytes_limited(self.0.app().body_limit).await
+    }
+
+    /// Reads the whole body, up to `limit` bytes instead of the app's body limit: for a
+    /// route that takes less (or more) than the rest of the app. The limit is enforced as
+    /// [`Request::body_bytes`] enforces the app's.
+    ///
+    /// ```
+    /// use flame_core::{Flame, Request};
+    ///
+    /// let mut f = Flame::new();
+    /// f.post("/small", |r: Request| async move {
+    ///     r.body_bytes_limited(1024).await.map(|body| body.len().to_string())
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Request::body_bytes`], with `limit`.
+    pub async fn body_bytes_limited(&self, limit: usize) -> Result<Bytes, HttpError> {
+        let too_large = || {
+            HttpError::new(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body is larger than {limit} bytes"),
+            )
+        };
+        let declared = self
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
         let body = self
             .take_body()
             .ok_or_else(|| HttpError::bad_request("request body already read"))?;
@@ -79,14 +118,17 @@ impl Request {
                     .downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some() =>
             {
-                Err(HttpError::new(
-                    http::StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body is larger than {limit} bytes"),
-                ))
+                Err(too_large())
             }
-            Err(err) => Err(HttpError::bad_request(format!(
-                "cannot read request body: {err}"
-            ))),
+            Err(err) => match crate::server::BodyReadTimeout::find(&*err) {
+                Some(timeout) => Err(HttpError::new(
+                    http::StatusCode::REQUEST_TIMEOUT,
+                    timeout.to_string(),
+                )),
+                None => Err(HttpError::bad_request(format!(
+                    "cannot read request body: {err}"
+                ))),
+            },
         }
     }
 

@@ -43,10 +43,17 @@ fn args_of(body: &[u8], limit: usize) -> Result<Vec<Value>, WireError> {
 /// `POST {prefix}/{name}/{key}/rpc/{method}`.
 pub(super) async fn rpc(c: Context, state: Arc<State>) -> Reply {
     let limit = state.system.config().max_message_size;
-    let body = match c.request().body_bytes().await {
+    // the limit applies while the body streams in: a client cannot make the server buffer
+    // more than `limit` bytes (plus one read) before it gets its 413
+    let body = match c.request().body_bytes_limited(limit).await {
         Ok(body) => body,
         Err(e) if e.status() == ::http::StatusCode::PAYLOAD_TOO_LARGE => {
             return error_reply(&WireError::new(ErrorCode::MessageTooLong, e.message()));
+        }
+        // the body stalled: the message is incomplete, and the status says why
+        Err(e) if e.status() == ::http::StatusCode::REQUEST_TIMEOUT => {
+            return Reply::json(&WireError::new(ErrorCode::MalformedMessage, e.message()))
+                .with_status(e.status());
         }
         Err(e) => {
             return error_reply(&WireError::new(ErrorCode::MalformedMessage, e.message()));

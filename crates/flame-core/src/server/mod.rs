@@ -1,4 +1,18 @@
 //! Serving: a frozen app as a tower `Service`, `run()`, `serve()` and graceful shutdown.
+//!
+//! `serve()` runs flame's own accept loop on hyper: every limit a client can push on is in
+//! [`ServerConfig`] (`config.rs`); the loop, the connection cap and accept errors are in
+//! `accept.rs`; one connection and its idle watchdog in `connection.rs`; the request body's
+//! read timeout in `body.rs` ([`BodyReadTimeout`]); the open-files limit in `file_limit.rs`.
+
+mod accept;
+mod body;
+mod config;
+mod connection;
+mod file_limit;
+
+pub use body::BodyReadTimeout;
+pub use config::ServerConfig;
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
@@ -231,13 +245,25 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let request = request.map(Body::new);
+        self.respond(request.map(Body::new))
+    }
+}
+
+impl FlameService {
+    fn respond(&self, request: http::Request<Body>) -> ResponseFuture {
         match &self.layered {
             None => self.app.dispatch(request, self.remote),
             Some(layered) => {
                 ResponseFuture::pending(crate::layer::call(layered, request, self.remote))
             }
         }
+    }
+
+    /// The same app, for the requests of one connection from `remote`.
+    fn for_peer(&self, remote: SocketAddr) -> Self {
+        let mut service = self.clone();
+        service.remote = Some(remote);
+        service
     }
 }
 
@@ -297,11 +323,13 @@ impl Flame {
         Ok(())
     }
 
-    /// Serves on `listener` until SIGINT or SIGTERM, then shuts down gracefully.
+    /// Serves on `listener` until SIGINT or SIGTERM, then shuts down gracefully; see
+    /// [`Flame::serve_with_shutdown`] for the limits every connection is served under.
     ///
     /// # Errors
     ///
-    /// A failed startup check in `test`, or an I/O error from the listener.
+    /// A failed startup check in `test`. Accept errors are logged and retried, never
+    /// returned.
     pub async fn serve(self, listener: TcpListener) -> Result<(), ServeError> {
         self.serve_with_shutdown(listener, shutdown_signal()).await
     }
@@ -309,11 +337,18 @@ impl Flame {
     /// Serves on `listener` until `signal` completes, then shuts down gracefully: in-flight
     /// requests finish, new connections are refused.
     ///
+    /// Connections are served by flame's own accept loop on hyper (HTTP/1.1, and HTTP/2
+    /// with prior knowledge), under the limits of [`Flame::server_config`]: header and body
+    /// read timeouts, an idle timeout, a connection cap (503 over it), HTTP/2 stream and
+    /// header limits. At start the soft limit on open files is raised to the hard limit.
+    /// Accept errors (out of file descriptors) are logged once a second at most, with a
+    /// backoff from 5 ms to 1 s between retries.
+    ///
     /// # Errors
     ///
-    /// A failed startup check in `test`, or an I/O error from the listener.
+    /// A failed startup check in `test`.
     pub async fn serve_with_shutdown(
-        self,
+        mut self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
@@ -323,11 +358,9 @@ impl Flame {
             .map_or_else(|_| "?".to_owned(), |a| a.to_string());
         tracing::info!(%addr, env = %env(), "flame listening");
         warn_if_development_in_public(&listener);
-        let listener = axum::serve::ListenerExt::tap_io(listener, accepted);
-        axum::serve(listener, self.into_service())
-            .with_graceful_shutdown(signal)
-            .await
-            .map_err(|source| ServeError::Io { addr, source })
+        let config = std::mem::take(&mut self.server);
+        accept::serve(listener, self.into_service(), config, signal).await;
+        Ok(())
     }
 
     /// Builds a tokio runtime, listens on `FLAME_ADDR` (default `0.0.0.0:2830`) and serves
