@@ -38,6 +38,8 @@
 //! - [`websocket`]: upgrading a request to a WebSocket from a handler.
 //! - [`Env`] (`env.rs`), from `FLAME_ENV`.
 //! - [`HttpError`] (`error.rs`) for handlers, [`ServeError`], the [`CheckReport`].
+//! - [`ErrorBody`] (`error_format.rs`): the one JSON shape of framework errors, and which
+//!   error is written how ([`ErrorFormat`]).
 //!
 //! Services registered with `#[service]` anywhere in the program are mapped by
 //! [`Flame::new`]; `#[handler]` turns a `fn` into a handler that may also borrow (`&T`).
@@ -47,6 +49,7 @@ pub mod bind;
 mod context;
 mod env;
 mod error;
+mod error_format;
 mod flame;
 mod handler;
 mod layer;
@@ -66,7 +69,10 @@ pub use bind::{Form, Query, RawBody};
 pub use context::{Context, DEFAULT_ACTOR_TYPE};
 pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
-pub use flame::{BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef};
+pub use error_format::{ErrorBody, ErrorFormat, ErrorInfo, FieldError, status_code_name};
+pub use flame::{
+    AllowedMethods, BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef,
+};
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};
 pub use handler::{
