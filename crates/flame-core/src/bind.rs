@@ -105,7 +105,7 @@ fn has_bound<T: Send + 'static>(ctx: &Context) -> bool {
 }
 
 #[track_caller]
-fn take_bound<T: Send + 'static>(
+pub(crate) fn take_bound<T: Send + 'static>(
     ctx: &Context,
     ordinal: usize,
     name: &dyn Fn() -> Cow<'static, str>,
@@ -160,7 +160,7 @@ pub(crate) fn refuse(ctx: &Context, error: HttpError) {
     crate::handler::write_return(ctx, error);
 }
 
-async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     if !content_type_is(ctx, "application/json", Some("+json")) {
         return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -186,7 +186,7 @@ async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> 
     })
 }
 
-async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     if !content_type_is(ctx, "application/x-www-form-urlencoded", None) {
         return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -204,7 +204,7 @@ async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> 
     })
 }
 
-fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     serde_urlencoded::from_str::<T>(ctx.uri().query().unwrap_or_default()).map_err(|err| {
         refusal(
             StatusCode::BAD_REQUEST,
@@ -216,7 +216,10 @@ fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
 
 /// The [`Prepare`] step of a body argument: reads and converts it, unless a binder already
 /// did; a refusal is written as the answer and the handler does not run.
-fn prepare_with<V, Fut>(ctx: &Context, read: fn(Context) -> Fut) -> BoxFuture<'static, bool>
+pub(crate) fn prepare_with<V, Fut>(
+    ctx: &Context,
+    read: fn(Context) -> Fut,
+) -> BoxFuture<'static, bool>
 where
     V: Send + 'static,
     Fut: std::future::Future<Output = Result<V, HttpError>> + Send + 'static,

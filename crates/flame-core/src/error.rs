@@ -5,6 +5,7 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::error_format::FieldError;
 use crate::return_value::{Reply, ReturnError};
 
 /// An error with an HTTP status, for handlers to return.
@@ -31,6 +32,7 @@ pub struct HttpError {
     status: StatusCode,
     code: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
+    fields: Vec<FieldError>,
 }
 
 impl HttpError {
@@ -40,7 +42,37 @@ impl HttpError {
             status,
             code: None,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds the fields that failed validation to the answer's `fields`, for checks a
+    /// handler makes itself.
+    ///
+    /// ```
+    /// use flame_core::{FieldError, HttpError, Return};
+    ///
+    /// let err = HttpError::unprocessable("the order is not valid")
+    ///     .with_code("validation_failed")
+    ///     .with_fields(vec![FieldError::new("items", "length", "must not be empty")]);
+    /// assert_eq!(err.fields()[0].path, "items");
+    /// assert!(err.into_reply().body_bytes().unwrap().ends_with(br#""fields":[{"path":"items","code":"length","message":"must not be empty"}]}}"#));
+    /// ```
+    #[must_use]
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// The fields that failed validation, if any.
+    ///
+    /// ```
+    /// use flame_core::HttpError;
+    ///
+    /// assert!(HttpError::not_found("no user 3").fields().is_empty());
+    /// ```
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
     }
 
     /// Sets the machine-readable code of the answer (by default the status's name,
@@ -158,7 +190,7 @@ impl ReturnError for HttpError {
 
     fn into_error_reply(self) -> Reply {
         let code = self.code();
-        Reply::json_error(self.status, code, self.message)
+        Reply::json_error(self.status, code, self.message).with_fields(self.fields)
     }
 }
 

@@ -29,6 +29,8 @@
 //! - [`Request`], [`Params`], [`ResponseWriter`], [`Render`]: the builtin services every
 //!   request has.
 //! - [`bind`]: typed JSON, form and query data through serde ([`Json`], [`Form`], [`Query`]).
+//! - `validate` (feature `validate`): `Valid<Json<T>>` and friends, checked with the
+//!   `validator` crate, refused with 422 and the failing fields' paths.
 //! - [`Flame::layer`] (`layer.rs`): tower layers around the whole app, [`tower_layer`] and
 //!   `RouteRef::layer` at a place in a chain; [`LayerService`], [`TowerLayer`].
 //! - [`Handler`] (`handler.rs`): any function as a handler; [`BoxedHandler`]; `provides`.
@@ -40,6 +42,11 @@
 //! - [`HttpError`] (`error.rs`) for handlers, [`ServeError`], the [`CheckReport`].
 //! - [`ErrorBody`] (`error_format.rs`): the one JSON shape of framework errors, and which
 //!   error is written how ([`ErrorFormat`]).
+//!
+//! # Feature flags
+//!
+//! - `validate` (off by default): the `validate` module and `Valid`, on the `validator`
+//!   crate.
 //!
 //! Services registered with `#[service]` anywhere in the program are mapped by
 //! [`Flame::new`]; `#[handler]` turns a `fn` into a handler that may also borrow (`&T`).
@@ -63,6 +70,8 @@ mod return_value;
 mod router;
 pub mod server;
 mod static_files;
+#[cfg(feature = "validate")]
+pub mod validate;
 pub mod websocket;
 
 pub use bind::{Form, Query, RawBody};
@@ -89,6 +98,8 @@ pub use response_writer::ResponseWriter;
 pub use return_value::{Axum, Json, Reply, Return, ReturnError, ReturnHandler};
 pub use server::FlameService;
 pub use static_files::{Static, StaticOptions, static_files};
+#[cfg(feature = "validate")]
+pub use validate::Valid;
 
 #[doc(hidden)]
 pub mod __private {
