@@ -1,16 +1,20 @@
 //! A todo JSON API: an injected store next to typed bodies and query strings, as plain
-//! handler arguments.
+//! handler arguments; the new todo validated (`Valid<Json<T>>`).
 //!
 //! ```text
 //! cargo run --example todos
 //! curl -X POST localhost:2830/todos -H 'content-type: application/json' -d '{"title":"milk"}'
 //! curl 'localhost:2830/todos?done=false'
 //! curl -X POST localhost:2830/todos -H 'content-type: application/json' -d '{}'   # 422
+//! curl -X POST localhost:2830/todos -H 'content-type: application/json' -d '{"title":" "}'
+//! # 422 {"error":{"code":"validation_failed","message":"1 field is not valid",
+//! #       "fields":[{"path":"title","code":"blank","message":"the title is empty"}]}}
 //! ```
 
-use flame_core::{Flame, HttpError, Json, Query, StatusCode};
+use flame_core::{Flame, HttpError, Json, Query, StatusCode, Valid};
 use serde::{Deserialize, Serialize};
 use store::Store;
+use validator::{Validate, ValidationError};
 
 /// The store: a service mapped once, injected by type.
 mod store {
@@ -59,9 +63,17 @@ pub struct Todo {
 }
 
 // ANCHOR: handlers
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 struct NewTodo {
+    #[validate(length(max = 200), custom(function = "not_blank"))]
     title: String,
+}
+
+fn not_blank(title: &str) -> Result<(), ValidationError> {
+    if title.trim().is_empty() {
+        return Err(ValidationError::new("blank").with_message("the title is empty".into()));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -77,13 +89,13 @@ struct Finish {
 pub fn app() -> Flame {
     let mut f = Flame::new();
     f.map(Store::default());
-    // the body is read and checked before the handler runs: a bad one gets 415/400/422
-    f.post("/todos", |store: Store, Json(new): Json<NewTodo>| {
-        if new.title.trim().is_empty() {
-            return Err(HttpError::unprocessable("the title is empty"));
-        }
-        Ok((StatusCode::CREATED, Json(store.add(new.title))))
-    });
+    // the body is read and validated before the handler runs: a bad one gets 415/400/422
+    f.post(
+        "/todos",
+        |store: Store, Valid(Json(new)): Valid<Json<NewTodo>>| {
+            (StatusCode::CREATED, Json(store.add(new.title)))
+        },
+    );
     f.get("/todos", |store: Store, Query(filter): Query<Filter>| {
         Json(store.list(filter.done))
     });

@@ -1,23 +1,26 @@
 //! The `actors` example on a real socket: custom actors, branching on the actor type,
 //! identity in services, `require_actor`, and a backend job started with `spawn_as`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestServer;
+use flame_test::TestServer;
 
 #[allow(dead_code)]
 #[path = "../actors.rs"]
 mod actors;
 
+/// The status and the body, or the framework error's message for JSON errors.
 async fn get(server: &TestServer, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut request = reqwest::Client::new().get(server.url(path));
+    let mut request = server.get(path);
     if let Some(token) = token {
         request = request.header("x-api-token", token);
     }
-    let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+    let answer = request.await;
+    let body = match answer.header("content-type") {
+        Some("application/json") => answer.error().error.message.into_owned(),
+        _ => answer.text().to_owned(),
+    };
+    (answer.status().as_u16(), body)
 }
 
 #[tokio::test]
@@ -57,7 +60,8 @@ async fn custom_actors_branch_and_flow_into_services() {
         (401, "unknown API token".into())
     );
     // Not visible ASCII: refused like an unknown token, never a panic.
-    let response = reqwest::Client::new()
+    let response = server
+        .client()
         .get(server.url("/whoami"))
         .header(
             "x-api-token",

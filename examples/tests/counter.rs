@@ -79,7 +79,7 @@ async fn the_api_calls_the_counter_through_its_typed_handle() {
     .expect("request");
     assert_eq!(response.status(), 401);
     assert_eq!(
-        response.json::<Value>().await.unwrap()["code"],
+        response.json::<Value>().await.unwrap()["error"]["code"],
         "unauthorized"
     );
 

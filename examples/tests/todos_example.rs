@@ -1,72 +1,71 @@
-//! The todos example: typed bodies and query strings as plain arguments, over a real socket.
+//! The todos example: typed, validated bodies and query strings as plain arguments, over a
+//! real socket, with the public test kit.
 
-mod common;
-
-use common::TestServer;
+use flame_core::FieldError;
+use flame_test::TestServer;
 use serde_json::{Value, json};
 
 #[allow(dead_code)]
 #[path = "../todos.rs"]
 mod todos;
 
-async fn post(server: &TestServer, path: &str, body: &str) -> (u16, String) {
-    let response = reqwest::Client::new()
-        .post(server.url(path))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .expect("an answer");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("a body"))
-}
-
 #[tokio::test]
 async fn a_todo_api_with_typed_bodies() {
-    let f = todos::app();
-    assert!(f.check().is_ok(), "{:?}", f.check());
-    let server = TestServer::start(f).await;
+    let server = TestServer::start(todos::app()).await; // the startup check runs here
 
-    let (status, body) = post(&server, "/todos", r#"{"title":"milk"}"#).await;
-    assert_eq!(status, 201);
-    let created: Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(created, json!({"id": 1, "title": "milk", "done": false}));
-    post(&server, "/todos", r#"{"title":"eggs"}"#).await;
-    assert_eq!(post(&server, "/todos/done", r#"{"id":2}"#).await.0, 200);
-    assert_eq!(post(&server, "/todos/done", r#"{"id":9}"#).await.0, 404);
+    let created = server.post("/todos").json(&json!({"title": "milk"})).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.json::<Value>(),
+        json!({"id": 1, "title": "milk", "done": false})
+    );
+    server.post("/todos").json(&json!({"title": "eggs"})).await;
+    assert_eq!(
+        server
+            .post("/todos/done")
+            .json(&json!({"id": 2}))
+            .await
+            .status(),
+        200
+    );
+    let missing = server.post("/todos/done").json(&json!({"id": 9})).await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.error().error.code, "not_found");
 
-    let open: Value = reqwest::get(server.url("/todos?done=false"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(open, json!([{"id": 1, "title": "milk", "done": false}]));
+    let open = server.get("/todos?done=false").await;
+    assert_eq!(
+        open.json::<Value>(),
+        json!([{"id": 1, "title": "milk", "done": false}])
+    );
 
     // bad input never reaches the store
+    let blank = server.post("/todos").json(&json!({"title": "  "})).await;
+    assert_eq!(blank.status(), 422);
     assert_eq!(
-        post(&server, "/todos", r#"{"title":"  "}"#).await,
-        (422, "the title is empty".to_owned())
+        blank.error().error.fields,
+        vec![FieldError::new("title", "blank", "the title is empty")]
     );
-    assert_eq!(post(&server, "/todos", "{}").await.0, 422);
-    assert_eq!(post(&server, "/todos", "{").await.0, 400);
-    let wrong_type = reqwest::Client::new()
-        .post(server.url("/todos"))
-        .body(r#"{"title":"x"}"#)
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(wrong_type.status(), 415);
-    let all = reqwest::get(server.url("/todos?done=maybe"))
-        .await
-        .expect("get");
-    assert_eq!(all.status(), 400);
-    let all: Value = reqwest::get(server.url("/todos"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    let long = server
+        .post("/todos")
+        .json(&json!({"title": "x".repeat(201)}))
+        .await;
+    assert_eq!(long.error().error.fields[0].code, "length");
+    assert_eq!(server.post("/todos").json(&json!({})).await.status(), 422);
+    let malformed = server
+        .post("/todos")
+        .header("content-type", "application/json")
+        .body("{")
+        .await;
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(
+        server
+            .post("/todos")
+            .body(r#"{"title":"x"}"#)
+            .await
+            .status(),
+        415
+    );
+    assert_eq!(server.get("/todos?done=maybe").await.status(), 400);
+    assert_eq!(server.get("/todos").await.json::<Vec<Value>>().len(), 2);
     server.stop().await;
 }

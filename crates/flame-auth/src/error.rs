@@ -257,7 +257,9 @@ impl AuthError {
 
 /// An `AuthError` returned from a handler (alone, as `Err` of a `Result`, through `?`) is
 /// answered with its [status](AuthError::status), the JSON body of
-/// [`to_json`](AuthError::to_json) as `application/json`, and a `WWW-Authenticate` header
+/// [`to_json`](AuthError::to_json) as `application/json` (flame-core's
+/// [`ErrorBody`](flame_core::ErrorBody), as a framework error reply that a mapped
+/// `ReturnHandler` sees and may render otherwise), and a `WWW-Authenticate` header
 /// for 401s. The detailed `Display` text goes to the log only: debug level for the caller's
 /// mistakes, warn for the server's.
 ///
@@ -291,11 +293,9 @@ impl flame_core::ReturnError for AuthError {
         } else {
             tracing::debug!(error = %self, code = self.code(), status = status.as_u16(), "request refused by auth");
         }
-        let reply = flame_core::Reply::with_content_type(
-            self.to_json().to_string(),
-            http::HeaderValue::from_static("application/json"),
-        )
-        .with_status(status);
+        // The framework's error reply: written as `to_json()` by default, and seen as an
+        // error by the app's ReturnHandler, which may render it otherwise.
+        let reply = flame_core::Reply::json_error(status, self.code(), self.public_message());
         let reply = match &self {
             Self::TooManyAttempts { retry_after } => reply.with_header(
                 http::header::RETRY_AFTER.as_str(),

@@ -722,3 +722,48 @@ async fn tokens_issued_in_the_future_or_living_too_long_are_refused() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn auth_errors_go_through_the_apps_return_handler() {
+    use flame_core::{Reply, ReturnHandler};
+    let mut f = app(SessionStore::in_memory());
+    // One override for every error: the framework's code and status, in another shape.
+    f.map(ReturnHandler::new(|c: &Context, reply: Reply| {
+        match (reply.is_error(), reply.status(), reply.error_code()) {
+            (true, Some(status), Some(code)) => {
+                Reply::json(&serde_json::json!({ "problem": code, "status": status.as_u16() }))
+                    .with_status(status)
+                    .write_to(c);
+            }
+            _ => reply.write_to(c),
+        }
+    }));
+    let server = TestServer::start(f).await;
+    let answer = get(&server, "/admin", &[]).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.body,
+        r#"{"problem":"not_authenticated","status":401}"#
+    );
+    let ada = bearer(&issuer().issue(&ada()).unwrap());
+    let answer = get(&server, "/admin", &[("authorization", ada.as_bytes())]).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (403, r#"{"problem":"no_permission","status":403}"#)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn auth_errors_keep_their_json_body_and_challenge_by_default() {
+    let server = TestServer::start(app(SessionStore::in_memory())).await;
+    let answer = get(&server, "/admin", &[]).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+    assert_eq!(answer.challenge.as_deref(), Some("Bearer"));
+    assert_eq!(
+        answer.body,
+        r#"{"error":{"code":"not_authenticated","message":"authentication required"}}"#
+    );
+    server.stop().await;
+}

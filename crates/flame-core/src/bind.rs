@@ -6,12 +6,18 @@
 //! its injected arguments; the type is written once. Bad input is answered right there, and
 //! the handler does not run:
 //!
-//! | problem | status |
-//! |---|---|
-//! | JSON or form body without its content type | 415 Unsupported Media Type |
-//! | body larger than the app's body limit | 413 Payload Too Large |
-//! | malformed JSON, malformed query string | 400 Bad Request |
-//! | well-formed data that does not fit the type (missing field, wrong type) | 422 Unprocessable Entity |
+//! | problem | status | code |
+//! |---|---|---|
+//! | JSON or form body without its content type | 415 Unsupported Media Type | `unsupported_media_type` |
+//! | body larger than the app's body limit | 413 Payload Too Large | `payload_too_large` |
+//! | the body already read, or the connection failed while reading | 400 Bad Request | `bad_request` |
+//! | malformed JSON | 400 Bad Request | `malformed_body` |
+//! | malformed query string, or one that does not fit the type | 400 Bad Request | `invalid_query` |
+//! | well-formed data that does not fit the type (missing field, wrong type) | 422 Unprocessable Entity | `invalid_body` |
+//!
+//! The answer is the framework's JSON [`ErrorBody`](crate::ErrorBody)
+//! (`{"error":{"code":"invalid_body","message":"invalid JSON: missing field `name` at line 1 column 2"}}`),
+//! written through the app's [`ReturnHandler`](crate::ReturnHandler) when one is mapped.
 //!
 //! ```
 //! use flame_core::{Flame, Json, Query};
@@ -99,7 +105,7 @@ fn has_bound<T: Send + 'static>(ctx: &Context) -> bool {
 }
 
 #[track_caller]
-fn take_bound<T: Send + 'static>(
+pub(crate) fn take_bound<T: Send + 'static>(
     ctx: &Context,
     ordinal: usize,
     name: &dyn Fn() -> Cow<'static, str>,
@@ -144,18 +150,21 @@ fn content_type_is(ctx: &Context, expected: &str, suffix: Option<&str>) -> bool 
     essence == expected || suffix.is_some_and(|suffix| essence.ends_with(suffix))
 }
 
-fn refusal(status: StatusCode, message: String) -> HttpError {
-    HttpError::new(status, message)
+fn refusal(status: StatusCode, code: &'static str, message: String) -> HttpError {
+    HttpError::new(status, message).with_code(code)
 }
 
-fn refuse(ctx: &Context, error: HttpError) {
-    crate::ReturnError::into_error_reply(error).write_to(ctx);
+/// Answers a refused body through the request's return handler, as a handler's returned
+/// error would be: one [`ReturnHandler`](crate::ReturnHandler) renders them all.
+pub(crate) fn refuse(ctx: &Context, error: HttpError) {
+    crate::handler::write_return(ctx, error);
 }
 
-async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     if !content_type_is(ctx, "application/json", Some("+json")) {
         return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
             "expected a body of type application/json".into(),
         ));
     }
@@ -164,18 +173,24 @@ async fn json_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> 
         if err.is_data() {
             refusal(
                 StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
                 format!("invalid JSON: {err}"),
             )
         } else {
-            refusal(StatusCode::BAD_REQUEST, format!("malformed JSON: {err}"))
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                format!("malformed JSON: {err}"),
+            )
         }
     })
 }
 
-async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     if !content_type_is(ctx, "application/x-www-form-urlencoded", None) {
         return Err(refusal(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
             "expected a body of type application/x-www-form-urlencoded".into(),
         ));
     }
@@ -183,15 +198,17 @@ async fn form_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> 
     serde_urlencoded::from_bytes::<T>(&body).map_err(|err| {
         refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
             format!("invalid form: {err}"),
         )
     })
 }
 
-fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
+pub(crate) fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
     serde_urlencoded::from_str::<T>(ctx.uri().query().unwrap_or_default()).map_err(|err| {
         refusal(
             StatusCode::BAD_REQUEST,
+            "invalid_query",
             format!("invalid query string: {err}"),
         )
     })
@@ -199,7 +216,10 @@ fn query_value<T: DeserializeOwned>(ctx: &Context) -> Result<T, HttpError> {
 
 /// The [`Prepare`] step of a body argument: reads and converts it, unless a binder already
 /// did; a refusal is written as the answer and the handler does not run.
-fn prepare_with<V, Fut>(ctx: &Context, read: fn(Context) -> Fut) -> BoxFuture<'static, bool>
+pub(crate) fn prepare_with<V, Fut>(
+    ctx: &Context,
+    read: fn(Context) -> Fut,
+) -> BoxFuture<'static, bool>
 where
     V: Send + 'static,
     Fut: std::future::Future<Output = Result<V, HttpError>> + Send + 'static,

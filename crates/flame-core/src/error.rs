@@ -5,9 +5,15 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::error_format::FieldError;
 use crate::return_value::{Reply, ReturnError};
 
 /// An error with an HTTP status, for handlers to return.
+///
+/// It answers with the framework's [`ErrorBody`](crate::ErrorBody):
+/// `{"error":{"code":"not_found","message":"no user 3"}}`, the code being the status's name
+/// unless [`with_code`](HttpError::with_code) sets one; a [`ReturnHandler`](crate::ReturnHandler)
+/// sees it as an error reply and may render it otherwise.
 ///
 /// ```
 /// use flame_core::{HttpError, ReturnError, StatusCode};
@@ -24,7 +30,9 @@ use crate::return_value::{Reply, ReturnError};
 #[error("{message}")]
 pub struct HttpError {
     status: StatusCode,
+    code: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
+    fields: Vec<FieldError>,
 }
 
 impl HttpError {
@@ -32,8 +40,70 @@ impl HttpError {
     pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
+            code: None,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// Adds the fields that failed validation to the answer's `fields`, for checks a
+    /// handler makes itself.
+    ///
+    /// ```
+    /// use flame_core::{FieldError, HttpError, Return};
+    ///
+    /// let err = HttpError::unprocessable("the order is not valid")
+    ///     .with_code("validation_failed")
+    ///     .with_fields(vec![FieldError::new("items", "length", "must not be empty")]);
+    /// assert_eq!(err.fields()[0].path, "items");
+    /// assert!(err.into_reply().body_bytes().unwrap().ends_with(br#""fields":[{"path":"items","code":"length","message":"must not be empty"}]}}"#));
+    /// ```
+    #[must_use]
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// The fields that failed validation, if any.
+    ///
+    /// ```
+    /// use flame_core::HttpError;
+    ///
+    /// assert!(HttpError::not_found("no user 3").fields().is_empty());
+    /// ```
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+
+    /// Sets the machine-readable code of the answer (by default the status's name,
+    /// [`status_code_name`](crate::status_code_name)).
+    ///
+    /// ```
+    /// use flame_core::{HttpError, Return};
+    ///
+    /// let reply = HttpError::conflict("the name is taken").with_code("name_taken").into_reply();
+    /// assert_eq!(
+    ///     reply.body_bytes().as_deref(),
+    ///     Some(&br#"{"error":{"code":"name_taken","message":"the name is taken"}}"#[..])
+    /// );
+    /// ```
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The machine-readable code: the one set, or the status's name.
+    ///
+    /// ```
+    /// use flame_core::HttpError;
+    ///
+    /// assert_eq!(HttpError::not_found("no user 3").code(), "not_found");
+    /// ```
+    pub fn code(&self) -> Cow<'static, str> {
+        self.code
+            .clone()
+            .unwrap_or_else(|| crate::status_code_name(self.status))
     }
 
     /// 400 Bad Request.
@@ -119,7 +189,8 @@ impl ReturnError for HttpError {
     }
 
     fn into_error_reply(self) -> Reply {
-        Reply::error(self.status, self.message)
+        let code = self.code();
+        Reply::json_error(self.status, code, self.message).with_fields(self.fields)
     }
 }
 

@@ -92,6 +92,7 @@ pub struct Flame {
     action: Option<BoxedHandler>,
     pub(crate) befores: Vec<BeforeHook>,
     auto_head: bool,
+    method_not_allowed: bool,
     body_limit: usize,
     names: HashMap<String, usize>,
     pub(crate) layers: Vec<crate::layer::ApplyLayer>,
@@ -142,6 +143,7 @@ impl Flame {
             action: None,
             befores: Vec::new(),
             auto_head: false,
+            method_not_allowed: false,
             body_limit: DEFAULT_BODY_LIMIT,
             names: HashMap::new(),
             layers: Vec::new(),
@@ -221,6 +223,28 @@ impl Flame {
         self
     }
 
+    /// Answers `405 Method Not Allowed` with an `Allow` header, instead of Flamego's 404,
+    /// when no route matches the request's method but a route of another method matches
+    /// its path. Off by default: Flamego answers 404 there.
+    ///
+    /// The request goes through the not-found chain with the status 405, the `Allow` header
+    /// set and the [`AllowedMethods`] mapped; the default not-found handler answers with the
+    /// framework's JSON error, code `method_not_allowed`, through the app's
+    /// [`ReturnHandler`](crate::ReturnHandler).
+    ///
+    /// ```
+    /// use flame_core::Flame;
+    ///
+    /// let mut f = Flame::new();
+    /// f.method_not_allowed(true);
+    /// f.get("/items", || "items");
+    /// // POST /items now answers 405 with `Allow: GET`; POST /nowhere still 404.
+    /// ```
+    pub fn method_not_allowed(&mut self, enabled: bool) -> &mut Self {
+        self.method_not_allowed = enabled;
+        self
+    }
+
     /// The largest request body [`Request::body_bytes`](crate::Request::body_bytes) and the
     /// binders read. The limit applies while the body streams in: a body declared bigger
     /// (`Content-Length`) is refused before any of it is read, and a streamed one as soon as
@@ -250,8 +274,10 @@ impl Flame {
     }
 
     /// Sets the handlers for requests no route matches (after the global middleware). The
-    /// response status starts as 404 there, so returning a plain body answers 404. The default
-    /// answers `404 page not found`.
+    /// response status starts as 404 there (405 with [`Flame::method_not_allowed`]), so
+    /// returning a plain body answers 404. The default answers Flamego's
+    /// `404 page not found\n` as an error reply (code `not_found`), so a mapped
+    /// [`ReturnHandler`](crate::ReturnHandler) may render it otherwise.
     pub fn not_found<M>(&mut self, handlers: impl IntoHandlers<M>) -> &mut Self {
         self.not_found = handlers.into_handlers();
         self
@@ -533,11 +559,7 @@ impl Flame {
         let not_found: Vec<BoxedHandler> = if self.not_found.is_empty() {
             // Flamego's default is Go's `http.NotFound`, which is `http.Error`: a trailing
             // newline and `nosniff`, unlike a returned error.
-            vec![BoxedHandler::new(|| {
-                crate::Reply::text("404 page not found\n")
-                    .with_status(http::StatusCode::NOT_FOUND)
-                    .with_header("x-content-type-options", "nosniff")
-            })]
+            vec![BoxedHandler::new(default_not_found)]
         } else {
             self.not_found.clone()
         };
@@ -570,9 +592,46 @@ impl Flame {
             routes: self.routes,
             chains,
             not_found: not_found_chain,
+            method_not_allowed: self.method_not_allowed,
             befores: self.befores,
             no_route: Arc::from(""),
         }
+    }
+}
+
+/// The methods whose routes match a request's path when its own method's do not, mapped
+/// into the request by [`Flame::method_not_allowed`] for the not-found chain.
+///
+/// ```
+/// use flame_core::{AllowedMethods, Context, Flame, Method, StatusCode};
+///
+/// let mut f = Flame::new();
+/// f.method_not_allowed(true);
+/// f.not_found(|c: Context| match c.get::<AllowedMethods>() {
+///     Some(AllowedMethods(methods)) => (StatusCode::METHOD_NOT_ALLOWED, format!("try {methods:?}")),
+///     None => (StatusCode::NOT_FOUND, "nothing here".to_owned()),
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedMethods(pub Vec<Method>);
+
+/// Flamego's default not-found answer (Go's `http.NotFound`), or 405 when
+/// [`Flame::method_not_allowed`] found routes of other methods.
+fn default_not_found(c: crate::Context) -> crate::Reply {
+    match c.get::<AllowedMethods>() {
+        Some(AllowedMethods(methods)) => {
+            let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            crate::Reply::json_error(
+                http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("method not allowed; allowed: {}", names.join(", ")),
+            )
+        }
+        None => crate::Reply::go_http_error(
+            http::StatusCode::NOT_FOUND,
+            "not_found",
+            "404 page not found",
+        ),
     }
 }
 

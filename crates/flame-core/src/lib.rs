@@ -30,6 +30,8 @@
 //! - [`Request`], [`Params`], [`ResponseWriter`], [`Render`]: the builtin services every
 //!   request has.
 //! - [`bind`]: typed JSON, form and query data through serde ([`Json`], [`Form`], [`Query`]).
+//! - `validate` (feature `validate`): `Valid<Json<T>>` and friends, checked with the
+//!   `validator` crate, refused with 422 and the failing fields' paths.
 //! - [`Flame::layer`] (`layer.rs`): tower layers around the whole app, [`tower_layer`] and
 //!   `RouteRef::layer` at a place in a chain; [`LayerService`], [`TowerLayer`].
 //! - [`Handler`] (`handler.rs`): any function as a handler; [`BoxedHandler`]; `provides`.
@@ -39,6 +41,13 @@
 //! - [`websocket`]: upgrading a request to a WebSocket from a handler.
 //! - [`Env`] (`env.rs`), from `FLAME_ENV`.
 //! - [`HttpError`] (`error.rs`) for handlers, [`ServeError`], the [`CheckReport`].
+//! - [`ErrorBody`] (`error_format.rs`): the one JSON shape of framework errors, and which
+//!   error is written how ([`ErrorFormat`]).
+//!
+//! # Feature flags
+//!
+//! - `validate` (off by default): the `validate` module and `Valid`, on the `validator`
+//!   crate.
 //!
 //! Services registered with `#[service]` anywhere in the program are mapped by
 //! [`Flame::new`]; `#[handler]` turns a `fn` into a handler that may also borrow (`&T`).
@@ -48,6 +57,7 @@ pub mod bind;
 mod context;
 mod env;
 mod error;
+mod error_format;
 mod flame;
 mod handler;
 mod layer;
@@ -61,13 +71,18 @@ mod return_value;
 mod router;
 pub mod server;
 mod static_files;
+#[cfg(feature = "validate")]
+pub mod validate;
 pub mod websocket;
 
 pub use bind::{Form, Query, RawBody};
 pub use context::{Context, DEFAULT_ACTOR_TYPE};
 pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
-pub use flame::{BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef};
+pub use error_format::{ErrorBody, ErrorFormat, ErrorInfo, FieldError, status_code_name};
+pub use flame::{
+    AllowedMethods, BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef,
+};
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};
 pub use handler::{
@@ -84,6 +99,8 @@ pub use response_writer::ResponseWriter;
 pub use return_value::{Axum, Json, Reply, Return, ReturnError, ReturnHandler};
 pub use server::FlameService;
 pub use static_files::{Static, StaticOptions, static_files};
+#[cfg(feature = "validate")]
+pub use validate::Valid;
 
 #[doc(hidden)]
 pub mod __private {

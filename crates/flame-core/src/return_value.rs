@@ -29,6 +29,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use crate::context::Context;
+use crate::error_format::{ErrorBody, ErrorFormat, ErrorInfo, FieldError, status_code_name};
 
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
@@ -73,8 +74,33 @@ enum ReplyKind {
     Error {
         status: StatusCode,
         message: Cow<'static, str>,
+        /// `None` for Flamego's plain error: text, no code of its own, no headers. Boxed so
+        /// that the common replies stay small.
+        extra: Option<Box<ErrorExtra>>,
     },
     Response(Response),
+}
+
+#[derive(Debug)]
+struct ErrorExtra {
+    code: Option<Cow<'static, str>>,
+    fields: Vec<FieldError>,
+    headers: Option<HeaderMap>,
+    format: ErrorFormat,
+    /// Written as Go's `http.Error`: the message, a newline, `nosniff` (Flamego's 404).
+    go_http_error: bool,
+}
+
+impl Default for ErrorExtra {
+    fn default() -> Self {
+        Self {
+            code: None,
+            fields: Vec::new(),
+            headers: None,
+            format: ErrorFormat::Text,
+            go_http_error: false,
+        }
+    }
 }
 
 impl Reply {
@@ -137,7 +163,169 @@ impl Reply {
             kind: ReplyKind::Error {
                 status,
                 message: message.into(),
+                extra: None,
             },
+        }
+    }
+
+    /// A framework error: its status, a stable `code` and a message, written as an
+    /// [`ErrorBody`] (`application/json`) unless a [`ReturnHandler`] renders errors
+    /// differently. [`HttpError`](crate::HttpError), the body arguments' refusals and
+    /// flame-auth's errors are these.
+    ///
+    /// ```
+    /// use flame_core::{FieldError, Reply, StatusCode};
+    ///
+    /// let reply = Reply::json_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the input is not valid")
+    ///     .with_fields(vec![FieldError::new("name", "length", "too short")]);
+    /// assert_eq!(reply.error_code().as_deref(), Some("validation_failed"));
+    /// assert_eq!(
+    ///     reply.body_bytes().as_deref(),
+    ///     Some(&br#"{"error":{"code":"validation_failed","message":"the input is not valid","fields":[{"path":"name","code":"length","message":"too short"}]}}"#[..])
+    /// );
+    /// ```
+    pub fn json_error(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            kind: ReplyKind::Error {
+                status,
+                message: message.into(),
+                extra: Some(Box::new(ErrorExtra {
+                    code: Some(code.into()),
+                    format: ErrorFormat::Json,
+                    ..ErrorExtra::default()
+                })),
+            },
+        }
+    }
+
+    /// Go's `http.Error` as Flamego's default 404 writes it: text, a trailing newline,
+    /// `X-Content-Type-Options: nosniff`; an error reply like any other for a
+    /// [`ReturnHandler`].
+    pub(crate) fn go_http_error(
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+    ) -> Self {
+        Self {
+            kind: ReplyKind::Error {
+                status,
+                message: Cow::Borrowed(message),
+                extra: Some(Box::new(ErrorExtra {
+                    code: Some(Cow::Borrowed(code)),
+                    go_http_error: true,
+                    ..ErrorExtra::default()
+                })),
+            },
+        }
+    }
+
+    fn error_extra_mut(&mut self) -> Option<&mut ErrorExtra> {
+        match &mut self.kind {
+            ReplyKind::Error { extra, .. } => Some(extra.get_or_insert_with(Box::default)),
+            _ => None,
+        }
+    }
+
+    /// Sets the fields that failed validation, on an error reply (other replies are left as
+    /// they are).
+    #[must_use]
+    pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
+        if let Some(extra) = self.error_extra_mut() {
+            extra.fields = fields;
+        }
+        self
+    }
+
+    /// Sets the code of an error reply (other replies are left as they are).
+    ///
+    /// ```
+    /// use flame_core::{Reply, StatusCode};
+    ///
+    /// let reply = Reply::error(StatusCode::CONFLICT, "taken").with_error_code("name_taken");
+    /// assert_eq!(reply.error_code().as_deref(), Some("name_taken"));
+    /// ```
+    #[must_use]
+    pub fn with_error_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        if let Some(extra) = self.error_extra_mut() {
+            extra.code = Some(code.into());
+        }
+        self
+    }
+
+    /// Writes an error reply in `format` (other replies are left as they are): a
+    /// [`ReturnHandler`] that calls `reply.with_error_format(ErrorFormat::Json)` answers
+    /// every error, handlers' own included, with an [`ErrorBody`].
+    #[must_use]
+    pub fn with_error_format(mut self, format: ErrorFormat) -> Self {
+        if let Some(extra) = self.error_extra_mut() {
+            extra.format = format;
+            if format != ErrorFormat::Text {
+                extra.go_http_error = false;
+            }
+        }
+        self
+    }
+
+    /// The code of an error reply: its own, or the status's name ([`status_code_name`]).
+    pub fn error_code(&self) -> Option<Cow<'static, str>> {
+        match &self.kind {
+            ReplyKind::Error { status, extra, .. } => Some(
+                extra
+                    .as_ref()
+                    .and_then(|extra| extra.code.clone())
+                    .unwrap_or_else(|| status_code_name(*status)),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The fields that failed validation, for error replies that carry them.
+    pub fn error_fields(&self) -> &[FieldError] {
+        match &self.kind {
+            ReplyKind::Error {
+                extra: Some(extra), ..
+            } => &extra.fields,
+            _ => &[],
+        }
+    }
+
+    /// How an error reply will be written; `None` for other replies.
+    pub fn error_format(&self) -> Option<ErrorFormat> {
+        match &self.kind {
+            ReplyKind::Error { extra, .. } => Some(
+                extra
+                    .as_ref()
+                    .map_or(ErrorFormat::Text, |extra| extra.format),
+            ),
+            _ => None,
+        }
+    }
+
+    /// An error reply as an [`ErrorBody`], whatever its format.
+    ///
+    /// ```
+    /// use flame_core::{Reply, StatusCode};
+    ///
+    /// let body = Reply::error(StatusCode::NOT_FOUND, "no todo 3").error_body().unwrap();
+    /// assert_eq!((body.error.code.as_ref(), body.error.message.as_ref()), ("not_found", "no todo 3"));
+    /// ```
+    pub fn error_body(&self) -> Option<ErrorBody> {
+        match &self.kind {
+            ReplyKind::Error { message, extra, .. } => Some(ErrorBody {
+                error: ErrorInfo {
+                    code: self.error_code().unwrap_or_default(),
+                    message: message.clone(),
+                    fields: extra
+                        .as_ref()
+                        .map(|extra| extra.fields.clone())
+                        .unwrap_or_default(),
+                },
+            }),
+            _ => None,
         }
     }
 
@@ -164,9 +352,10 @@ impl Reply {
                 headers,
                 body,
             },
-            ReplyKind::Error { message, .. } => ReplyKind::Error {
+            ReplyKind::Error { message, extra, .. } => ReplyKind::Error {
                 status: new_status,
                 message,
+                extra,
             },
             ReplyKind::Response(mut response) => {
                 *response.status_mut() = new_status;
@@ -195,7 +384,14 @@ impl Reply {
             ReplyKind::Response(response) => {
                 response.headers_mut().insert(name, value);
             }
-            ReplyKind::Empty | ReplyKind::Status(_) | ReplyKind::Error { .. } => {
+            ReplyKind::Error { extra, .. } => {
+                extra
+                    .get_or_insert_with(Box::default)
+                    .headers
+                    .get_or_insert_with(HeaderMap::new)
+                    .insert(name, value);
+            }
+            ReplyKind::Empty | ReplyKind::Status(_) => {
                 let status = self.status().unwrap_or(StatusCode::OK);
                 let mut response = Response::new(Body::empty());
                 *response.status_mut() = status;
@@ -239,12 +435,43 @@ impl Reply {
     pub fn body_bytes(&self) -> Option<Bytes> {
         match &self.kind {
             ReplyKind::Body { body, .. } => Some(body.clone()),
-            ReplyKind::Error { message, .. } => Some(Bytes::from(message.to_string())),
+            ReplyKind::Error { .. } => self.error_parts().map(|(_, _, body)| body),
             _ => None,
         }
     }
 
-    /// Writes this reply the default way: Flamego's rules, an error as its message alone.
+    /// An error reply's content type, extra headers and body, as [`Reply::write_to`] writes
+    /// them.
+    fn error_parts(&self) -> Option<(HeaderValue, Option<Box<HeaderMap>>, Bytes)> {
+        let ReplyKind::Error { message, extra, .. } = &self.kind else {
+            return None;
+        };
+        let Some(extra) = extra else {
+            return Some((TEXT_PLAIN, None, cow_bytes(message.clone())));
+        };
+        let mut headers = extra.headers.clone().map(Box::new);
+        let (content_type, body) = match extra.format {
+            ErrorFormat::Json => match serde_json::to_vec(&self.error_body()) {
+                Ok(body) => (APPLICATION_JSON, Bytes::from(body)),
+                // An ErrorBody is strings all the way down; this cannot fail, and if it did
+                // the message is still worth sending.
+                Err(_) => (TEXT_PLAIN, cow_bytes(message.clone())),
+            },
+            ErrorFormat::Text if extra.go_http_error => {
+                headers.get_or_insert_with(Box::default).insert(
+                    http::header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                (TEXT_PLAIN, Bytes::from(format!("{message}\n")))
+            }
+            ErrorFormat::Text => (TEXT_PLAIN, cow_bytes(message.clone())),
+        };
+        Some((content_type, headers, body))
+    }
+
+    /// Writes this reply the default way: Flamego's rules; an error in its
+    /// [`ErrorFormat`] (a handler's own error as its message alone, a framework error as an
+    /// [`ErrorBody`]).
     pub fn write_to(self, ctx: &Context) {
         let writer = ctx.response_writer();
         match self.kind {
@@ -256,15 +483,20 @@ impl Reply {
                 headers,
                 body,
             } => writer.write_full(status, content_type, headers, body),
-            ReplyKind::Error { status, message } => {
-                let body = match message {
-                    Cow::Borrowed(message) => Bytes::from_static(message.as_bytes()),
-                    Cow::Owned(message) => Bytes::from(message),
-                };
-                writer.write_full(Some(status), TEXT_PLAIN, None, body);
+            ReplyKind::Error { status, .. } => {
+                if let Some((content_type, headers, body)) = self.error_parts() {
+                    writer.write_full(Some(status), content_type, headers, body);
+                }
             }
             ReplyKind::Response(response) => writer.write_response(response),
         }
+    }
+}
+
+fn cow_bytes(message: Cow<'static, str>) -> Bytes {
+    match message {
+        Cow::Borrowed(message) => Bytes::from_static(message.as_bytes()),
+        Cow::Owned(message) => Bytes::from(message),
     }
 }
 

@@ -204,43 +204,61 @@ async fn json_binding_and_its_errors() {
     )
     .await;
     assert_eq!(vendor.status, 200);
-    let cases: [(Option<&str>, &str, u16, &str); 6] = [
+    let cases: [(Option<&str>, &str, u16, &str, &str); 6] = [
         (
             None,
             r#"{"name":"ada","age":36}"#,
             415,
+            "unsupported_media_type",
             "expected a body of type application/json",
         ),
         (
             Some("text/plain"),
             r#"{"name":"ada","age":36}"#,
             415,
+            "unsupported_media_type",
             "expected a body of type application/json",
         ),
         (
             Some("application/json"),
             r#"{"name": "ada""#,
             400,
+            "malformed_body",
             "malformed JSON",
         ),
-        (Some("application/json"), "not json", 400, "malformed JSON"),
+        (
+            Some("application/json"),
+            "not json",
+            400,
+            "malformed_body",
+            "malformed JSON",
+        ),
         (
             Some("application/json"),
             r#"{"name":"ada"}"#,
             422,
+            "invalid_body",
             "invalid JSON: missing field `age`",
         ),
         (
             Some("application/json"),
             r#"{"name":"ada","age":"old"}"#,
             422,
+            "invalid_body",
             "invalid JSON: invalid type",
         ),
     ];
-    for (content_type, body, status, message) in cases {
+    for (content_type, body, status, code, message) in cases {
         let answer = send(&svc, post("/users", content_type, body)).await;
         assert_eq!(answer.status.as_u16(), status, "{body}: {}", answer.body);
-        assert!(answer.body.starts_with(message), "{body}: {}", answer.body);
+        assert_eq!(answer.headers["content-type"], "application/json", "{body}");
+        let error: flame_core::ErrorBody = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(error.error.code, code, "{body}: {}", answer.body);
+        assert!(
+            error.error.message.starts_with(message),
+            "{body}: {}",
+            answer.body
+        );
     }
     let big = send(
         &svc,
@@ -304,5 +322,10 @@ async fn form_and_query_binding() {
     );
     let (status, body) = get(&svc, "/search?name=bob").await;
     assert_eq!(status, 400);
-    assert!(body.starts_with("invalid query string"), "{body}");
+    let error: flame_core::ErrorBody = serde_json::from_str(&body).unwrap();
+    assert_eq!(error.error.code, "invalid_query");
+    assert!(
+        error.error.message.starts_with("invalid query string"),
+        "{body}"
+    );
 }

@@ -90,7 +90,11 @@ async fn each_return_value_writes_what_flamego_writes() {
         ("/result-err", 500, "bad"),
         ("/result-unit", 200, ""),
         ("/custom-error", 404, "order 7 not found"),
-        ("/http-error", 400, "missing field"),
+        (
+            "/http-error",
+            400,
+            r#"{"error":{"code":"bad_request","message":"missing field"}}"#,
+        ),
         ("/json", 200, r#"{"n":1}"#),
         ("/axum", 201, "axum"),
         ("/option-none", 200, ""),

@@ -144,7 +144,10 @@ async fn named_routes_build_urls() {
     );
     assert_eq!(
         get(&svc, "/unknown").await,
-        (500, "no route named \"nope\"".into())
+        (
+            500,
+            r#"{"error":{"code":"internal_error","message":"no route named \"nope\""}}"#.into()
+        )
     );
 }
 

@@ -35,8 +35,10 @@ impl Actor for LocalCaller {
 ///
 /// As a flame return value it answers the HTTP status of its code (the table of
 /// [`flame_protocol::http_status`]: `action_not_found` 404, `forbidden` 403, an actor's own
-/// code 400, ...) with the error as JSON, `{"code": ..., "message": ...}`, the shape of the
-/// actor protocol's HTTP RPC; so a handler can `?` a call.
+/// code 400, ...) with flame's framework error, `{"error":{"code":...,"message":...}}`
+/// ([`flame_core::ErrorBody`]), written through the app's `ReturnHandler` like every other
+/// framework error; so a handler can `?` a call. (The actor protocol's own HTTP RPC keeps the
+/// protocol's bare `{"code":...,"message":...}`.)
 ///
 /// ```
 /// use flame_core::{ReturnError, StatusCode};
@@ -47,7 +49,10 @@ impl Actor for LocalCaller {
 /// assert_eq!(e.code(), "forbidden");
 /// assert_eq!(e.status(), StatusCode::FORBIDDEN);
 /// let reply = e.into_error_reply();
-/// assert_eq!(reply.body_bytes().as_deref(), Some(&br#"{"code":"forbidden","message":"admins only"}"#[..]));
+/// assert_eq!(
+///     reply.body_bytes().as_deref(),
+///     Some(&br#"{"error":{"code":"forbidden","message":"admins only"}}"#[..])
+/// );
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -109,7 +114,8 @@ impl ReturnError for CallError {
             tracing::error!(error = %self, "typed actor call failed");
         }
         let status = self.status();
-        Reply::json(&self.to_wire()).with_status(status)
+        let wire = self.to_wire();
+        Reply::json_error(status, wire.code, wire.message)
     }
 }
 

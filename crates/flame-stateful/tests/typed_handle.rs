@@ -264,13 +264,13 @@ async fn a_handler_calls_an_actor_and_returns_its_errors() {
     );
     assert_eq!(
         res.json::<serde_json::Value>().await.unwrap(),
-        serde_json::json!({"code": "board.empty_title", "message": "a note needs a title"})
+        serde_json::json!({"error": {"code": "board.empty_title", "message": "a note needs a title"}})
     );
 
     let res = client.get(server.url("/admin")).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["code"],
+        res.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "forbidden"
     );
 

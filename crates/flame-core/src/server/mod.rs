@@ -48,6 +48,8 @@ pub(crate) struct App {
     pub(crate) routes: Vec<RouteDef>,
     pub(crate) chains: Vec<Arc<[BoxedHandler]>>,
     pub(crate) not_found: Arc<[BoxedHandler]>,
+    /// Whether a path known under other methods answers 405 (`Flame::method_not_allowed`).
+    pub(crate) method_not_allowed: bool,
     pub(crate) befores: Vec<BeforeHook>,
     /// The empty route pattern of requests no route matches.
     pub(crate) no_route: Arc<str>,
@@ -67,6 +69,25 @@ impl App {
         .copied()
     }
 
+    /// The methods with a route matching the request's path, for a 405 answer.
+    fn allowed_methods(&self, parts: &http::request::Parts) -> Vec<Method> {
+        let mut scratch = Captures::new();
+        crate::flame::METHODS
+            .iter()
+            .zip(&self.trees)
+            .filter(|(method, tree)| {
+                **method != parts.method
+                    && tree.as_ref().is_some_and(|tree| {
+                        tree.find(parts.uri.path(), &mut scratch, |id| {
+                            self.routes[*id].accepts(parts)
+                        })
+                        .is_some()
+                    })
+            })
+            .map(|(method, _)| method.clone())
+            .collect()
+    }
+
     /// Routes the request and runs its chain as far as it goes synchronously. A chain of
     /// synchronous handlers finishes here, with no future allocated; the first handler that
     /// returns a pending future moves the rest of the chain into one boxed future.
@@ -83,6 +104,10 @@ impl App {
         }
         let mut captures = Captures::new();
         let found = self.find(&parts.method, &parts, &mut captures);
+        let allowed = match found {
+            None if self.method_not_allowed => self.allowed_methods(&parts),
+            _ => Vec::new(),
+        };
         let (route, chain) = match found {
             Some(id) => (self.routes[id].pattern.clone(), self.chains[id].clone()),
             None => (self.no_route.clone(), self.not_found.clone()),
@@ -113,8 +138,12 @@ impl App {
             span: span.clone(),
         });
         if found.is_none() {
-            ctx.response_writer()
-                .set_default_status(http::StatusCode::NOT_FOUND);
+            if allowed.is_empty() {
+                ctx.response_writer()
+                    .set_default_status(http::StatusCode::NOT_FOUND);
+            } else {
+                not_allowed(&ctx, allowed);
+            }
         }
         let pending = {
             let _entered = span.enter();
@@ -134,6 +163,21 @@ impl App {
             ),
         }
     }
+}
+
+/// Starts a 405 answer: the status, `Allow`, and the methods for the not-found chain.
+fn not_allowed(ctx: &Context, allowed: Vec<Method>) {
+    let writer = ctx.response_writer();
+    writer.set_default_status(http::StatusCode::METHOD_NOT_ALLOWED);
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(allow) = http::HeaderValue::try_from(allow) {
+        writer.headers_mut().insert(http::header::ALLOW, allow);
+    }
+    ctx.map(crate::flame::AllowedMethods(allowed));
 }
 
 fn finish(ctx: Context, is_head: bool) -> Response {
