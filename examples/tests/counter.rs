@@ -141,10 +141,10 @@ async fn the_counter_over_websocket_and_http() {
     );
 
     // the page and the client script
-    let (status, page) = server.get("/counter.html").await;
+    let (status, page) = common::get(&server, "/counter.html").await;
     assert_eq!(status, 200);
     assert!(page.contains(r#"import { connect } from "/actors/client.js""#));
-    assert_eq!(server.get("/actors/client.js").await.0, 200);
+    assert_eq!(common::get(&server, "/actors/client.js").await.0, 200);
 
     // the counter_client example against this server
     assert_eq!(

@@ -15,8 +15,11 @@ async fn recovery_depends_on_the_environment() {
     let server = TestServer::start(env::app()).await;
 
     flame_core::set_env(Env::Development);
-    assert_eq!(server.get("/env").await, (200, "development".into()));
-    let (status, body) = server.get("/panic").await;
+    assert_eq!(
+        common::get(&server, "/env").await,
+        (200, "development".into())
+    );
+    let (status, body) = common::get(&server, "/panic").await;
     assert_eq!(status, 500);
     assert!(
         body.starts_with("<html>\n<head><title>PANIC: something went wrong</title>"),
@@ -25,9 +28,12 @@ async fn recovery_depends_on_the_environment() {
     assert!(body.contains("env.rs"), "the location is shown: {body}");
 
     flame_core::set_env(Env::Production);
-    assert_eq!(server.get("/env").await, (200, "production".into()));
     assert_eq!(
-        server.get("/panic").await,
+        common::get(&server, "/env").await,
+        (200, "production".into())
+    );
+    assert_eq!(
+        common::get(&server, "/panic").await,
         (500, "Internal Server Error".into())
     );
 

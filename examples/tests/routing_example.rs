@@ -73,7 +73,7 @@ async fn routes_match_as_in_flamego() {
     ];
     for (path, status, body) in cases {
         assert_eq!(
-            server.get(path).await,
+            common::get(&server, path).await,
             (*status, (*body).to_owned()),
             "{path}"
         );
