@@ -1,0 +1,291 @@
+//! Actor systems in cluster mode on one real PostgreSQL server: several nodes, each with its
+//! transport on a loopback port, sharing the store through `PgCluster`. Ownership is moved
+//! and leases are made to lapse with SQL, never by waiting for a clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use flame_actor::{Actor, BackendActor};
+use flame_postgres::lease::LeaseConfig;
+use flame_postgres::{ClusterOptions, PgCluster, PgStore};
+use flame_stateful::ActorSystem;
+use flame_stateful::protocol::ErrorCode;
+use flame_stateful::transport::TransportConfig;
+use flame_test_support::net::Server;
+use flame_test_support::pg::PgServer;
+use flame_test_support::{Counter, Log, caller, config, until};
+use serde_json::{Value, json};
+
+const SECRET: &str = "test cluster secret";
+
+struct Node {
+    system: ActorSystem,
+    cluster: Arc<PgCluster>,
+    server: Server,
+}
+
+impl Node {
+    async fn start(pg: &PgServer, id: &str, lease: LeaseConfig, renew_every: Duration) -> Self {
+        // a free port, known before the node registers its address
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let store = PgStore::connect(&pg.url()).await.unwrap();
+        let mut options = ClusterOptions::new(id, &addr, SECRET);
+        options.lease = lease;
+        options.renew_every = renew_every;
+        let cluster = PgCluster::join(store.clone(), options).await.unwrap();
+        let log = Log::default();
+        let system = ActorSystem::builder()
+            .config(config())
+            .store(store)
+            .cluster(cluster.config())
+            .register("counter", move |_| Counter { log: log.clone() })
+            .build()
+            .await
+            .unwrap();
+        let server =
+            Server::start_with(system.clone(), TransportConfig::default(), |_| {}, &addr).await;
+        Self {
+            system,
+            cluster,
+            server,
+        }
+    }
+
+    /// A node with the default lease (3 s, renewed every second).
+    async fn healthy(pg: &PgServer, id: &str) -> Self {
+        Self::start(
+            pg,
+            id,
+            LeaseConfig::new(ClusterOptions::DEFAULT_TTL, ClusterOptions::DEFAULT_MARGIN),
+            ClusterOptions::DEFAULT_RENEW_EVERY,
+        )
+        .await
+    }
+
+    async fn increment(&self, key: &str) -> Result<i64, flame_stateful::protocol::WireError> {
+        self.system
+            .call("counter", key, "increment", vec![json!(1)], caller())
+            .await
+            .map(|v| v.as_i64().unwrap())
+    }
+
+    async fn stop(self) {
+        self.system.shutdown().await;
+        self.server.stop().await;
+    }
+}
+
+async fn sql(pg: &PgServer, statement: &str) {
+    let (client, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(statement).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_key_is_active_on_exactly_one_node_and_every_count_is_exact() {
+    let Some(pg) = PgServer::start() else { return };
+    let nodes = Arc::new(vec![
+        Node::healthy(&pg, "n1").await,
+        Node::healthy(&pg, "n2").await,
+        Node::healthy(&pg, "n3").await,
+    ]);
+    let http = reqwest::Client::new();
+    let keys = 12;
+    let per_node = 8;
+    // Every first call of every key, through every node at once: in-process calls on two
+    // nodes, the HTTP RPC on the third.
+    let mut tasks = Vec::new();
+    for k in 0..keys {
+        for n in 0..3 {
+            for _ in 0..per_node {
+                let nodes = nodes.clone();
+                let http = http.clone();
+                tasks.push(tokio::spawn(async move {
+                    let key = format!("k{k}");
+                    let answer = if n == 2 {
+                        let url = nodes[n]
+                            .server
+                            .http_url(&format!("/actors/counter/{key}/rpc/increment"));
+                        let response = http.post(url).json(&json!([1])).send().await.unwrap();
+                        assert!(response.status().is_success(), "{}", response.status());
+                        response.json::<Value>().await.unwrap().as_i64().unwrap()
+                    } else {
+                        nodes[n].increment(&key).await.unwrap()
+                    };
+                    (k, answer)
+                }));
+            }
+        }
+    }
+    let mut answers: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+    for task in tasks {
+        let (k, answer) = task.await.unwrap();
+        answers.entry(k).or_default().push(answer);
+    }
+    let total = 3 * per_node as i64;
+    for (k, mut got) in answers {
+        got.sort_unstable();
+        // one activation serialized every call: each count was handed out exactly once
+        assert_eq!(got, (1..=total).collect::<Vec<_>>(), "key k{k}");
+        let key = format!("k{k}");
+        let active: Vec<usize> = (0..3)
+            .filter(|&n| nodes[n].system.is_loaded("counter", &key))
+            .collect();
+        assert_eq!(active.len(), 1, "k{k} is active on {active:?}");
+        for node in nodes.iter() {
+            let count = node
+                .system
+                .call("counter", &key, "get", vec![], caller())
+                .await
+                .unwrap();
+            assert_eq!(count, total);
+        }
+    }
+    let nodes = Arc::try_unwrap(nodes).ok().unwrap();
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fenced_out_owner_acknowledges_nothing_and_forwards_to_the_new_owner() {
+    let Some(pg) = PgServer::start() else { return };
+    let n1 = Node::healthy(&pg, "n1").await;
+    let n2 = Node::healthy(&pg, "n2").await;
+    assert_eq!(n1.increment("x").await.unwrap(), 1);
+    assert!(n1.system.is_loaded("counter", "x"));
+
+    // n2 takes the actor over behind n1's back (as after a partition): a newer epoch.
+    sql(
+        &pg,
+        "UPDATE flame_actor_owners SET node = 'n2', epoch = epoch + 1 \
+         WHERE name = 'counter' AND key = 'x'",
+    )
+    .await;
+    let fenced = n1.increment("x").await.unwrap_err();
+    assert!(fenced.is(ErrorCode::Unavailable), "{fenced:?}");
+    assert!(flame_stateful::protocol::is_transient(&fenced.code));
+    until("n1 deactivates x", || !n1.system.is_loaded("counter", "x")).await;
+
+    // The fenced write is nowhere: the new owner counts on from 1.
+    let count = n2
+        .system
+        .call("counter", "x", "get", vec![], caller())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    // n1 now forwards to n2, with the caller's identity.
+    assert_eq!(n1.increment("x").await.unwrap(), 2);
+    assert!(!n1.system.is_loaded("counter", "x"));
+    assert!(n2.system.is_loaded("counter", "x"));
+    let backend: Arc<dyn Actor> = Arc::new(BackendActor::new("jobs"));
+    let who = n1
+        .system
+        .call("counter", "x", "whoami", vec![], backend)
+        .await
+        .unwrap();
+    assert_eq!(who[0], "backend");
+    n1.stop().await;
+    n2.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_whose_lease_lapsed_in_the_database_commits_nothing() {
+    let Some(pg) = PgServer::start() else { return };
+    // a long lease renewed once, at the start: only the SQL below makes it lapse
+    let lease = LeaseConfig::new(Duration::from_secs(600), Duration::from_secs(1));
+    let n1 = Node::start(&pg, "n1", lease, Duration::from_secs(3600)).await;
+    assert_eq!(n1.increment("x").await.unwrap(), 1);
+    sql(
+        &pg,
+        "UPDATE flame_nodes SET expires_at = now() - interval '1 second' WHERE id = 'n1'",
+    )
+    .await;
+    let refused = n1.increment("x").await.unwrap_err();
+    assert!(refused.is(ErrorCode::Unavailable), "{refused:?}");
+    // nothing was written: the stored state is still 1
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    let stored = flame_stateful::store::ActorStore::load(
+        &store,
+        &flame_stateful::store::ActorId::new("counter", "x"),
+    )
+    .await
+    .unwrap();
+    let state = String::from_utf8_lossy(stored.state.as_deref().unwrap()).into_owned();
+    assert!(state.contains("\"count\":1"), "{state}");
+    n1.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_cannot_vouch_for_its_lease_acknowledges_nothing() {
+    let Some(pg) = PgServer::start() else { return };
+    // renewed once at the start and never again: the node may acknowledge for 1 s
+    let lease = LeaseConfig::new(Duration::from_secs(3), Duration::from_secs(2));
+    let n1 = Node::start(&pg, "n1", lease, Duration::from_secs(3600)).await;
+    until("the self-lease runs out", || {
+        !flame_stateful::cluster::Directory::may_acknowledge(&*n1.cluster)
+    })
+    .await;
+    for key in ["fresh", "other"] {
+        let refused = n1.increment(key).await.unwrap_err();
+        assert!(refused.is(ErrorCode::Unavailable), "{refused:?}");
+    }
+    n1.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_call_without_the_cluster_secret_is_refused() {
+    let Some(pg) = PgServer::start() else { return };
+    let n1 = Node::healthy(&pg, "n1").await;
+    let http = reqwest::Client::new();
+    let body = json!({"name": "counter", "key": "x", "method": "increment", "args": [1], "caller": {"type": "backend", "name": "x"}});
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Bearer test cluster secre"),
+    ] {
+        let mut request = http
+            .post(n1.server.http_url("/actors/_cluster/call"))
+            .json(&body);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{auth:?}");
+    }
+    // nothing ran: the actor was never created
+    assert!(!n1.system.is_loaded("counter", "x"));
+    let ok = http
+        .post(n1.server.http_url("/actors/_cluster/call"))
+        .header("authorization", format!("Bearer {SECRET}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap(), json!({"ok": 1}));
+    n1.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_address_or_id_already_taken_is_refused_at_start() {
+    let Some(pg) = PgServer::start() else { return };
+    let n1 = Node::healthy(&pg, "n1").await;
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    let address = n1.cluster.options().advertise.clone();
+    for (id, addr) in [("n9", address.as_str()), ("n1", "127.0.0.1:1")] {
+        let err = PgCluster::join(store.clone(), ClusterOptions::new(id, addr, SECRET))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("taken"), "{err}");
+    }
+    n1.stop().await;
+}
