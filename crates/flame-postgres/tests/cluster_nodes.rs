@@ -289,3 +289,130 @@ async fn a_node_address_or_id_already_taken_is_refused_at_start() {
     }
     n1.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_connection_to_any_node_reaches_the_owner_and_reconnects_after_it_left() {
+    use flame_stateful::protocol::ServerMessage;
+    use flame_test_support::net::{recv, ws_connect};
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    /// The next message that is not an event (the counter greets each connection).
+    async fn reply(ws: &mut flame_test_support::net::Ws) -> ServerMessage {
+        loop {
+            match recv(ws).await {
+                ServerMessage::Event { .. } => {}
+                other => return other,
+            }
+        }
+    }
+
+    let Some(pg) = PgServer::start() else { return };
+    let n1 = Node::healthy(&pg, "n1").await;
+    let n2 = Node::healthy(&pg, "n2").await;
+    assert_eq!(n1.increment("x").await.unwrap(), 1);
+
+    // A client of n2, relayed to n1, which owns x: the actor sees the client's connection
+    // and its params, as if it had connected to n1.
+    let url = n2.server.ws_url("counter", "x", Some(r#"{"token":"ada"}"#));
+    let mut ws = ws_connect(&url).await;
+    assert!(matches!(recv(&mut ws).await, ServerMessage::Init { .. }));
+    let rpc = |id: u64, method: &str, args: &str| {
+        Message::Text(
+            format!(r#"{{"v":1,"type":"rpc","id":{id},"method":"{method}","args":{args}}}"#).into(),
+        )
+    };
+    ws.send(rpc(1, "whoami", "[]")).await.unwrap();
+    match reply(&mut ws).await {
+        ServerMessage::RpcOk { id: 1, output } => {
+            assert_eq!(output[0], "websocket");
+            assert_eq!(output[2], "ada");
+        }
+        other => panic!("{other:?}"),
+    }
+    ws.send(rpc(2, "increment", "[1]")).await.unwrap();
+    assert_eq!(
+        reply(&mut ws).await,
+        ServerMessage::RpcOk {
+            id: 2,
+            output: json!(2)
+        }
+    );
+    assert!(n1.system.is_loaded("counter", "x"));
+    assert!(!n2.system.is_loaded("counter", "x"));
+
+    // The owner goes away: the relayed connection closes with a transient code ...
+    n1.stop().await;
+    match reply(&mut ws).await {
+        ServerMessage::Close { code, .. } => {
+            assert!(flame_stateful::protocol::is_transient(&code), "{code}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // ... and the client reconnects, as after any transient close, and finds the actor on
+    // a live node, count intact.
+    let mut attempts = 0;
+    let mut ws = loop {
+        attempts += 1;
+        assert!(attempts <= 20, "never reconnected");
+        let mut ws = ws_connect(&url).await;
+        match recv(&mut ws).await {
+            ServerMessage::Init { .. } => break ws,
+            ServerMessage::Close { code, .. } => {
+                assert!(flame_stateful::protocol::is_transient(&code), "{code}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    ws.send(rpc(3, "increment", "[1]")).await.unwrap();
+    assert_eq!(
+        reply(&mut ws).await,
+        ServerMessage::RpcOk {
+            id: 3,
+            output: json!(3)
+        }
+    );
+    assert!(n2.system.is_loaded("counter", "x"));
+    n2.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alarm_of_an_actor_whose_owner_left_runs_on_a_survivor() {
+    let Some(pg) = PgServer::start() else { return };
+    let n1 = Node::healthy(&pg, "n1").await;
+    let n2 = Node::healthy(&pg, "n2").await;
+    assert_eq!(n1.increment("x").await.unwrap(), 1);
+    // scheduled on n1 after n2 started: only n1's scheduler knows it
+    n1.system
+        .call(
+            "counter",
+            "x",
+            "schedule_increment",
+            vec![json!(300), json!(10)],
+            caller(),
+        )
+        .await
+        .unwrap();
+    n1.stop().await;
+    // n2 finds the due alarm of an actor no live node owns, activates it, and runs it
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    let id = flame_stateful::store::ActorId::new("counter", "x");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let stored = flame_stateful::store::ActorStore::load(&store, &id)
+            .await
+            .unwrap();
+        let state = String::from_utf8_lossy(stored.state.as_deref().unwrap()).into_owned();
+        if state.contains("\"count\":11") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the alarm never ran: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(n2.system.is_loaded("counter", "x"));
+    n2.stop().await;
+}

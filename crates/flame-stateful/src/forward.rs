@@ -21,8 +21,11 @@ use serde_json::Value;
 use crate::cluster::{ClusterConfig, IdentityCodec};
 use crate::protocol::{ErrorCode, WireError};
 
-/// The internal route, under the transport's prefix.
+/// The internal route of forwarded calls, under the transport's prefix.
 pub(crate) const CALL_PATH: &str = "/_cluster/call";
+
+/// The internal route of relayed WebSocket connections, under the transport's prefix.
+pub(crate) const CONNECT_PATH: &str = "/_cluster/connect";
 
 /// What the owner answers when the actor is not its own: the caller asks the directory
 /// again.

@@ -871,6 +871,29 @@ impl ActorSystem {
         self.inner.shared.cluster.as_ref().map(|c| &*c.secret)
     }
 
+    /// Cluster mode: the address of the node that owns (name, key), as this node last
+    /// learned it (`None`: local, or not known).
+    pub(crate) fn remote_address(&self, name: &str, key: &str) -> Option<String> {
+        let kind = self.inner.kinds.get(name)?;
+        let slots = kind.slots.lock();
+        slots.remote.get(key).map(|r| r.address.to_string())
+    }
+
+    /// Cluster mode: the node at `address` could not be reached for (name, key): ask the
+    /// directory again next time.
+    pub(crate) fn forget_owner(&self, name: &str, key: &str, address: &str) {
+        if let Some(kind) = self.inner.kinds.get(name) {
+            let mut slots = kind.slots.lock();
+            if slots
+                .remote
+                .get(key)
+                .is_some_and(|r| &*r.address == address)
+            {
+                slots.remote.remove(key);
+            }
+        }
+    }
+
     /// How callers' identities travel between nodes (cluster mode).
     pub(crate) fn identity_codec(&self) -> Option<&Arc<dyn crate::cluster::IdentityCodec>> {
         self.inner
