@@ -27,15 +27,18 @@ struct Node {
 
 impl Node {
     async fn start(pg: &PgServer, id: &str, lease: LeaseConfig, renew_every: Duration) -> Self {
-        // a free port, known before the node registers its address
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let store = PgStore::connect(&pg.url()).await.unwrap();
-        let mut options = ClusterOptions::new(id, &addr, SECRET);
+        Self::start_at(&pg.url(), id, &free_addr(), lease, renew_every).await
+    }
+
+    async fn start_at(
+        url: &str,
+        id: &str,
+        addr: &str,
+        lease: LeaseConfig,
+        renew_every: Duration,
+    ) -> Self {
+        let store = PgStore::connect(url).await.unwrap();
+        let mut options = ClusterOptions::new(id, addr, SECRET);
         options.lease = lease;
         options.renew_every = renew_every;
         let cluster = PgCluster::join(store.clone(), options).await.unwrap();
@@ -49,7 +52,7 @@ impl Node {
             .await
             .unwrap();
         let server =
-            Server::start_with(system.clone(), TransportConfig::default(), |_| {}, &addr).await;
+            Server::start_with(system.clone(), TransportConfig::default(), |_| {}, addr).await;
         Self {
             system,
             cluster,
@@ -79,6 +82,16 @@ impl Node {
         self.system.shutdown().await;
         self.server.stop().await;
     }
+}
+
+/// A free loopback address, known before the node registers it.
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
 async fn sql(pg: &PgServer, statement: &str) {
@@ -415,4 +428,166 @@ async fn an_alarm_of_an_actor_whose_owner_left_runs_on_a_survivor() {
     }
     assert!(n2.system.is_loaded("counter", "x"));
     n2.stop().await;
+}
+
+/// A node in a process of its own, for the tests that kill one: this test binary, run again
+/// with only this (ignored) test and the node's settings in the environment.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a node process, started by the node-loss test"]
+async fn node_process() {
+    let (Ok(url), Ok(id), Ok(addr)) = (
+        std::env::var("FLAME_TEST_NODE_DB"),
+        std::env::var("FLAME_TEST_NODE_ID"),
+        std::env::var("FLAME_TEST_NODE_ADDR"),
+    ) else {
+        return;
+    };
+    let lease = LeaseConfig::new(ClusterOptions::DEFAULT_TTL, ClusterOptions::DEFAULT_MARGIN);
+    let _node = Node::start_at(&url, &id, &addr, lease, ClusterOptions::DEFAULT_RENEW_EVERY).await;
+    std::future::pending::<()>().await;
+}
+
+/// Kills its node process when dropped, so that a failed test leaves none behind.
+struct NodeProcess(std::process::Child, String);
+
+impl NodeProcess {
+    fn spawn(url: &str, id: &str) -> Self {
+        let addr = free_addr();
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["node_process", "--exact", "--ignored", "--nocapture"])
+            .env("FLAME_TEST_NODE_DB", url)
+            .env("FLAME_TEST_NODE_ID", id)
+            .env("FLAME_TEST_NODE_ADDR", &addr)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child, addr)
+    }
+
+    async fn ready(&self, http: &reqwest::Client) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let url = format!("http://{}/actors/client.js", self.1);
+            if http
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node at {} never came up",
+                self.1
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_under_load_loses_no_acknowledged_increment() {
+    let Some(pg) = PgServer::start() else { return };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut nodes: Vec<Option<NodeProcess>> = ["n1", "n2", "n3"]
+        .iter()
+        .map(|id| Some(NodeProcess::spawn(&pg.url(), id)))
+        .collect();
+    for node in nodes.iter().flatten() {
+        node.ready(&http).await;
+    }
+    let addrs: Vec<String> = nodes.iter().flatten().map(|n| n.1.clone()).collect();
+    let alive = Arc::new(parking_lot::Mutex::new(vec![true; 3]));
+    let keys = 9;
+    let per_key = 40;
+    let killed_at = Arc::new(parking_lot::Mutex::new(None::<std::time::Instant>));
+    // One client per key, each call through the next live node; a call that fails is not
+    // acknowledged (it may or may not have been applied), and the client goes on.
+    let tasks: Vec<_> = (0..keys)
+        .map(|k| {
+            let (http, addrs, alive) = (http.clone(), addrs.clone(), alive.clone());
+            let killed_at = killed_at.clone();
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                let mut failures = 0u32;
+                let mut recovered = None;
+                let mut i = k;
+                while acked.len() < per_key {
+                    i += 1;
+                    let n = i % 3;
+                    if !alive.lock()[n] {
+                        continue;
+                    }
+                    let url = format!("http://{}/actors/counter/k{k}/rpc/increment", addrs[n]);
+                    let answer = match http.post(url).json(&json!([1])).send().await {
+                        Ok(r) if r.status().is_success() => r.json::<Value>().await.ok(),
+                        _ => None,
+                    };
+                    match answer.and_then(|v| v.as_i64()) {
+                        Some(v) => {
+                            acked.push(v);
+                            if recovered.is_none() && failures > 0 {
+                                recovered = *killed_at.lock();
+                            }
+                        }
+                        None => {
+                            failures += 1;
+                            assert!(failures < 2_000, "k{k} never recovered");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                (k, acked, failures, recovered.map(|t| t.elapsed()))
+            })
+        })
+        .collect();
+    // Under load: SIGKILL n1, which owns some of the keys by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    alive.lock()[0] = false;
+    *killed_at.lock() = Some(std::time::Instant::now());
+    drop(nodes[0].take());
+
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    for task in tasks {
+        let (k, mut acked, failures, recovered) = task.await.unwrap();
+        if let Some(recovered) = recovered {
+            // not asserted (timing): the figure for the docs' failover table
+            eprintln!(
+                "k{k}: first acknowledged call {recovered:?} after the kill, {failures} failed calls"
+            );
+        }
+        acked.sort_unstable();
+        let before = acked.len();
+        acked.dedup();
+        // no count was handed out twice: never two live activations of one key
+        assert_eq!(acked.len(), before, "k{k}: a count acknowledged twice");
+        let stored = flame_stateful::store::ActorStore::load(
+            &store,
+            &flame_stateful::store::ActorId::new("counter", format!("k{k}")),
+        )
+        .await
+        .unwrap();
+        let bytes = stored.state.unwrap();
+        // after the version header, the state as JSON
+        let at = bytes.iter().position(|b| *b == b'{').unwrap();
+        let state: Value = serde_json::from_slice(&bytes[at..]).unwrap();
+        let count = state["count"].as_i64().unwrap();
+        // every acknowledged increment is in the store; failed calls may have applied too
+        assert!(
+            count >= *acked.last().unwrap(),
+            "k{k}: stored {count}, acked {acked:?}"
+        );
+        assert!(count - (per_key as i64) <= i64::from(failures), "k{k}");
+    }
 }
