@@ -591,3 +591,86 @@ async fn a_node_killed_under_load_loses_no_acknowledged_increment() {
         assert!(count - (per_key as i64) <= i64::from(failures), "k{k}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgresql_stopped_under_load_acknowledges_nothing_and_service_resumes_by_itself() {
+    let Some(mut pg) = PgServer::start() else {
+        return;
+    };
+    let n1 = Arc::new(Node::healthy(&pg, "n1").await);
+    let n2 = Arc::new(Node::healthy(&pg, "n2").await);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let keys = 6;
+    let tasks: Vec<_> = (0..keys)
+        .map(|k| {
+            let nodes = [n1.clone(), n2.clone()];
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                let mut failed = 0u32;
+                let mut i = k;
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                    i += 1;
+                    match nodes[i % 2].increment(&format!("k{k}")).await {
+                        Ok(v) => acked.push(v),
+                        Err(e) => {
+                            assert!(flame_stateful::protocol::is_transient(&e.code), "{e:?}");
+                            failed += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                (k, acked, failed)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The database goes away for longer than the lease: every node stops acknowledging and
+    // stops its actors; when it is back, the nodes join again and serve again.
+    pg.stop();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    pg.start_again();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let both = n1.increment("probe").await.is_ok() && n2.increment("probe").await.is_ok();
+        if both {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "service never resumed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    for task in tasks {
+        let (k, mut acked, failed) = task.await.unwrap();
+        let n = acked.len();
+        acked.sort_unstable();
+        acked.dedup();
+        assert_eq!(acked.len(), n, "k{k}: a count acknowledged twice");
+        let stored = flame_stateful::store::ActorStore::load(
+            &store,
+            &flame_stateful::store::ActorId::new("counter", format!("k{k}")),
+        )
+        .await
+        .unwrap();
+        let bytes = stored.state.unwrap();
+        let at = bytes.iter().position(|b| *b == b'{').unwrap();
+        let count = serde_json::from_slice::<Value>(&bytes[at..]).unwrap()["count"]
+            .as_i64()
+            .unwrap();
+        assert!(
+            count >= *acked.last().unwrap(),
+            "k{k}: stored {count}, acked up to {acked:?}"
+        );
+        assert!(count <= (n as i64) + i64::from(failed), "k{k}");
+    }
+    for node in [n1, n2] {
+        if let Ok(node) = Arc::try_unwrap(node) {
+            node.stop().await;
+        }
+    }
+}

@@ -495,8 +495,9 @@ async fn claim_orphaned_alarms(
             return;
         };
         for actor in orphans {
-            // the activation takes ownership (one node wins) and loads the actor's alarms
-            if system.route(&actor.name, &actor.key, false).is_ok() {
+            // the activation takes ownership (one node wins) and loads the actor's alarms;
+            // an owner this node remembers for it is dead by now, so it is not asked
+            if system.route(&actor.name, &actor.key, true).is_ok() {
                 tracing::debug!(actor = %actor, "claimed an actor with orphaned alarms");
             }
         }
