@@ -56,6 +56,23 @@ fn db(e: impl std::error::Error + Send + Sync + 'static) -> ClusterError {
     ClusterError::Store(StoreError::backend(e))
 }
 
+/// Inside `tx`: the server ends the transaction if its client stays silent for `hold`.
+async fn limit_hold(
+    tx: &deadpool_postgres::Transaction<'_>,
+    hold: Option<Duration>,
+) -> Result<(), ClusterError> {
+    if let Some(hold) = hold {
+        // a plain integer (ms): no injection possible
+        let ms = ttl_ms(hold).max(1);
+        tx.batch_execute(&format!(
+            "SET LOCAL idle_in_transaction_session_timeout = {ms}"
+        ))
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
 fn ttl_ms(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
 }
@@ -167,9 +184,25 @@ impl PgStore {
     ///
     /// [`ClusterError::LeaseLapsed`] when `me` itself is not alive; the database failed.
     pub async fn activate(&self, actor: &ActorId, me: &str) -> Result<Activation, ClusterError> {
+        self.activate_within(actor, me, None).await
+    }
+
+    /// [`activate`](Self::activate), its row lock held at most `hold` past the client's last
+    /// statement: a node cut off mid-activation does not block the others for longer.
+    ///
+    /// # Errors
+    ///
+    /// As [`activate`](Self::activate).
+    pub async fn activate_within(
+        &self,
+        actor: &ActorId,
+        me: &str,
+        hold: Option<Duration>,
+    ) -> Result<Activation, ClusterError> {
         let (name, key) = (&*actor.name, &*actor.key);
         let mut client = self.pool.get().await.map_err(db)?;
         let tx = client.transaction().await.map_err(db)?;
+        limit_hold(&tx, hold).await?;
         let alive: bool = tx
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM flame_nodes WHERE id = $1 AND expires_at > now())",
@@ -227,12 +260,14 @@ impl PgStore {
         writes: Vec<(ActorWrite, i64)>,
     ) -> Result<(), ClusterError> {
         let (writes, epochs): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
-        self.commit_fenced_slices(me, &writes, &epochs).await
+        self.commit_fenced_slices(me, &writes, &epochs, None).await
     }
 
     /// [`commit_fenced`](Self::commit_fenced) without taking the writes: `epochs[i]` is
     /// `writes[i]`'s. The ownership of every actor is checked (and share-locked, so no
-    /// takeover can slip in before the commit) in one round trip.
+    /// takeover can slip in before the commit) in one round trip. With `hold`, the server
+    /// aborts the transaction (and lets go of its locks) when the client stays silent that
+    /// long inside it: a node cut off mid-commit then blocks no takeover for longer.
     ///
     /// # Errors
     ///
@@ -242,9 +277,11 @@ impl PgStore {
         me: &str,
         writes: &[ActorWrite],
         epochs: &[i64],
+        hold: Option<Duration>,
     ) -> Result<(), ClusterError> {
         let mut client = self.pool.get().await.map_err(db)?;
         let tx = client.transaction().await.map_err(db)?;
+        limit_hold(&tx, hold).await?;
         // FOR SHARE on the node's row: a concurrent takeover cannot delete it mid-commit;
         // expiry is judged at this statement, before anything is written.
         let alive = tx

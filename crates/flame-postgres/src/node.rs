@@ -261,7 +261,13 @@ impl Directory for PgCluster {
     fn activate<'a>(&'a self, actor: &'a ActorId) -> BoxFuture<'a, Result<Placement, StoreError>> {
         Box::pin(async move {
             let me = &self.options.node_id;
-            match self.store.activate(actor, me).await.map_err(store_error)? {
+            let hold = Some(self.options.lease.ttl);
+            match self
+                .store
+                .activate_within(actor, me, hold)
+                .await
+                .map_err(store_error)?
+            {
                 Activation::Take { epoch } => Ok(Placement::Here {
                     epoch: u64::try_from(epoch).unwrap_or_default(),
                 }),
@@ -295,7 +301,12 @@ impl Directory for PgCluster {
                 .map(|e| i64::try_from(*e).unwrap_or(i64::MAX))
                 .collect();
             self.store
-                .commit_fenced_slices(&self.options.node_id, writes, &epochs)
+                .commit_fenced_slices(
+                    &self.options.node_id,
+                    writes,
+                    &epochs,
+                    Some(self.options.lease.ttl),
+                )
                 .await
                 .map_err(store_error)
         })

@@ -674,3 +674,37 @@ async fn postgresql_stopped_under_load_acknowledges_nothing_and_service_resumes_
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_owners_open_transaction_does_not_block_a_takeover_for_long() {
+    let Some(pg) = PgServer::start() else { return };
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    let long = Duration::from_secs(600);
+    store.join_node("n1", "a:1", long).await.unwrap();
+    store.join_node("n2", "a:2", long).await.unwrap();
+    let actor = flame_stateful::store::ActorId::new("counter", "x");
+    store.activate(&actor, "n1").await.unwrap();
+    // n1 is cut off in the middle of a fenced commit: its transaction holds the owner row
+    // (share-locked) and says nothing more, as the runtime's commits do with their hold limit
+    let (silent, connection) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    silent
+        .batch_execute(
+            "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 300; \
+             SELECT 1 FROM flame_actor_owners WHERE name = 'counter' AND key = 'x' FOR SHARE;",
+        )
+        .await
+        .unwrap();
+    store.renew_node("n1", Duration::ZERO).await.unwrap();
+    // the takeover waits for the silent transaction only until the server ends it
+    let taken = tokio::time::timeout(
+        Duration::from_secs(30),
+        store.activate_within(&actor, "n2", Some(Duration::from_secs(3))),
+    )
+    .await
+    .expect("the takeover is not blocked")
+    .unwrap();
+    assert_eq!(taken, flame_postgres::lease::Activation::Take { epoch: 2 });
+}
