@@ -443,7 +443,33 @@ async fn node_process() {
         return;
     };
     let lease = LeaseConfig::new(ClusterOptions::DEFAULT_TTL, ClusterOptions::DEFAULT_MARGIN);
-    let _node = Node::start_at(&url, &id, &addr, lease, ClusterOptions::DEFAULT_RENEW_EVERY).await;
+    let node = Node::start_at(&url, &id, &addr, lease, ClusterOptions::DEFAULT_RENEW_EVERY).await;
+    // Load mode: the node's own client increments these keys, one call at a time, and
+    // appends each acknowledged count to the file, as `key count wall-clock-ms`.
+    if let (Ok(path), Ok(keys)) = (
+        std::env::var("FLAME_TEST_NODE_LOAD"),
+        std::env::var("FLAME_TEST_NODE_KEYS"),
+    ) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        let keys: Vec<String> = keys.split(',').map(str::to_owned).collect();
+        for key in keys.iter().cycle() {
+            match node.increment(key).await {
+                Ok(count) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis();
+                    writeln!(file, "{key} {count} {now}").unwrap();
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
     std::future::pending::<()>().await;
 }
 
@@ -707,4 +733,268 @@ async fn a_silent_owners_open_transaction_does_not_block_a_takeover_for_long() {
     .expect("the takeover is not blocked")
     .unwrap();
     assert_eq!(taken, flame_postgres::lease::Activation::Take { epoch: 2 });
+}
+
+/// Network namespaces, links and a bridge made for one test run, removed on drop.
+struct Net {
+    prefix: String,
+    namespaces: Vec<String>,
+}
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ip_ok(args: &[&str]) {
+    assert!(ip(args), "ip {}", args.join(" "));
+}
+
+impl Net {
+    /// A bridge `{prefix}b` at `10.{subnet}.0.1/24` in this namespace; `None` when network
+    /// namespaces cannot be made here (and `CI` is not set).
+    fn bridge(subnet: u8) -> Option<Self> {
+        let prefix = format!("fc{}", std::process::id() % 100_000);
+        let probe = format!("{prefix}probe");
+        if !ip(&["netns", "add", &probe]) {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root: `ip netns add` must work"
+            );
+            eprintln!("skipping: `ip netns add` is not permitted here");
+            return None;
+        }
+        ip(&["netns", "del", &probe]);
+        let net = Self {
+            prefix,
+            namespaces: Vec::new(),
+        };
+        let bridge = format!("{}b", net.prefix);
+        ip_ok(&["link", "add", &bridge, "type", "bridge"]);
+        ip_ok(&[
+            "addr",
+            "add",
+            &format!("10.{subnet}.0.1/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip_ok(&["link", "set", &bridge, "up"]);
+        Some(net)
+    }
+
+    /// A namespace `{prefix}n{i}` at `10.{subnet}.0.{10 + i}`, on the bridge through the
+    /// host-side link `{prefix}h{i}`.
+    fn namespace(&mut self, i: u8, subnet: u8) -> String {
+        let ns = format!("{}n{i}", self.prefix);
+        let (host, peer) = (
+            format!("{}h{i}", self.prefix),
+            format!("{}p{i}", self.prefix),
+        );
+        ip_ok(&["netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        ip_ok(&["link", "add", &host, "type", "veth", "peer", "name", &peer]);
+        ip_ok(&["link", "set", &peer, "netns", &ns]);
+        ip_ok(&["link", "set", &host, "master", &format!("{}b", self.prefix)]);
+        ip_ok(&["link", "set", &host, "up"]);
+        let addr = format!("10.{subnet}.0.{}/24", 10 + i);
+        ip_ok(&[
+            "netns", "exec", &ns, "ip", "addr", "add", &addr, "dev", &peer,
+        ]);
+        ip_ok(&["netns", "exec", &ns, "ip", "link", "set", &peer, "up"]);
+        ip_ok(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Cuts namespace `i` off (`up == false`) or heals it.
+    fn set_link(&self, i: u8, up: bool) {
+        let host = format!("{}h{i}", self.prefix);
+        ip_ok(&["link", "set", &host, if up { "up" } else { "down" }]);
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            ip(&["netns", "del", ns]);
+        }
+        ip(&["link", "del", &format!("{}b", self.prefix)]);
+    }
+}
+
+/// The acknowledged counts in a load file, per key, with when they were acknowledged.
+fn acks(path: &std::path::Path) -> BTreeMap<String, Vec<(i64, u128)>> {
+    let mut acks: BTreeMap<String, Vec<(i64, u128)>> = BTreeMap::new();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        if let [key, count, at] = parts[..] {
+            acks.entry(key.to_owned())
+                .or_default()
+                .push((count.parse().unwrap(), at.parse().unwrap()));
+        }
+    }
+    acks
+}
+
+fn wall_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_cut_off_stops_acknowledging_the_others_take_over_and_it_rejoins() {
+    let Some(mut pg) = PgServer::start() else {
+        return;
+    };
+    let subnet = 100 + u8::try_from(std::process::id() % 100).unwrap();
+    let Some(mut net) = Net::bridge(subnet) else {
+        return;
+    };
+    let bridge_ip = format!("10.{subnet}.0.1");
+    pg.listen_also(&bridge_ip, &format!("10.{subnet}.0.0/24"));
+    let ns = net.namespace(1, subnet);
+
+    // n2 in this namespace, on the bridge; n1 in its own namespace, writing through itself.
+    let lease = LeaseConfig::new(ClusterOptions::DEFAULT_TTL, ClusterOptions::DEFAULT_MARGIN);
+    let n2_addr = format!("{bridge_ip}:{}", free_addr().rsplit(':').next().unwrap());
+    let n2 = Node::start_at(
+        &pg.url(),
+        "n2",
+        &n2_addr,
+        lease,
+        ClusterOptions::DEFAULT_RENEW_EVERY,
+    )
+    .await;
+    let load = tempfile::NamedTempFile::new().unwrap();
+    let n1_addr = format!(
+        "10.{subnet}.0.11:{}",
+        free_addr().rsplit(':').next().unwrap()
+    );
+    // a silent peer fails a write within 3 s instead of TCP's minutes
+    let n1_db = format!("{}&tcp_user_timeout=3", pg.url_at(&bridge_ip));
+    let keys = ["p0", "p1", "p2"];
+    let mut n1 = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(std::env::current_exe().unwrap())
+        .args(["node_process", "--exact", "--ignored", "--nocapture"])
+        .env("FLAME_TEST_NODE_DB", &n1_db)
+        .env("FLAME_TEST_NODE_ID", "n1")
+        .env("FLAME_TEST_NODE_ADDR", &n1_addr)
+        .env("FLAME_TEST_NODE_LOAD", load.path())
+        .env("FLAME_TEST_NODE_KEYS", keys.join(","))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let n1_guard = scopeguard(&mut n1);
+
+    // n1 owns the keys and acknowledges through itself
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acks(load.path()).values().map(Vec::len).min().unwrap_or(0) < 5
+        || acks(load.path()).len() < keys.len()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "n1 never wrote");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    net.set_link(1, false);
+    let cut = wall_ms();
+    // The others take over once n1's lease ran out; each key answers on n2.
+    let mut n2_acks: BTreeMap<String, Vec<(i64, u128)>> = BTreeMap::new();
+    for key in keys {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(count) = n2.increment(key).await {
+                n2_acks
+                    .entry(key.to_owned())
+                    .or_default()
+                    .push((count, wall_ms()));
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{key} never came back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let ttl_ms = ClusterOptions::DEFAULT_TTL.as_millis();
+    let cut_off = acks(load.path());
+    for (key, list) in &cut_off {
+        // n1 acknowledged nothing once its lease could have run out
+        let last = list.iter().map(|(_, at)| *at).max().unwrap();
+        assert!(
+            last < cut + ttl_ms,
+            "{key}: n1 acknowledged {}ms after the cut",
+            last - cut
+        );
+        // and n2 took the key over only after n1's last acknowledgement
+        let first_n2 = n2_acks[key].first().unwrap().1;
+        assert!(
+            first_n2 > last,
+            "{key}: n2 answered before n1's last acknowledgement"
+        );
+    }
+
+    // Healed: n1 joins again and writes through itself again (forwarded to the new owner).
+    net.set_link(1, true);
+    let healed = wall_ms();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while !acks(load.path())
+        .values()
+        .all(|list| list.iter().any(|(_, at)| *at > healed))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "n1 never rejoined");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(n1_guard);
+
+    // No count acknowledged twice across both nodes, and every one of them is stored.
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    for key in keys {
+        let mut all: Vec<i64> = acks(load.path())
+            .remove(key)
+            .unwrap_or_default()
+            .into_iter()
+            .chain(n2_acks.remove(key).unwrap_or_default())
+            .map(|(count, _)| count)
+            .collect();
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n, "{key}: a count acknowledged twice");
+        let stored = flame_stateful::store::ActorStore::load(
+            &store,
+            &flame_stateful::store::ActorId::new("counter", key),
+        )
+        .await
+        .unwrap();
+        let bytes = stored.state.unwrap();
+        let at = bytes.iter().position(|b| *b == b'{').unwrap();
+        let count = serde_json::from_slice::<Value>(&bytes[at..]).unwrap()["count"]
+            .as_i64()
+            .unwrap();
+        assert!(
+            count >= *all.last().unwrap(),
+            "{key}: stored {count}, acked {all:?}"
+        );
+    }
+    n2.stop().await;
+    drop(net);
+}
+
+/// Kills the child when dropped.
+fn scopeguard(child: &mut std::process::Child) -> impl Drop + '_ {
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    Kill(child)
 }
