@@ -12,12 +12,16 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::Directory;
 use crate::store::{ActorStore, ActorWrite, StoreError};
 
 /// One actor's write and whom to tell once it is durable.
 #[derive(Debug)]
 pub(crate) struct CommitRequest {
     pub(crate) write: ActorWrite,
+    /// Cluster mode: the epoch of the activation that wrote it (`None`: written without
+    /// ownership, which cluster mode refuses).
+    pub(crate) epoch: Option<u64>,
     pub(crate) ack: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -70,6 +74,7 @@ impl Counters {
 
 pub(crate) async fn run_committer(
     store: Arc<dyn ActorStore>,
+    directory: Option<Arc<dyn Directory>>,
     mut rx: mpsc::UnboundedReceiver<CommitMsg>,
     window: Duration,
     max_batch: usize,
@@ -99,22 +104,220 @@ pub(crate) async fn run_committer(
                 Err(_) => break,
             }
         }
-        let (writes, acks): (Vec<_>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.ack)).unzip();
-        let n = writes.len() as u64;
-        let result = store.commit(writes).await;
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
-        counters.writes.fetch_add(n, Ordering::Relaxed);
-        match &result {
-            Ok(()) => tracing::trace!(writes = n, "committed"),
-            Err(e) => tracing::error!(writes = n, error = %e, "a group commit failed"),
-        }
-        for ack in acks {
-            let _ = ack.send(result.clone());
+        match &directory {
+            None => commit_plain(&*store, batch, &counters).await,
+            Some(directory) => commit_fenced(&**directory, batch, &counters).await,
         }
     }
     drop(store);
     tracing::debug!("the committer stopped");
     if let Some(done) = shutdown {
         let _ = done.send(());
+    }
+}
+
+/// One store transaction for the whole batch; every writer gets its outcome.
+async fn commit_plain(store: &dyn ActorStore, batch: Vec<CommitRequest>, counters: &Counters) {
+    let (writes, acks): (Vec<_>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.ack)).unzip();
+    let n = writes.len() as u64;
+    let result = store.commit(writes).await;
+    counters.transactions.fetch_add(1, Ordering::Relaxed);
+    counters.writes.fetch_add(n, Ordering::Relaxed);
+    match &result {
+        Ok(()) => tracing::trace!(writes = n, "committed"),
+        Err(e) => tracing::error!(writes = n, error = %e, "a group commit failed"),
+    }
+    for ack in acks {
+        let _ = ack.send(result.clone());
+    }
+}
+
+/// Cluster mode: one fenced transaction for the batch. A fenced actor's writes are taken
+/// out (and answered `Fenced`) and the rest is tried again, so one actor that moved away
+/// does not fail the others. A commit is acknowledged only if the node may still vouch for
+/// its lease once it completed.
+async fn commit_fenced(directory: &dyn Directory, batch: Vec<CommitRequest>, counters: &Counters) {
+    let mut writes = Vec::with_capacity(batch.len());
+    let mut epochs = Vec::with_capacity(batch.len());
+    let mut acks = Vec::with_capacity(batch.len());
+    for request in batch {
+        match request.epoch {
+            Some(epoch) => {
+                writes.push(request.write);
+                epochs.push(epoch);
+                acks.push(request.ack);
+            }
+            None => {
+                // cluster mode writes nothing that no activation owns
+                let _ = request.ack.send(Err(StoreError::Fenced {
+                    actor: request.write.actor.to_string(),
+                }));
+            }
+        }
+    }
+    while !writes.is_empty() {
+        let n = writes.len() as u64;
+        let result = directory.commit(&writes, &epochs).await;
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters.writes.fetch_add(n, Ordering::Relaxed);
+        match result {
+            Ok(()) => {
+                let result = if directory.may_acknowledge() {
+                    tracing::trace!(writes = n, "committed");
+                    Ok(())
+                } else {
+                    // committed, but the node cannot vouch for its lease any more: no
+                    // caller hears "done" from a node others may already consider dead
+                    tracing::warn!(
+                        writes = n,
+                        "committed after the lease ran out; not acknowledged"
+                    );
+                    Err(StoreError::LeaseLost)
+                };
+                for ack in acks {
+                    let _ = ack.send(result.clone());
+                }
+                return;
+            }
+            Err(StoreError::Fenced { actor }) => {
+                tracing::info!(actor, "a write was fenced: another node owns the actor");
+                let mut i = 0;
+                while i < writes.len() {
+                    if writes[i].actor.to_string() == actor {
+                        writes.swap_remove(i);
+                        epochs.swap_remove(i);
+                        let ack = acks.swap_remove(i);
+                        let _ = ack.send(Err(StoreError::Fenced {
+                            actor: actor.clone(),
+                        }));
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(writes = n, error = %e, "a group commit failed");
+                for ack in acks {
+                    let _ = ack.send(Err(e.clone()));
+                }
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Placement;
+    use crate::store::{ActorId, Alarm};
+    use futures_util::future::BoxFuture;
+    use parking_lot::Mutex;
+    use std::sync::atomic::AtomicBool;
+    use tokio::sync::watch;
+
+    /// A directory over a map of current epochs, to drive the committer's fencing rules.
+    #[derive(Debug)]
+    struct Epochs {
+        current: Mutex<std::collections::HashMap<String, u64>>,
+        lease: AtomicBool,
+        committed: Mutex<Vec<String>>,
+        losses: watch::Sender<u64>,
+    }
+
+    impl Directory for Epochs {
+        fn node_id(&self) -> &str {
+            "n1"
+        }
+        fn activate<'a>(&'a self, _: &'a ActorId) -> BoxFuture<'a, Result<Placement, StoreError>> {
+            Box::pin(async { Ok(Placement::Here { epoch: 1 }) })
+        }
+        fn commit<'a>(
+            &'a self,
+            writes: &'a [ActorWrite],
+            epochs: &'a [u64],
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(async move {
+                let current = self.current.lock();
+                for (w, e) in writes.iter().zip(epochs) {
+                    if current.get(&w.actor.to_string()) != Some(e) {
+                        return Err(StoreError::Fenced {
+                            actor: w.actor.to_string(),
+                        });
+                    }
+                }
+                self.committed
+                    .lock()
+                    .extend(writes.iter().map(|w| w.actor.to_string()));
+                Ok(())
+            })
+        }
+        fn may_acknowledge(&self) -> bool {
+            self.lease.load(Ordering::SeqCst)
+        }
+        fn lease_losses(&self) -> watch::Receiver<u64> {
+            self.losses.subscribe()
+        }
+        fn alarms_of<'a>(
+            &'a self,
+            _: &'a ActorId,
+        ) -> BoxFuture<'a, Result<Vec<Alarm>, StoreError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn orphaned_alarms(&self) -> BoxFuture<'_, Result<Vec<ActorId>, StoreError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn leave(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    fn request(
+        key: &str,
+        epoch: Option<u64>,
+    ) -> (CommitRequest, oneshot::Receiver<Result<(), StoreError>>) {
+        let (ack, rx) = oneshot::channel();
+        let write = ActorWrite::new(ActorId::new("counter", key));
+        (CommitRequest { write, epoch, ack }, rx)
+    }
+
+    fn directory(lease: bool) -> Epochs {
+        Epochs {
+            current: Mutex::new(
+                [("counter/a".to_owned(), 2), ("counter/b".to_owned(), 1)]
+                    .into_iter()
+                    .collect(),
+            ),
+            lease: AtomicBool::new(lease),
+            committed: Mutex::new(Vec::new()),
+            losses: watch::channel(0).0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fenced_write_is_refused_alone_and_the_others_commit() {
+        let dir = directory(true);
+        let (a_old, a_rx) = request("a", Some(1));
+        let (b, b_rx) = request("b", Some(1));
+        let (c, c_rx) = request("c", None);
+        commit_fenced(&dir, vec![a_old, b, c], &Counters::default()).await;
+        assert!(matches!(
+            a_rx.await.unwrap(),
+            Err(StoreError::Fenced { .. })
+        ));
+        assert!(b_rx.await.unwrap().is_ok());
+        assert!(matches!(
+            c_rx.await.unwrap(),
+            Err(StoreError::Fenced { .. })
+        ));
+        assert_eq!(*dir.committed.lock(), vec!["counter/b".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn a_commit_after_the_lease_ran_out_is_not_acknowledged() {
+        let dir = directory(false);
+        let (a, a_rx) = request("a", Some(2));
+        commit_fenced(&dir, vec![a], &Counters::default()).await;
+        assert!(matches!(a_rx.await.unwrap(), Err(StoreError::LeaseLost)));
     }
 }

@@ -303,6 +303,7 @@ impl ConnectionSender {
         let conn = self.id();
         let msg = match msg {
             ClientMessage::Rpc { id, method, args } => Msg::call(Call {
+                forwarded: false,
                 method: method.into(),
                 args,
                 caller: None,
@@ -343,6 +344,7 @@ impl ConnectionSender {
         let (reply, rx) = oneshot::channel();
         let conn = self.id();
         let msg = Msg::call(Call {
+            forwarded: false,
             method: Cow::Owned(method.to_owned()),
             args,
             caller: None,

@@ -14,6 +14,9 @@
 //!   [`StatefulActor::STATE_VERSION`], [`StatefulActor::migrate`]).
 //! - [`store`]: where the state is kept: [`store::ActorStore`], redb (the `redb` feature, on
 //!   by default), memory.
+//! - [`cluster`]: several nodes sharing one store (cluster mode): the [`cluster::Directory`]
+//!   a clustered store implements (ownership with epochs, fenced commits, the node's lease),
+//!   forwarding to the owning node.
 //! - [`transport`]: an actor system on a flame app: WebSocket connections, the HTTP RPC, the
 //!   JavaScript client.
 //! - [`protocol`]: the wire messages and error codes (the `flame-protocol` crate).
@@ -90,6 +93,7 @@ extern crate self as flame_stateful;
 
 pub use flame_protocol as protocol;
 
+pub mod cluster;
 pub mod store;
 pub mod transport;
 #[cfg(feature = "typescript")]
@@ -101,6 +105,7 @@ mod config;
 mod connection;
 mod context;
 mod error;
+mod forward;
 mod handle;
 mod instance;
 mod kv;

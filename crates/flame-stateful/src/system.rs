@@ -10,17 +10,19 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::cluster::{ClusterConfig, Directory};
 use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
 use super::config::ActorConfig;
 use super::connection::{ConnId, ConnectionHandle, ConnectionSender};
 use super::error::SystemError;
+use super::forward::{Forwarded, ForwardedCall, Forwarder};
 use super::instance::{self, Call, Connect, Factory, Msg, Reply, Spawn};
 use super::outbound::Outlet;
 use super::rpc::Actions;
@@ -39,6 +41,18 @@ pub(crate) struct Shared {
     pub(crate) scheduler_caller: Arc<dyn Actor>,
     counters: Arc<Counters>,
     runtime: tokio::runtime::Handle,
+    /// Cluster mode: the directory and the link to the other nodes.
+    pub(crate) cluster: Option<Arc<ClusterLink>>,
+    /// The system, for instances that hand their queued messages back to it.
+    pub(crate) system: OnceLock<Weak<SystemInner>>,
+}
+
+/// Cluster mode's parts, shared by every instance.
+#[derive(Debug)]
+pub(crate) struct ClusterLink {
+    pub(crate) directory: Arc<dyn Directory>,
+    pub(crate) forwarder: Forwarder,
+    pub(crate) secret: Arc<str>,
 }
 
 impl fmt::Debug for Shared {
@@ -61,11 +75,16 @@ impl Shared {
         store.load(id).await
     }
 
-    /// Commits `write` through the committer and waits until it is durable.
-    pub(crate) async fn commit_now(&self, write: ActorWrite) -> Result<(), StoreError> {
+    /// Commits `write` (in cluster mode, fenced by `epoch`) through the committer and waits
+    /// until it is durable.
+    pub(crate) async fn commit_now(
+        &self,
+        write: ActorWrite,
+        epoch: Option<u64>,
+    ) -> Result<(), StoreError> {
         let (ack, rx) = oneshot::channel();
         self.committer
-            .send(CommitMsg::Write(CommitRequest { write, ack }))
+            .send(CommitMsg::Write(CommitRequest { write, epoch, ack }))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -104,6 +123,8 @@ impl fmt::Debug for Kind {
 #[derive(Default)]
 struct Slots {
     live: HashMap<Arc<str>, Slot>,
+    /// Cluster mode: keys another node owns, as the directory last said.
+    remote: HashMap<Arc<str>, Remote>,
     /// Destroyed keys seen by this process (the store has them all).
     destroyed: HashSet<Arc<str>>,
     /// Keys an operator is writing to ([`ActorSystem::repair_state`]): no activation starts.
@@ -122,9 +143,18 @@ struct Slot {
     awake: Arc<AtomicBool>,
 }
 
+/// Cluster mode: the node that owns an actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Remote {
+    pub(crate) node: Arc<str>,
+    pub(crate) address: Arc<str>,
+}
+
 /// Where a message for (name, key) can go right now.
 enum Route {
     Live(mpsc::Sender<Msg>),
+    /// Cluster mode: another node owns it.
+    Remote(Remote),
     /// Wait for the retiring instance to be gone, then ask again. Its closed mailbox comes
     /// along for [`ActorSystem::get`], whose handle then finds the successor on its first call.
     Retiring(watch::Receiver<()>, mpsc::Sender<Msg>),
@@ -147,6 +177,28 @@ impl Kind {
             && slot.generation == generation
         {
             slot.retiring = true;
+        }
+    }
+
+    /// Cluster mode: the activation found the actor owned by `remote`; the instance leaves
+    /// the registry and later messages go there.
+    pub(crate) fn moved_away(&self, key: &Arc<str>, generation: u64, remote: Remote) {
+        let mut slots = self.slots.lock();
+        if slots
+            .live
+            .get(key)
+            .is_some_and(|s| s.generation == generation)
+        {
+            slots.live.remove(key);
+        }
+        slots.remote.insert(key.clone(), remote);
+    }
+
+    /// Cluster mode: `remote` did not take a call for `key`: ask the directory again.
+    fn forget_remote(&self, key: &str, remote: &Remote) {
+        let mut slots = self.slots.lock();
+        if slots.remote.get(key) == Some(remote) {
+            slots.remote.remove(key);
         }
     }
 
@@ -222,8 +274,9 @@ impl SystemInner {
     }
 
     /// The mailbox of (name, key), creating the instance if needed, or the retiring
-    /// instance to wait for.
-    fn route(&self, name: &str, key: &str) -> Result<Route, WireError> {
+    /// instance to wait for, or (cluster mode) the node that owns it. `here`: a call another
+    /// node forwarded, which must not go elsewhere (the instance asks the directory itself).
+    fn route(&self, name: &str, key: &str, here: bool) -> Result<Route, WireError> {
         let kind = self.kind(name)?;
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(unavailable());
@@ -247,6 +300,11 @@ impl SystemInner {
                 ErrorCode::Unavailable,
                 format!("the state of {name}/{key} is being repaired"),
             ));
+        }
+        if here {
+            slots.remote.remove(key);
+        } else if let Some(remote) = slots.remote.get(key) {
+            return Ok(Route::Remote(remote.clone()));
         }
         let (tx, rx) = mpsc::channel(self.shared.config.mailbox_capacity.max(1));
         let (alive, gone) = watch::channel(());
@@ -275,38 +333,174 @@ impl SystemInner {
         Ok(Route::Live(tx))
     }
 
-    /// The mailbox of (name, key), creating the instance if needed; after a retiring
-    /// instance of the key is gone.
-    pub(crate) async fn sender(
-        &self,
-        name: &str,
-        key: &str,
-    ) -> Result<mpsc::Sender<Msg>, WireError> {
+    /// Where a message for (name, key) goes: a local mailbox (creating the instance if
+    /// needed, after a retiring instance of the key is gone), or the owning node.
+    async fn target(&self, name: &str, key: &str, here: bool) -> Result<Route, WireError> {
         loop {
-            match self.route(name, key)? {
-                Route::Live(tx) => return Ok(tx),
+            match self.route(name, key, here)? {
                 Route::Retiring(gone, _) => wait_gone(gone).await,
+                route => return Ok(route),
             }
         }
     }
 
-    /// Sends `msg` to (name, key); if the instance went away meanwhile, to its successor.
+    /// Sends `msg` to (name, key); if the instance went away meanwhile, to its successor;
+    /// in cluster mode, to the node that owns it. The local mailbox it went to, if any.
     pub(crate) async fn send(
         &self,
         name: &str,
         key: &str,
         mut msg: Msg,
-    ) -> Result<mpsc::Sender<Msg>, WireError> {
+    ) -> Result<Option<mpsc::Sender<Msg>>, WireError> {
+        let here = msg.is_forwarded();
         for _ in 0..3 {
-            let tx = self.sender(name, key).await?;
-            match post(&tx, msg).await {
-                Ok(()) => return Ok(tx),
-                Err(returned) => msg = returned,
+            match self.target(name, key, here).await? {
+                Route::Live(tx) | Route::Retiring(_, tx) => match post(&tx, msg).await {
+                    Ok(()) => return Ok(Some(tx)),
+                    Err(returned) => msg = returned,
+                },
+                Route::Remote(remote) => match self.forward(&remote, name, key, msg).await {
+                    Ok(()) => return Ok(None),
+                    Err(returned) => {
+                        if let Ok(kind) = self.kind(name) {
+                            kind.forget_remote(key, &remote);
+                        }
+                        msg = returned;
+                    }
+                },
             }
         }
         let error = WireError::new(ErrorCode::Unavailable, "the actor could not be reached");
         msg.fail(&error);
         Err(error)
+    }
+
+    /// Cluster mode: hands `msg` to the node that owns the actor. Calls are forwarded and
+    /// answered; an alarm is left to the owner (it has the actor's alarms); anything else
+    /// is answered `unavailable`. `Err`: the call was not delivered, ask again.
+    async fn forward(&self, remote: &Remote, name: &str, key: &str, msg: Msg) -> Result<(), Msg> {
+        let Some(link) = self.shared.cluster.as_ref() else {
+            msg.fail(&unavailable());
+            return Ok(());
+        };
+        match msg {
+            Msg::Call(call) if matches!(call.reply, Reply::Direct(_)) => {
+                let Call {
+                    method,
+                    args,
+                    caller,
+                    conn,
+                    reply,
+                    forwarded,
+                } = *call;
+                let who = caller
+                    .clone()
+                    .unwrap_or_else(|| self.shared.scheduler_caller.clone());
+                let wire = ForwardedCall {
+                    name: name.to_owned(),
+                    key: key.to_owned(),
+                    method: method.to_string(),
+                    args,
+                    caller: link.forwarder.identity.encode(&*who),
+                };
+                match link.forwarder.call(&remote.address, &wire).await {
+                    Forwarded::Answered(result) => {
+                        if let Reply::Direct(tx) = reply {
+                            let _ = tx.send(result);
+                        }
+                        Ok(())
+                    }
+                    Forwarded::NotDelivered => {
+                        tracing::debug!(actor.name = name, actor.key = key, node = %remote.node, "a forwarded call was not delivered; asking the directory again");
+                        Err(Msg::call(Call {
+                            method,
+                            args: wire.args,
+                            caller,
+                            conn,
+                            reply,
+                            forwarded,
+                        }))
+                    }
+                }
+            }
+            Msg::Alarm(delivery) => {
+                // the owner loaded the actor's alarms when it activated it
+                if let Some(done) = delivery.done {
+                    let _ = done.send(Ok(()));
+                }
+                Ok(())
+            }
+            msg => {
+                msg.fail(&WireError::new(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "{name}/{key} lives on node {}; connect to that node (only calls are forwarded)",
+                        remote.node
+                    ),
+                ));
+                Ok(())
+            }
+        }
+    }
+
+    /// Cluster mode: the node lost its lease; every local instance stops (its connections
+    /// close with `unavailable`, a transient code) and the owners it knew are forgotten.
+    fn stop_all(&self) {
+        for kind in self.kinds.values() {
+            let mut slots = kind.slots.lock();
+            slots.remote.clear();
+            for slot in slots.live.values() {
+                let tx = slot.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Stop { done: None }).await;
+                });
+            }
+        }
+    }
+}
+
+/// Cluster mode: stops every instance each time the node loses its lease.
+async fn watch_lease(mut losses: watch::Receiver<u64>, system: Weak<SystemInner>) {
+    while losses.changed().await.is_ok() {
+        let Some(system) = system.upgrade() else {
+            return;
+        };
+        tracing::warn!("this node lost its lease: stopping every local actor");
+        system.stop_all();
+    }
+}
+
+/// Cluster mode: activates, now and then, the actors with a due alarm that no live node
+/// owns (their owner died), so the alarms run.
+async fn claim_orphaned_alarms(
+    directory: Arc<dyn Directory>,
+    every: std::time::Duration,
+    system: Weak<SystemInner>,
+) {
+    let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if system.strong_count() == 0 {
+            return;
+        }
+        let orphans = match directory.orphaned_alarms().await {
+            Ok(orphans) => orphans,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not look for orphaned alarms");
+                continue;
+            }
+        };
+        let Some(system) = system.upgrade() else {
+            return;
+        };
+        for actor in orphans {
+            // the activation takes ownership (one node wins) and loads the actor's alarms;
+            // an owner this node remembers for it is dead by now, so it is not asked
+            if system.route(&actor.name, &actor.key, true).is_ok() {
+                tracing::debug!(actor = %actor, "claimed an actor with orphaned alarms");
+            }
+        }
     }
 }
 
@@ -338,6 +532,7 @@ impl Drop for SystemInner {
 pub struct ActorSystemBuilder {
     config: ActorConfig,
     store: Option<Arc<dyn ActorStore>>,
+    cluster: Option<ClusterConfig>,
     kinds: Vec<(String, SpawnFn, &'static [&'static str], StateCodec, TypeId)>,
 }
 
@@ -346,6 +541,7 @@ impl fmt::Debug for ActorSystemBuilder {
         f.debug_struct("ActorSystemBuilder")
             .field("config", &self.config)
             .field("store", &self.store)
+            .field("cluster", &self.cluster)
             .field(
                 "kinds",
                 &self.kinds.iter().map(|(n, ..)| n).collect::<Vec<_>>(),
@@ -375,6 +571,14 @@ impl ActorSystemBuilder {
     /// Uses a shared `store` instead of the embedded redb file.
     pub fn shared_store(mut self, store: Arc<dyn ActorStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Cluster mode: this system is one node of several sharing the store; `cluster`'s
+    /// directory decides where each actor lives and fences every write (see
+    /// [`cluster`](crate::cluster)). flame-postgres makes one from a database URL.
+    pub fn cluster(mut self, cluster: ClusterConfig) -> Self {
+        self.cluster = Some(cluster);
         self
     }
 
@@ -427,11 +631,23 @@ impl ActorSystemBuilder {
             None => return Err(SystemError::NoStore),
         };
         let alarms = store.load_alarms().await?;
+        let orphan_scan = self
+            .cluster
+            .as_ref()
+            .map_or(std::time::Duration::from_secs(1), |c| c.orphan_scan);
+        let cluster = self.cluster.map(|c| {
+            Arc::new(ClusterLink {
+                directory: c.directory.clone(),
+                forwarder: Forwarder::new(&c),
+                secret: c.secret.clone(),
+            })
+        });
 
         let counters = Arc::new(Counters::default());
         let (committer, commit_rx) = mpsc::unbounded_channel();
         tokio::spawn(run_committer(
             store.clone(),
+            cluster.as_ref().map(|c| c.directory.clone()),
             commit_rx,
             config.group_commit_window,
             config.max_commit_batch,
@@ -446,6 +662,8 @@ impl ActorSystemBuilder {
             scheduler_caller: Arc::new(SchedulerActor),
             counters,
             runtime: tokio::runtime::Handle::current(),
+            cluster,
+            system: OnceLock::new(),
         });
 
         let mut kinds = HashMap::new();
@@ -474,7 +692,19 @@ impl ActorSystemBuilder {
             next_generation: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
         });
+        let _ = inner.shared.system.set(Arc::downgrade(&inner));
         tokio::spawn(run_scheduler(sched_rx, Arc::downgrade(&inner)));
+        if let Some(link) = &inner.shared.cluster {
+            tokio::spawn(watch_lease(
+                link.directory.lease_losses(),
+                Arc::downgrade(&inner),
+            ));
+            tokio::spawn(claim_orphaned_alarms(
+                link.directory.clone(),
+                orphan_scan,
+                Arc::downgrade(&inner),
+            ));
+        }
         let pending = alarms.len();
         for (actor, alarm) in alarms {
             let _ = scheduler.send(SchedulerCmd::Add(actor, alarm));
@@ -554,6 +784,7 @@ impl ActorSystem {
         ActorSystemBuilder {
             config: ActorConfig::default(),
             store: None,
+            cluster: None,
             kinds: Vec::new(),
         }
     }
@@ -604,8 +835,10 @@ impl ActorSystem {
         key: &str,
         caller: Arc<dyn Actor>,
     ) -> Result<ActorRef, WireError> {
-        let tx = match self.inner.route(name, key)? {
-            Route::Live(tx) | Route::Retiring(_, tx) => tx,
+        let tx = match self.inner.route(name, key, false)? {
+            Route::Live(tx) | Route::Retiring(_, tx) => Some(tx),
+            // the owner is another node: calls through the handle go there
+            Route::Remote(_) => None,
         };
         let actions = self.inner.kinds.get(name).map_or(&[][..], |k| k.actions);
         Ok(ActorRef {
@@ -631,6 +864,57 @@ impl ActorSystem {
         args: Vec<Value>,
         caller: Arc<dyn Actor>,
     ) -> Result<Value, WireError> {
+        self.call_from(name, key, method, args, caller, false).await
+    }
+
+    /// Whether this system is one node of a cluster, and the secret its nodes share.
+    pub(crate) fn cluster_secret(&self) -> Option<&str> {
+        self.inner.shared.cluster.as_ref().map(|c| &*c.secret)
+    }
+
+    /// Cluster mode: the address of the node that owns (name, key), as this node last
+    /// learned it (`None`: local, or not known).
+    pub(crate) fn remote_address(&self, name: &str, key: &str) -> Option<String> {
+        let kind = self.inner.kinds.get(name)?;
+        let slots = kind.slots.lock();
+        slots.remote.get(key).map(|r| r.address.to_string())
+    }
+
+    /// Cluster mode: the node at `address` could not be reached for (name, key): ask the
+    /// directory again next time.
+    pub(crate) fn forget_owner(&self, name: &str, key: &str, address: &str) {
+        if let Some(kind) = self.inner.kinds.get(name) {
+            let mut slots = kind.slots.lock();
+            if slots
+                .remote
+                .get(key)
+                .is_some_and(|r| &*r.address == address)
+            {
+                slots.remote.remove(key);
+            }
+        }
+    }
+
+    /// How callers' identities travel between nodes (cluster mode).
+    pub(crate) fn identity_codec(&self) -> Option<&Arc<dyn crate::cluster::IdentityCodec>> {
+        self.inner
+            .shared
+            .cluster
+            .as_ref()
+            .map(|c| &c.forwarder.identity)
+    }
+
+    /// [`call`](Self::call), for a call another node forwarded (`forwarded`): it runs here
+    /// or is refused with [`NOT_THE_OWNER`], never forwarded again.
+    pub(crate) async fn call_from(
+        &self,
+        name: &str,
+        key: &str,
+        method: &str,
+        args: Vec<Value>,
+        caller: Arc<dyn Actor>,
+        forwarded: bool,
+    ) -> Result<Value, WireError> {
         let kind = self.inner.kind(name)?;
         if !kind.actions.contains(&method) {
             // refused before any instance is loaded, or created: a request for an action
@@ -644,6 +928,7 @@ impl ActorSystem {
             caller: Some(caller),
             conn: None,
             reply: Reply::Direct(reply),
+            forwarded,
         });
         self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())?
@@ -704,6 +989,7 @@ impl ActorSystem {
         }));
         let tx = self.inner.send(name, key, msg).await?;
         rx.await.map_err(|_| lost())??;
+        let tx = tx.ok_or_else(lost)?;
         Ok(ConnectionSender::new(conn, tx, config.max_message_size).with_limits(config))
     }
 
@@ -731,6 +1017,8 @@ impl ActorSystem {
                         Some(Route::Retiring(slot.gone.clone(), slot.tx.clone()))
                     }
                     Some(slot) => Some(Route::Live(slot.tx.clone())),
+                    // cluster mode: only the owner's activation may write the tombstone
+                    None if self.inner.shared.cluster.is_some() => None,
                     None => {
                         // no activation can start while the key is marked destroyed
                         slots.destroyed.insert(key.into());
@@ -738,12 +1026,28 @@ impl ActorSystem {
                     }
                 }
             };
-            let Some(route) = route else {
-                return self.destroy_unloaded(kind, name, key).await;
+            let route = match route {
+                Some(route) => route,
+                None if self.inner.shared.cluster.is_some() => {
+                    let (done, rx) = oneshot::channel();
+                    self.inner
+                        .send(name, key, Msg::Destroy { done })
+                        .await
+                        .map_err(|e| SystemError::Unavailable(e.message))?;
+                    return rx.await.unwrap_or_else(|_| {
+                        Err(SystemError::Unavailable("the actor stopped".into()))
+                    });
+                }
+                None => return self.destroy_unloaded(kind, name, key).await,
             };
             match route {
                 // a retiring instance may still write: the tombstone comes after it
                 Route::Retiring(gone, _) => wait_gone(gone).await,
+                Route::Remote(_) => {
+                    return Err(SystemError::Unavailable(format!(
+                        "{name}/{key} lives on another node: destroy it there"
+                    )));
+                }
                 Route::Live(tx) => {
                     let (done, rx) = oneshot::channel();
                     if tx.send(Msg::Destroy { done }).await.is_ok() {
@@ -770,7 +1074,7 @@ impl ActorSystem {
         let id = ActorId::new(name, key);
         let mut write = ActorWrite::new(id.clone());
         write.destroy = true;
-        if let Err(e) = self.inner.shared.commit_now(write).await {
+        if let Err(e) = self.inner.shared.commit_now(write, None).await {
             kind.slots.lock().destroyed.remove(key);
             return Err(e.into());
         }
@@ -892,6 +1196,10 @@ impl ActorSystem {
             let _ = rx.await;
         }
         self.inner.shared.store.write().take();
+        if let Some(link) = &self.inner.shared.cluster {
+            // the others may take this node's actors at once rather than after its lease
+            link.directory.leave().await;
+        }
         tracing::info!("actor system stopped");
     }
 }
@@ -932,7 +1240,8 @@ pub struct ActorRef {
     id: ActorId,
     caller: Arc<dyn Actor>,
     actions: &'static [&'static str],
-    tx: mpsc::Sender<Msg>,
+    /// `None`: another node owns the instance (cluster mode).
+    tx: Option<mpsc::Sender<Msg>>,
 }
 
 impl ActorRef {
@@ -967,8 +1276,13 @@ impl ActorRef {
             caller: Some(self.caller.clone()),
             conn: None,
             reply: Reply::Direct(reply),
+            forwarded: false,
         });
-        if let Err(msg) = post(&self.tx, msg).await {
+        let posted = match &self.tx {
+            Some(tx) => post(tx, msg).await,
+            None => Err(msg),
+        };
+        if let Err(msg) = posted {
             // the instance went away (destroyed, stopped, crashed): ask the system again
             self.system
                 .inner

@@ -29,6 +29,8 @@ pub struct PgServer {
     port: u16,
     as_nobody: bool,
     running: bool,
+    /// Another address to listen on besides 127.0.0.1 (a bridge's, for namespace tests).
+    also: Option<String>,
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
@@ -91,6 +93,7 @@ impl PgServer {
             port: free_port(),
             as_nobody,
             running: false,
+            also: None,
         };
         let data = server.data_dir();
         let out = server.run(
@@ -141,6 +144,27 @@ impl PgServer {
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()))
     }
 
+    /// Listens on `addr` too (an address of this host: a bridge's, for the tests that put
+    /// nodes in network namespaces) and lets clients from `subnet` (CIDR) in without a
+    /// password; restarts the server.
+    pub fn listen_also(&mut self, addr: &str, subnet: &str) {
+        self.stop();
+        let hba = self.data_dir().join("pg_hba.conf");
+        let mut text = std::fs::read_to_string(&hba).unwrap();
+        text.push_str(&format!("host all all {subnet} trust\n"));
+        std::fs::write(&hba, text).unwrap();
+        self.also = Some(addr.to_owned());
+        self.start_again();
+    }
+
+    /// [`url`](Self::url) through `host` (one of the addresses it listens on).
+    pub fn url_at(&self, host: &str) -> String {
+        format!(
+            "postgres://postgres@{host}:{}/postgres?connect_timeout=5",
+            self.port
+        )
+    }
+
     /// A connection URL for the `postgres` database as the `postgres` superuser.
     pub fn url(&self) -> String {
         format!(
@@ -167,8 +191,12 @@ impl PgServer {
         let data = self.data_dir();
         let log = self.dir.path().join("server.log");
         // fsync stays on: the durability tests rely on what a commit promises.
+        let hosts = match &self.also {
+            Some(also) => format!("127.0.0.1,{also}"),
+            None => String::from("127.0.0.1"),
+        };
         let options = format!(
-            "-h 127.0.0.1 -p {} -k {} -c max_connections=200",
+            "-h {hosts} -p {} -k {} -c max_connections=200",
             self.port,
             self.dir.path().display()
         );

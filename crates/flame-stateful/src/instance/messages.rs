@@ -45,6 +45,9 @@ pub(crate) struct Call {
     pub(crate) caller: Option<Arc<dyn Actor>>,
     pub(crate) conn: Option<ConnId>,
     pub(crate) reply: Reply,
+    /// Cluster mode: forwarded by another node, which found this one the owner; never
+    /// forwarded again.
+    pub(crate) forwarded: bool,
 }
 
 /// A connection (un)subscribing from an event.
@@ -95,6 +98,11 @@ pub(crate) enum Reply {
 impl Msg {
     pub(crate) fn call(call: Call) -> Self {
         Msg::Call(Box::new(call))
+    }
+
+    /// Whether another node forwarded it here.
+    pub(crate) fn is_forwarded(&self) -> bool {
+        matches!(self, Msg::Call(call) if call.forwarded)
     }
 
     /// Answers a message that will not be handled.

@@ -157,6 +157,17 @@ struct Instance<A: Actions> {
     alive: watch::Sender<()>,
     /// See [`Spawn::awake`].
     awake: Arc<AtomicBool>,
+    /// Cluster mode: the epoch of this activation, carried by every write.
+    epoch: Option<u64>,
+    /// Cluster mode: a write was fenced (or the lease lost): the instance deactivates, and
+    /// its connections close with a transient code.
+    fenced: bool,
+}
+
+/// What the callers of a fenced write are told: transient, try again (the actor's new
+/// owner answers).
+fn moved() -> WireError {
+    unavailable("the actor moved to another node; try again")
 }
 
 /// What an idle check decided.
@@ -359,6 +370,13 @@ impl<A: Actions> Instance<A> {
                 return offer_or_fan_out(&self.rpc.ctx.id, targets, shared, &mut self.broken);
             }
             Release::Effect(Effect::Send { conn, msg }) => self.send_to(conn, msg),
+            Release::Reply(reply, Ok(_)) if !self.may_acknowledge() => {
+                // a node that cannot vouch for its lease answers nothing it read
+                self.fenced = true;
+                self.failed
+                    .get_or_insert_with(|| String::from("the node lost its lease"));
+                return self.deliver_now(Release::Reply(reply, Err(moved())));
+            }
             Release::Reply(Reply::Direct(tx), result) => {
                 let _ = tx.send(result);
             }
@@ -395,22 +413,30 @@ impl<A: Actions> Instance<A> {
         None
     }
 
+    /// Cluster mode: whether the node may still vouch for its lease (always, alone).
+    fn may_acknowledge(&self) -> bool {
+        self.shared
+            .cluster
+            .as_ref()
+            .is_none_or(|c| c.directory.may_acknowledge())
+    }
+
     /// Tells whoever waits for `release` that the change it followed was not committed.
-    fn fail_release(&mut self, release: Release) {
+    fn fail_release(&mut self, release: Release, error: &WireError) {
         match release {
             Release::Reply(reply, _) => {
                 // a reply: nothing to wait for
-                let _ = self.deliver_now(Release::Reply(reply, Err(WireError::internal())));
+                let _ = self.deliver_now(Release::Reply(reply, Err(error.clone())));
             }
             Release::Connected { conn, reply } => {
-                let _ = reply.send(Err(WireError::internal()));
+                let _ = reply.send(Err(error.clone()));
                 self.broken.push(conn);
             }
             Release::Done(done) => {
                 let _ = done.send(());
             }
             Release::AlarmDone(done) => {
-                let _ = done.send(Err(WireError::internal()));
+                let _ = done.send(Err(error.clone()));
             }
             Release::Effect(_) => {}
         }
@@ -422,10 +448,12 @@ impl<A: Actions> Instance<A> {
             return;
         };
         let (ack, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) = self
-            .shared
-            .committer
-            .send(CommitMsg::Write(CommitRequest { write, ack }))
+        if let Err(mpsc::error::SendError(CommitMsg::Write(request))) =
+            self.shared.committer.send(CommitMsg::Write(CommitRequest {
+                write,
+                epoch: self.epoch,
+                ack,
+            }))
         {
             let _ = request.ack.send(Err(StoreError::Closed));
         }
@@ -454,13 +482,27 @@ impl<A: Actions> Instance<A> {
                 self.flush();
                 true
             }
+            Err(e) if e.is_fenced() => {
+                // Never acknowledged: another activation owns the actor (or may, soon).
+                // This one deactivates rather than reload: its state is not the latest.
+                tracing::warn!(actor = %self.id(), error = %e, "a write was fenced; the actor deactivates here");
+                let error = moved();
+                for release in self.ledger.failed() {
+                    self.fail_release(release, &error);
+                }
+                self.rpc.ctx.kv.reset();
+                self.fenced = true;
+                self.failed
+                    .get_or_insert_with(|| String::from("another node owns the actor"));
+                false
+            }
             Err(e) => {
                 tracing::error!(actor = %self.id(), error = %e, "a commit failed; answering with internal_error and reloading the last committed state");
                 for release in self.ledger.failed() {
-                    self.fail_release(release);
+                    self.fail_release(release, &WireError::internal());
                 }
                 self.rpc.ctx.kv.reset();
-                if reload {
+                if reload && !self.fenced {
                     Box::pin(self.reload()).await;
                 }
                 false
@@ -593,6 +635,7 @@ impl<A: Actions> Instance<A> {
                     caller,
                     conn,
                     reply,
+                    forwarded: _,
                 } = *call;
                 let caller = match (caller, conn) {
                     (Some(caller), _) => caller,

@@ -13,14 +13,17 @@ use tokio::sync::mpsc;
 use super::ledger::CommitLedger;
 use super::{Factory, Instance, Msg, Spawn, drain, unavailable};
 use crate::actor::InitCtx;
+use crate::cluster::Placement;
 use crate::connection::Connection;
 use crate::context::ActorCtx;
+use crate::forward::NOT_THE_OWNER;
 use crate::kv::KvSpace;
 use crate::lifecycle::{Outcome, guarded};
 use crate::protocol::WireError;
 use crate::rpc::{Actions, Rpc};
+use crate::schedule::SchedulerCmd;
 use crate::store::ActorId;
-use crate::system::Shared;
+use crate::system::{Kind, Remote, Shared};
 use crate::versioned::{self, serialize_state};
 
 /// The instance's task: load, run, and, each time it hibernates, wait for the message
@@ -86,6 +89,27 @@ pub(super) async fn load_and_start<A: Actions>(
         name: kind.name.clone(),
         key,
     };
+    let epoch = match activate(&shared, &kind, &id, generation).await {
+        Activated::Alone => None,
+        Activated::Here(epoch) => Some(epoch),
+        Activated::Elsewhere => {
+            // Out of the registry already: later messages go to the owner. The queued ones
+            // follow them; the connections a hibernating instance kept reconnect there.
+            hand_back(&shared, &id, &mut rx);
+            close_kept(
+                connections.values(),
+                &unavailable("the actor moved to another node; reconnect"),
+            );
+            return None;
+        }
+        Activated::Failed => {
+            kind.retire(&id.key, generation, false);
+            let error = unavailable("the actor could not be activated on this node");
+            drain(&mut rx, &error);
+            close_kept(connections.values(), &error);
+            return None;
+        }
+    };
     let loaded = match load_state(&shared, &id, &factory).await {
         Ok(loaded) => loaded,
         Err(failure) => {
@@ -125,6 +149,8 @@ pub(super) async fn load_and_start<A: Actions>(
         quiet_ticks: 0,
         alive,
         awake,
+        epoch,
+        fenced: false,
     });
     if loaded.migrated {
         // Staged before on_start: whatever the actor releases from now on waits for the
@@ -151,6 +177,86 @@ pub(super) async fn load_and_start<A: Actions>(
     instance.flush();
     tracing::debug!(actor = %instance.id(), fresh = instance.ledger.is_provisional(), "started");
     Some((instance, rx))
+}
+
+/// What the activation of an instance came to.
+enum Activated {
+    /// Not in cluster mode.
+    Alone,
+    /// This node owns the actor, with this epoch.
+    Here(u64),
+    /// Another node owns it; the instance left the registry.
+    Elsewhere,
+    /// The directory could not be asked, or this node is not alive.
+    Failed,
+}
+
+/// Cluster mode: takes ownership of `id` before its state is loaded (and before
+/// `on_start`), and schedules the alarms its previous owner left.
+async fn activate(shared: &Shared, kind: &Kind, id: &ActorId, generation: u64) -> Activated {
+    let Some(link) = shared.cluster.as_ref() else {
+        return Activated::Alone;
+    };
+    match link.directory.activate(id).await {
+        Ok(Placement::Here { epoch }) => {
+            match link.directory.alarms_of(id).await {
+                Ok(alarms) => {
+                    for alarm in alarms {
+                        let _ = shared.scheduler.send(SchedulerCmd::Add(id.clone(), alarm));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(actor = %id, error = %e, "could not read the actor's alarms");
+                    return Activated::Failed;
+                }
+            }
+            tracing::debug!(actor = %id, epoch, "activated here");
+            Activated::Here(epoch)
+        }
+        Ok(Placement::Elsewhere { node, address }) => {
+            tracing::debug!(actor = %id, node, address, "owned by another node");
+            kind.moved_away(
+                &id.key,
+                generation,
+                Remote {
+                    node: node.into(),
+                    address: address.into(),
+                },
+            );
+            Activated::Elsewhere
+        }
+        Err(e) => {
+            tracing::warn!(actor = %id, error = %e, "could not activate the actor");
+            Activated::Failed
+        }
+    }
+}
+
+/// Sends the messages queued for an instance that found its actor owned elsewhere back
+/// through the system, which forwards them to the owner, in order. A call another node
+/// forwarded here is refused instead (`NOT_THE_OWNER`): its node asks the directory again.
+fn hand_back(shared: &Shared, id: &ActorId, rx: &mut mpsc::Receiver<Msg>) {
+    rx.close();
+    let mut queued = Vec::new();
+    while let Ok(msg) = rx.try_recv() {
+        queued.push(msg);
+    }
+    if queued.is_empty() {
+        return;
+    }
+    let system = shared.system.get().and_then(std::sync::Weak::upgrade);
+    let id = id.clone();
+    tokio::spawn(async move {
+        for msg in queued {
+            match &system {
+                Some(_) if msg.is_forwarded() => msg.fail(&unavailable(NOT_THE_OWNER)),
+                Some(system) => {
+                    let _ = system.send(&id.name, &id.key, msg).await;
+                }
+                None => msg.fail(&unavailable("the actor system is shutting down")),
+            }
+        }
+    });
 }
 
 /// Closes the connections an instance that cannot start was handed (a hibernating one's):

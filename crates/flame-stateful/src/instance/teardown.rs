@@ -84,6 +84,12 @@ impl<A: Actions> Instance<A> {
                 }
                 Ended::Gone
             }
+            Exit::Failed(reason) if self.fenced => {
+                // transient: the clients reconnect and reach the actor's new owner
+                self.teardown(rx, ErrorCode::Unavailable, &reason).await;
+                tracing::info!(actor = %id, reason, "deactivated: another node owns the actor");
+                Ended::Gone
+            }
             Exit::Failed(reason) => {
                 self.teardown(rx, ErrorCode::InternalError, &reason).await;
                 tracing::error!(actor = %id, reason, "the actor stopped after a failure");
@@ -119,7 +125,7 @@ impl<A: Actions> Instance<A> {
         let settled = self.settle_ledger().await;
         let mut write = ActorWrite::new(id.clone());
         write.destroy = true;
-        if let Err(e) = self.shared.commit_now(write).await {
+        if let Err(e) = self.shared.commit_now(write, self.epoch).await {
             tracing::error!(actor = %id, error = %e, "could not write the tombstone; the actor stays as it was");
             if let Some(done) = done {
                 let _ = done.send(Err(e.into()));
@@ -143,7 +149,7 @@ impl<A: Actions> Instance<A> {
             .await;
         // what on_disconnect changed dies with the actor
         for release in self.ledger.failed() {
-            self.fail_release(release);
+            self.fail_release(release, &WireError::internal());
         }
         self.rpc.ctx.effects.lock().clear();
         for done in waiting {

@@ -275,12 +275,36 @@ pub enum StoreError {
     /// The store (or the committer in front of it) is shut down.
     #[error("the store is closed")]
     Closed,
+    /// Cluster mode: the write's activation no longer owns the actor (another node took
+    /// it over, with a newer epoch). Nothing of the commit was written, and it is never
+    /// acknowledged: the instance deactivates and its callers get `unavailable`.
+    #[error("the write of {actor} was fenced: another activation owns the actor")]
+    Fenced {
+        /// Whose write.
+        actor: String,
+    },
+    /// Cluster mode: this node cannot vouch for its lease (it could not renew it in time),
+    /// so it acknowledges nothing; its actors deactivate.
+    #[error("this node's lease is lost: it acknowledges no write")]
+    LeaseLost,
 }
 
 impl StoreError {
     /// Wraps a backend error.
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Arc::new(e))
+    }
+
+    /// Whether the write was refused because this node does not own the actor (any more):
+    /// [`Fenced`](Self::Fenced) or [`LeaseLost`](Self::LeaseLost).
+    ///
+    /// ```
+    /// use flame_stateful::store::StoreError;
+    /// assert!(StoreError::LeaseLost.is_fenced());
+    /// assert!(!StoreError::Closed.is_fenced());
+    /// ```
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, StoreError::Fenced { .. } | StoreError::LeaseLost)
     }
 }
 

@@ -166,7 +166,7 @@ impl ActorSystem {
         }
         let mut write = ActorWrite::new(id.clone());
         write.state = Some(bytes.into());
-        Ok(self.inner.shared.commit_now(write).await?)
+        Ok(self.inner.shared.commit_now(write, None).await?)
     }
 
     /// The committed entries of (name, key)'s key-value space that `scan` selects, at most

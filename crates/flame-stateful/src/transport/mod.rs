@@ -8,6 +8,8 @@
 //! | `POST /actors/{name}/{key}/rpc/{method}` | a stateless call: JSON array of arguments in, JSON result out |
 //! | `GET /actors/client.js` | the JavaScript client, an ES module (`application/javascript`) |
 //! | `GET /actors/client.d.ts` | its TypeScript declarations (`application/typescript`) |
+//! | `POST /actors/_cluster/call` | cluster mode only: calls forwarded by the other nodes (cluster secret required) |
+//! | `GET /actors/_cluster/connect` | cluster mode only: WebSocket connections relayed by the other nodes (cluster secret required) |
 //!
 //! **Connecting.** The connection parameters travel as JSON text in the `params` query
 //! parameter (percent-encoded; absent means `null`), at most `ActorConfig::max_params_size`
@@ -54,9 +56,11 @@
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 mod config;
 pub(crate) mod fan_out;
 mod http;
+mod relay;
 mod socket;
 mod ws;
 
@@ -193,6 +197,18 @@ pub fn mount(f: &mut Flame, system: ActorSystem, config: TransportConfig) -> Tra
         f.post(
             &format!("{prefix}/{{name}}/{{key}}/rpc/{{method}}"),
             move |c: Context| http::rpc(c, rpc_state.clone()),
+        );
+    }
+    if state.system.cluster_secret().is_some() {
+        let cluster_state = state.clone();
+        f.post(
+            &format!("{prefix}{}", crate::forward::CALL_PATH),
+            move |c: Context| cluster::call(c, cluster_state.clone()),
+        );
+        let connect_state = state.clone();
+        f.get(
+            &format!("{prefix}{}", crate::forward::CONNECT_PATH),
+            move |c: Context| cluster::connect(c, connect_state.clone()),
         );
     }
     // Every other path under the prefix: the protocol's JSON error shape rather than the

@@ -54,6 +54,21 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
     let actor = flame_actor::websocket::connection_actor(&c, |builder| {
         builder.metadata("actor", format!("{name}/{key}"))
     });
+    upgrade_as(c, state, name, key, params, Arc::new(actor), true).await
+}
+
+/// Upgrades to a WebSocket connection of `caller` to (name, key). `may_proxy`: in cluster
+/// mode, a connection to an actor another node owns is relayed to that node (not for a
+/// connection another node relayed here).
+pub(super) async fn upgrade_as(
+    c: Context,
+    state: Arc<State>,
+    name: String,
+    key: String,
+    params: String,
+    caller: Arc<dyn Actor>,
+    may_proxy: bool,
+) -> Result<Reply, HttpError> {
     // The checks. A plain request on an actor route is answered in the protocol's JSON
     // shape, like the HTTP RPC's errors: `actor_not_found` for a name no kind is registered
     // under, else the handshake's refusal (its status, from axum) as `malformed_message`.
@@ -89,7 +104,8 @@ pub(super) async fn upgrade(c: Context, state: Arc<State>) -> Result<Reply, Http
             &name,
             &key,
             &params,
-            Arc::new(actor),
+            caller,
+            may_proxy,
         )
         .await;
     });
@@ -144,12 +160,20 @@ enum End {
     TooBig,
 }
 
-type Socket = WebSocketStream<SocketIo>;
+pub(super) type Socket = WebSocketStream<SocketIo>;
 
 /// RFC 6455's "going away", the close code of a heartbeat timeout on every flame endpoint.
 const CLOSE_GOING_AWAY: u16 = 1001;
 
-async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, caller: Arc<dyn Actor>) {
+async fn serve(
+    io: Io,
+    state: &State,
+    name: &str,
+    key: &str,
+    params: &str,
+    caller: Arc<dyn Actor>,
+    may_proxy: bool,
+) {
     let config = &state.config.websocket;
     let write_timeout = config.close_timeout;
     let outlet_source = Source::new();
@@ -169,12 +193,31 @@ async fn serve(io: Io, state: &State, name: &str, key: &str, params: &str, calle
     let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
     let connection_id = caller.actor_id().unwrap_or_default();
     let outlet = Outlet::Sink(sink.clone());
+    let identity = caller.clone();
     let sender = match state
         .system
         .connect_outlet(name, key, params, caller, outlet)
         .await
     {
         Ok(sender) => sender,
+        Err(error) if may_proxy && error.is(ErrorCode::Unavailable) => {
+            match state.system.remote_address(name, key) {
+                Some(address) => {
+                    let relay = super::relay::Relay {
+                        state,
+                        address: &address,
+                        name,
+                        key,
+                        params,
+                        caller: &identity,
+                    };
+                    relay.run(&mut socket, &sink).await;
+                }
+                None => sink.close(&error.code, &error.message),
+            }
+            sink.finish(write_timeout).await;
+            return;
+        }
         Err(error) => {
             tracing::debug!(
                 actor.name = name,
