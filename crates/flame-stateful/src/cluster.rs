@@ -162,7 +162,7 @@ impl IdentityCodec for BasicIdentity {
                 "metadata": ws.metadata_map(),
             });
         }
-        json!({ "type": actor.actor_type(), "forwarded": true })
+        json!({ "type": actor.actor_type(), "id": actor.actor_id(), "forwarded": true })
     }
 
     fn decode(&self, value: &Value) -> Arc<dyn Actor> {
@@ -206,29 +206,111 @@ impl IdentityCodec for BasicIdentity {
             }
             other => Arc::new(ForwardedActor {
                 actor_type: other.to_owned(),
+                actor_id: value.get("id").and_then(Value::as_str).map(str::to_owned),
             }),
         }
     }
 }
 
 /// An identity of a type the [`IdentityCodec`] does not know, as it arrives on the owner:
-/// only its type.
+/// its type and its id ([`Actor::actor_type`], [`Actor::actor_id`]).
 ///
 /// ```
-/// use flame_actor::Actor;
-/// use flame_stateful::cluster::ForwardedActor;
-/// let a = ForwardedActor { actor_type: "api_token".into() };
-/// assert_eq!(a.actor_type(), "api_token");
+/// use flame_actor::{Actor, BackendActor};
+/// use flame_stateful::cluster::{BasicIdentity, ForwardedActor, IdentityCodec};
+///
+/// #[derive(Debug)]
+/// struct ApiToken;
+/// impl Actor for ApiToken {
+///     fn actor_type(&self) -> &str { "api_token" }
+///     fn actor_id(&self) -> Option<String> { Some("t-7".into()) }
+/// }
+///
+/// let back = BasicIdentity.decode(&BasicIdentity.encode(&ApiToken));
+/// assert_eq!((back.actor_type(), back.actor_id().as_deref()), ("api_token", Some("t-7")));
+/// assert!(back.downcast_ref::<ForwardedActor>().is_some());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardedActor {
     /// The original actor's type.
     pub actor_type: String,
+    /// The original actor's id, if it had one.
+    pub actor_id: Option<String>,
 }
 
 impl Actor for ForwardedActor {
     fn actor_type(&self) -> &str {
         &self.actor_type
+    }
+
+    fn actor_id(&self) -> Option<String> {
+        self.actor_id.clone()
+    }
+}
+
+/// [`BasicIdentity`] plus flame-auth's users (feature `auth`): a caller that acts as a user
+/// ([`flame_auth::as_user_actor`]: an [`AuthenticatedUser`](flame_auth::AuthenticatedUser),
+/// a registered `UserActor`, or a WebSocket connection carrying one in its extensions)
+/// arrives on the owner acting as the same [`User`](flame_auth::User), with its id,
+/// permissions, claims and expiry, so `RequireActorWithClaims`-style checks and
+/// `flame_auth::user_of(rpc.caller())` in an action see what they would have seen on the
+/// node the client reached.
+///
+/// A WebSocket connection arrives as a [`WebSocketActor`] with an `AuthenticatedUser` in
+/// its extensions; any other user actor arrives as an `AuthenticatedUser` (type `user`).
+/// A session's revocation handle stays on the node that authenticated the request: a
+/// forwarded call runs once, and a relayed connection is closed there when its session ends.
+///
+/// ```
+/// use flame_actor::Actor;
+/// use flame_auth::{AuthenticatedUser, User};
+/// use flame_stateful::cluster::{AuthIdentity, IdentityCodec};
+///
+/// let mut ada = User::new("u1", "ada");
+/// ada.permissions.insert("posts:write".into());
+/// let back = AuthIdentity.decode(&AuthIdentity.encode(&AuthenticatedUser::new(ada.clone())));
+/// assert_eq!(flame_auth::user_of(&*back), Some(&ada));
+/// assert_eq!(back.actor_id().as_deref(), Some("u1"));
+/// ```
+#[cfg(feature = "auth")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthIdentity;
+
+#[cfg(feature = "auth")]
+impl IdentityCodec for AuthIdentity {
+    fn encode(&self, actor: &dyn Actor) -> Value {
+        let mut value = BasicIdentity.encode(actor);
+        if let Some(user) = flame_auth::as_user_actor(actor) {
+            let expires_at_ms = user.expires_at().map(|at| {
+                at.duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            });
+            value["user"] = json!({ "user": user.user(), "expires_at_ms": expires_at_ms });
+        }
+        value
+    }
+
+    fn decode(&self, value: &Value) -> Arc<dyn Actor> {
+        let basic = BasicIdentity.decode(value);
+        let Some(user) = value
+            .get("user")
+            .and_then(|u| u.get("user"))
+            .and_then(|u| serde_json::from_value::<flame_auth::User>(u.clone()).ok())
+        else {
+            return basic;
+        };
+        let mut authenticated = flame_auth::AuthenticatedUser::new(user);
+        if let Some(ms) = value
+            .get("user")
+            .and_then(|u| u.get("expires_at_ms"))
+            .and_then(Value::as_u64)
+        {
+            authenticated = authenticated.expiring_at(UNIX_EPOCH + Duration::from_millis(ms));
+        }
+        match basic.downcast_ref::<WebSocketActor>() {
+            Some(ws) => Arc::new(ws.to_builder().extension(authenticated).build()),
+            None => Arc::new(authenticated),
+        }
     }
 }
 
