@@ -473,6 +473,112 @@ async fn node_process() {
     std::future::pending::<()>().await;
 }
 
+/// An owner frozen with SIGSTOP keeps its TCP connections open (the kernel still answers),
+/// so only the relay's heartbeat can tell that it is gone: the relayed client is closed with
+/// a transient code within `ping_interval + ping_timeout`, flame-client reconnects by
+/// itself, and the actor comes back on the relaying node (once the frozen owner's lease has
+/// lapsed) with every acknowledged increment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayed_client_reconnects_by_itself_when_its_owner_freezes() {
+    use flame_client::{ActorClient, ClientConfig, ClientStatus};
+
+    let Some(pg) = PgServer::start() else { return };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let owner = NodeProcess::spawn(&pg.url(), "frozen");
+    owner.ready(&http).await;
+    // The process node owns `f`.
+    let url = format!("http://{}/actors/counter/f/rpc/increment", owner.1);
+    let first: i64 = http
+        .post(&url)
+        .json(&json!([1]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+
+    // The relaying node pings every 300 ms and gives up after 500 ms more.
+    let store = PgStore::connect(&pg.url()).await.unwrap();
+    let addr = free_addr();
+    let cluster = PgCluster::join(store.clone(), ClusterOptions::new("relay", &addr, SECRET))
+        .await
+        .unwrap();
+    let log = Log::default();
+    let system = ActorSystem::builder()
+        .config(config())
+        .store(store)
+        .cluster(cluster.config())
+        .register("counter", move |_| Counter { log: log.clone() })
+        .build()
+        .await
+        .unwrap();
+    let mut transport = TransportConfig::default();
+    transport.websocket.ping_interval = Duration::from_millis(300);
+    transport.websocket.ping_timeout = Duration::from_millis(500);
+    let server = Server::start_with(system.clone(), transport, |_| {}, &addr).await;
+
+    let client_config = ClientConfig {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        ..ClientConfig::default()
+    };
+    let client = ActorClient::connect_with(
+        &format!("ws://{addr}"),
+        "counter",
+        "f",
+        json!({"token": "ada"}),
+        client_config,
+    )
+    .await
+    .unwrap();
+    let count: i64 = client.call("increment", [1]).await.unwrap();
+    assert_eq!(count, 2);
+    assert!(
+        !system.is_loaded("counter", "f"),
+        "relayed, not activated here"
+    );
+
+    // Freeze the owner: its sockets stay open, it answers nothing.
+    let pid = owner.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut status = client.status_changes();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        status.wait_for(|s| matches!(s, ClientStatus::Connected { connects: 2.., .. })),
+    )
+    .await
+    .expect("the client reconnected by itself")
+    .unwrap();
+    // The frozen owner acknowledged nothing after 2, and cannot any more: its lease lapses.
+    let count: i64 = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match client.call::<i64>("increment", [1]).await {
+                Ok(count) => return count,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await
+    .expect("the actor comes back");
+    assert_eq!(count, 3);
+    assert!(system.is_loaded("counter", "f"));
+    client.close().await;
+    drop(owner); // SIGKILL, which a stopped process obeys
+    system.shutdown().await;
+    server.stop().await;
+}
+
 /// Kills its node process when dropped, so that a failed test leaves none behind.
 struct NodeProcess(std::process::Child, String);
 

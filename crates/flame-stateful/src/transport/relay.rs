@@ -6,6 +6,11 @@
 //! When the owner goes away without a close (it died, it was cut off), the client gets
 //! `close` with `unavailable`, a transient code: it reconnects, and its next connection
 //! reaches the actor's new owner.
+//!
+//! Both links have the transport's heartbeat (`TransportConfig::websocket`): the client is
+//! pinged as on a direct connection and closed with 1001 when it does not answer; the owner
+//! is pinged too, so an owner cut off without a FIN (a partition) is noticed within
+//! `ping_interval + ping_timeout` and the client told to reconnect.
 
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -15,11 +20,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::State;
-use super::socket::{SocketSink, close_echo, text_frame};
+use super::socket::{SocketSink, close_echo, close_frames_with, ping_frame, text_frame};
+use super::ws::CLOSE_GOING_AWAY;
 use crate::Sink;
 use crate::forward::CONNECT_PATH;
 use crate::protocol::ErrorCode;
 use flame_actor::Actor;
+use flame_actor::websocket::{Heartbeat, HeartbeatStep};
+use tokio::time::Instant;
 
 /// The header that carries [`ForwardedConnect`], hex-encoded JSON.
 pub(super) const FORWARD_HEADER: &str = "x-flame-forward";
@@ -102,9 +110,20 @@ impl Relay<'_> {
             }
             request
         });
+        // An owner that accepts the TCP connection but never answers the handshake (frozen,
+        // or cut off after the SYN) gets as long as a ping would.
+        let ws_config = &self.state.config.websocket;
+        let patience = ws_config.ping_interval + ws_config.ping_timeout;
         let upstream = match request {
-            Ok(request) => tokio_tungstenite::connect_async(request).await,
-            Err(e) => Err(e),
+            Ok(request) => {
+                match tokio::time::timeout(patience, tokio_tungstenite::connect_async(request))
+                    .await
+                {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("no handshake within {patience:?}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
         };
         let mut upstream = match upstream {
             Ok((upstream, _)) => upstream,
@@ -121,59 +140,112 @@ impl Relay<'_> {
             address = self.address,
             "relaying a connection to the owner"
         );
+        let mut client = Heartbeat::new(ws_config, Instant::now());
+        let mut owner = Heartbeat::new(ws_config, Instant::now());
+        let client_wake = tokio::time::sleep_until(client.deadline());
+        let owner_wake = tokio::time::sleep_until(owner.deadline());
+        tokio::pin!(client_wake, owner_wake);
         loop {
             tokio::select! {
-                _ = std::future::poll_fn(|cx| sink.poll_task(cx)) => {
-                    // the client is gone (or too slow): let the owner know
-                    let _ = upstream.close(None).await;
-                    return;
-                }
-                frame = socket.next() => match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        if upstream.send(Message::Text(text)).await.is_err() {
-                            gone(sink);
-                            return;
-                        }
+                () = &mut client_wake => match client.poll(Instant::now()) {
+                    HeartbeatStep::Wait(until) => client_wake.as_mut().reset(until),
+                    HeartbeatStep::Ping => {
+                        let _ = sink.write(ping_frame());
+                        client_wake.as_mut().reset(client.deadline());
                     }
-                    Some(Ok(Message::Close(received))) => {
-                        let _ = upstream.close(received.clone()).await;
-                        sink.close_with([close_echo(received.as_ref())]);
-                        return;
-                    }
-                    Some(Ok(_)) => {}
-                    None | Some(Err(_)) => {
+                    HeartbeatStep::Dead => {
+                        tracing::debug!("a relayed client did not answer its ping");
+                        sink.close_with(close_frames_with(
+                            ErrorCode::ConnectionClosed.as_str(),
+                            &format!(
+                                "{}: no answer to a ping within {:?}",
+                                Heartbeat::CLOSE_REASON,
+                                ws_config.ping_timeout
+                            ),
+                            CLOSE_GOING_AWAY,
+                        ));
                         let _ = upstream.close(None).await;
                         return;
                     }
                 },
-                message = upstream.next() => match message {
-                    Some(Ok(Message::Text(text))) => {
-                        if sink.write(text_frame(text.as_str())).is_err() {
-                            sink.close(
-                                ErrorCode::ConnectionClosed.as_str(),
-                                "the client did not keep up",
-                            );
-                            let _ = upstream.close(None).await;
+                () = &mut owner_wake => match owner.poll(Instant::now()) {
+                    HeartbeatStep::Wait(until) => owner_wake.as_mut().reset(until),
+                    HeartbeatStep::Ping => {
+                        if upstream.send(Message::Ping(Default::default())).await.is_err() {
+                            system.forget_owner(self.name, self.key, self.address);
+                            gone(sink);
                             return;
                         }
+                        owner_wake.as_mut().reset(owner.deadline());
                     }
-                    Some(Ok(Message::Close(frame))) => {
-                        // the owner's `close` message came before it, as text; a transient
-                        // one (it is shutting down, the actor moved): ask the directory
-                        // again next time
-                        if frame.as_ref().is_none_or(|f| flame_protocol::is_transient(&f.reason)) {
-                            system.forget_owner(self.name, self.key, self.address);
-                        }
-                        sink.close_with([close_echo(frame.as_ref())]);
-                        return;
-                    }
-                    Some(Ok(_)) => {}
-                    None | Some(Err(_)) => {
+                    HeartbeatStep::Dead => {
+                        tracing::debug!(address = self.address, "the owner of a relayed connection stopped answering pings");
                         system.forget_owner(self.name, self.key, self.address);
                         gone(sink);
                         return;
                     }
                 },
+                _ = std::future::poll_fn(|cx| sink.poll_task(cx)) => {
+                    // the client is gone (or too slow): let the owner know
+                    let _ = upstream.close(None).await;
+                    return;
+                }
+                frame = socket.next() => {
+                    if matches!(frame, Some(Ok(_))) {
+                        client.seen(Instant::now());
+                    }
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if upstream.send(Message::Text(text)).await.is_err() {
+                                gone(sink);
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Close(received))) => {
+                            let _ = upstream.close(received.clone()).await;
+                            sink.close_with([close_echo(received.as_ref())]);
+                            return;
+                        }
+                        Some(Ok(_)) => {}
+                        None | Some(Err(_)) => {
+                            let _ = upstream.close(None).await;
+                            return;
+                        }
+                    }
+                }
+                message = upstream.next() => {
+                    if matches!(message, Some(Ok(_))) {
+                        owner.seen(Instant::now());
+                    }
+                    match message {
+                        Some(Ok(Message::Text(text))) => {
+                            if sink.write(text_frame(text.as_str())).is_err() {
+                                sink.close(
+                                    ErrorCode::ConnectionClosed.as_str(),
+                                    "the client did not keep up",
+                                );
+                                let _ = upstream.close(None).await;
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Close(frame))) => {
+                            // the owner's `close` message came before it, as text; a transient
+                            // one (it is shutting down, the actor moved): ask the directory
+                            // again next time
+                            if frame.as_ref().is_none_or(|f| flame_protocol::is_transient(&f.reason)) {
+                                system.forget_owner(self.name, self.key, self.address);
+                            }
+                            sink.close_with([close_echo(frame.as_ref())]);
+                            return;
+                        }
+                        Some(Ok(_)) => {}
+                        None | Some(Err(_)) => {
+                            system.forget_owner(self.name, self.key, self.address);
+                            gone(sink);
+                            return;
+                        }
+                    }
+                }
             }
         }
     }

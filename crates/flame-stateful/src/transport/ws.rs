@@ -163,7 +163,7 @@ enum End {
 pub(super) type Socket = WebSocketStream<SocketIo>;
 
 /// RFC 6455's "going away", the close code of a heartbeat timeout on every flame endpoint.
-const CLOSE_GOING_AWAY: u16 = 1001;
+pub(super) const CLOSE_GOING_AWAY: u16 = 1001;
 
 async fn serve(
     io: Io,
