@@ -10,6 +10,9 @@
 //! - [`csrf`] (feature `csrf`): CSRF protection for cookie-session apps: a per-session
 //!   token ([`Csrf`](csrf::Csrf)), checked on unsafe methods from a header or a form field,
 //!   after `Sec-Fetch-Site` / `Origin` checks; 403 with the reason.
+//! - [`sse`] (feature `sse`): server-sent events as a return value
+//!   ([`Sse`](sse::Sse) over a `Stream` of [`Event`](sse::Event)s), keep-alive comments, the
+//!   stream dropped when the client goes away.
 //!
 //! tower-http's layers (CORS, compression, request ids, timeouts) already work on flame
 //! through [`Flame::layer`](flame_core::Flame::layer) and
@@ -20,3 +23,5 @@
 pub mod csrf;
 #[cfg(feature = "session")]
 pub mod session;
+#[cfg(feature = "sse")]
+pub mod sse;
