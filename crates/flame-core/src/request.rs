@@ -61,6 +61,25 @@ impl Request {
         self.0.inner().body.lock().take()
     }
 
+    /// Puts `body` back as the request's body, for middleware that had to read it (a CSRF
+    /// check looking for a form field): the handlers after it read `body` as if untouched.
+    ///
+    /// ```
+    /// use flame_core::{Context, Flame, Request};
+    ///
+    /// let mut f = Flame::new();
+    /// f.use_(|r: Request, c: Context| async move {
+    ///     let body = r.body_bytes().await?;
+    ///     r.restore_body(body); // inspected, and given back
+    ///     c.next().await;
+    ///     Ok::<(), flame_core::HttpError>(())
+    /// });
+    /// f.post("/echo", |r: Request| async move { r.body_string().await });
+    /// ```
+    pub fn restore_body(&self, body: impl Into<Body>) {
+        *self.0.inner().body.lock() = Some(body.into());
+    }
+
     /// Reads the whole body, up to the app's body limit (`Flame::body_limit`, 2 MiB by default).
     ///
     /// The limit applies while the body streams in, never after buffering it: a body whose
