@@ -66,7 +66,9 @@ pub use bind::{Form, Query, RawBody};
 pub use context::{Context, DEFAULT_ACTOR_TYPE};
 pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
-pub use flame::{BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef};
+pub use flame::{
+    BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RouteInfo, RoutePredicate, RouteRef,
+};
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};
 pub use handler::{
