@@ -5,6 +5,9 @@
 //! - `metrics/param`: a handler taking `Params` on `/users/{id}`, so the route label is a
 //!   pattern with a bind (the core bench's handler-only shape).
 //!
+//! Each runs without middleware, with a middleware that only calls `c.next().await` (what
+//! any flame middleware costs) and with the metrics middleware.
+//!
 //! After criterion's figures, both services run again in alternating chunks and the median
 //! of the per-round time ratios (with/without) is printed: on a shared, noisy machine it is
 //! the steadier figure. `FLAME_BENCH_ROUNDS` sets the rounds (default 15).
@@ -49,10 +52,25 @@ fn request(path: &'static str) -> Request<Body> {
         .expect("a valid request")
 }
 
-fn app(metrics: Option<&Metrics>, param: bool) -> FlameService {
+/// Which middleware the app runs before its handler.
+#[derive(Clone, Copy)]
+enum Middleware<'a> {
+    None,
+    /// A middleware that only calls `c.next().await`: flame's own cost of a middleware.
+    Noop,
+    Metrics(&'a Metrics),
+}
+
+fn app(middleware: Middleware<'_>, param: bool) -> FlameService {
     let mut f = Flame::new();
-    if let Some(metrics) = metrics {
-        f.use_(metrics.middleware());
+    match middleware {
+        Middleware::None => {}
+        Middleware::Noop => {
+            f.use_(|c: flame_core::Context| async move { c.next().await });
+        }
+        Middleware::Metrics(metrics) => {
+            f.use_(metrics.middleware());
+        }
     }
     if param {
         f.get("/users/{id}", |p: Params| {
@@ -90,6 +108,7 @@ fn interleaved(
     path: &'static str,
     with: &FlameService,
     without: &FlameService,
+    baseline: &str,
 ) {
     let probe = timed(runtime, with, path, 1000) + timed(runtime, without, path, 1000);
     let per_request = probe.as_secs_f64() / 2000.0;
@@ -112,9 +131,9 @@ fn interleaved(
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
     println!(
-        "{name}: interleaved with/without metrics time ratio {median:.3} (median of {} rounds \
-         of {n} requests per side, range {:.3} .. {:.3}); fastest rounds: with {:.0} ns, \
-         without {:.0} ns, ratio {:.3}",
+        "{name}: interleaved metrics/{baseline} time ratio {median:.3} (median of {} rounds \
+         of {n} requests per side, range {:.3} .. {:.3}); fastest rounds: metrics {:.0} ns, \
+         {baseline} {:.0} ns, ratio {:.3}",
         ratios.len(),
         ratios[0],
         ratios[ratios.len() - 1],
@@ -126,9 +145,10 @@ fn interleaved(
 
 fn pair(criterion: &mut Criterion, runtime: &Runtime, name: &str, path: &'static str, param: bool) {
     let metrics = Metrics::new();
-    let with = app(Some(&metrics), param);
-    let without = app(None, param);
-    for service in [&with, &without] {
+    let with = app(Middleware::Metrics(&metrics), param);
+    let without = app(Middleware::None, param);
+    let noop = app(Middleware::Noop, param);
+    for service in [&with, &without, &noop] {
         let (status, _) = runtime.block_on(roundtrip(service.clone(), request(path)));
         assert_eq!(status, StatusCode::OK, "{name}");
     }
@@ -137,6 +157,13 @@ fn pair(criterion: &mut Criterion, runtime: &Runtime, name: &str, path: &'static
         b.to_async(runtime).iter_batched(
             || request(path),
             |req| roundtrip(without.clone(), req),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("noop_middleware", |b| {
+        b.to_async(runtime).iter_batched(
+            || request(path),
+            |req| roundtrip(noop.clone(), req),
             BatchSize::SmallInput,
         );
     });
@@ -149,7 +176,8 @@ fn pair(criterion: &mut Criterion, runtime: &Runtime, name: &str, path: &'static
     });
     group.finish();
     if std::env::args().any(|arg| arg == "--bench") && rounds() > 0 {
-        interleaved(runtime, name, path, &with, &without);
+        interleaved(runtime, name, path, &with, &without, "none");
+        interleaved(runtime, name, path, &with, &noop, "noop middleware");
     }
     // the middleware did count: the comparison is not against a no-op
     assert!(metrics.render().contains("flame_http_requests_total{"));

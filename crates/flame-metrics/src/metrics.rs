@@ -1,12 +1,13 @@
 //! [`Metrics`]: the registry, the HTTP middleware and the scrape handler.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use flame_core::{Context, Invocable, Invocation, Reply};
 use http::Method;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -14,6 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use rustc_hash::FxBuildHasher;
 
 /// The `route` label of requests no route matched: one value for all of them, so a scan of
 /// random paths cannot grow the number of series.
@@ -41,8 +43,22 @@ struct RouteLabels {
     route: Arc<str>,
 }
 
+/// The `method` label values; the last one is for every other method.
+const METHOD_LABELS: [&str; 10] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+];
+
+/// The metric handles of one route, filled as requests come.
+#[derive(Default)]
+struct RouteSeries {
+    durations: [OnceLock<Histogram>; METHOD_LABELS.len()],
+    requests: RwLock<Vec<((usize, u16), Counter)>>,
+}
+
 struct Inner {
     registry: Mutex<Registry>,
+    /// By route pattern: as bounded as the families (one entry per route and `unmatched`).
+    routes: RwLock<HashMap<Arc<str>, RouteSeries, FxBuildHasher>>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
@@ -113,6 +129,7 @@ impl Metrics {
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
+                routes: RwLock::new(HashMap::default()),
                 requests,
                 durations,
                 in_flight,
@@ -185,22 +202,62 @@ impl Metrics {
         out
     }
 
-    fn record(&self, method: &'static str, route: Arc<str>, status: u16, seconds: f64) {
-        self.inner
-            .durations
-            .get_or_create(&RouteLabels {
-                method,
-                route: route.clone(),
+    fn record(&self, method: usize, route: &str, status: u16, seconds: f64) {
+        {
+            let routes = self.inner.routes.read();
+            if let Some(series) = routes.get(route) {
+                self.record_in(series, method, route, status, seconds);
+                return;
+            }
+        }
+        let mut routes = self.inner.routes.write();
+        let series = routes.entry(Arc::from(route)).or_default();
+        self.record_in(series, method, route, status, seconds);
+    }
+
+    /// Records into the handles cached for one route: after a route's first request with a
+    /// given method and status, a request costs an identity-hashed lookup and the updates,
+    /// with no allocation and no hashing of the label set.
+    fn record_in(
+        &self,
+        series: &RouteSeries,
+        method: usize,
+        route: &str,
+        status: u16,
+        seconds: f64,
+    ) {
+        series.durations[method]
+            .get_or_init(|| {
+                self.inner
+                    .durations
+                    .get_or_create(&RouteLabels {
+                        method: METHOD_LABELS[method],
+                        route: Arc::from(route),
+                    })
+                    .clone()
             })
             .observe(seconds);
-        self.inner
+        let key = (method, status);
+        if let Some((_, counter)) = series.requests.read().iter().find(|(k, _)| *k == key) {
+            counter.inc();
+            return;
+        }
+        let mut requests = series.requests.write();
+        if let Some((_, counter)) = requests.iter().find(|(k, _)| *k == key) {
+            counter.inc();
+            return;
+        }
+        let counter = self
+            .inner
             .requests
             .get_or_create(&RequestLabels {
-                method,
-                route,
+                method: METHOD_LABELS[method],
+                route: Arc::from(route),
                 status,
             })
-            .inc();
+            .clone();
+        counter.inc();
+        requests.push((key, counter));
     }
 }
 
@@ -225,18 +282,18 @@ impl Drop for InFlight {
     }
 }
 
-fn method_label(method: &Method) -> &'static str {
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "OTHER",
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::CONNECT => 7,
+        Method::TRACE => 8,
+        _ => 9,
     }
 }
 
@@ -254,13 +311,13 @@ impl Invocable for HttpMetrics {
             let guard = InFlight(metrics.inner.in_flight.clone());
             ctx.next().await;
             drop(guard);
-            let route: Arc<str> = match ctx.route() {
-                "" => Arc::from(UNMATCHED_ROUTE),
-                route => Arc::from(route),
+            let route = match ctx.route() {
+                "" => UNMATCHED_ROUTE,
+                route => route,
             };
             let status = ctx.response_writer().status().as_u16();
             metrics.record(
-                method_label(ctx.method()),
+                method_index(ctx.method()),
                 route,
                 status,
                 started.elapsed().as_secs_f64(),
