@@ -69,6 +69,26 @@ struct Group {
     handlers: Vec<BoxedHandler>,
 }
 
+/// One registered route, as [`Flame::route_table`] lists it.
+///
+/// ```
+/// fn line(r: &flame_core::RouteInfo) -> String {
+///     format!("{} {} ({} handlers)", r.method, r.pattern, r.handlers.len())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteInfo {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The pattern as registered, e.g. `/users/{id}`.
+    pub pattern: String,
+    /// The names of the middleware before its handlers: global, then its groups'.
+    pub middleware: Vec<String>,
+    /// The names of its own handlers, then the action's, if any.
+    pub handlers: Vec<String>,
+}
+
 /// A flame instance: its own injector, middleware, routes and settings.
 ///
 /// Instances are independent: two in one process share nothing.
@@ -540,6 +560,45 @@ impl Flame {
             }
             provided.extend(handler.provided().iter().map(|d| d.id));
         }
+    }
+
+    /// The routes registered so far, in registration order: what an inspector or a startup
+    /// log shows.
+    ///
+    /// ```
+    /// let mut f = flame_core::Flame::new();
+    /// f.use_(flame_core::recovery());
+    /// f.get("/users/{id}", || "user");
+    /// let routes = f.route_table();
+    /// assert_eq!(routes[0].method, "GET");
+    /// assert_eq!(routes[0].pattern, "/users/{id}");
+    /// assert_eq!(routes[0].handlers.len(), 1);
+    /// assert_eq!(routes[0].middleware.len(), 1);
+    /// ```
+    pub fn route_table(&self) -> Vec<RouteInfo> {
+        self.routes
+            .iter()
+            .map(|route| {
+                let (group, own) = route
+                    .handlers
+                    .split_at(route.own_start.min(route.handlers.len()));
+                RouteInfo {
+                    method: route.method.to_string(),
+                    pattern: route.pattern.to_string(),
+                    middleware: self
+                        .middleware
+                        .iter()
+                        .chain(group)
+                        .map(|h| h.name().to_owned())
+                        .collect(),
+                    handlers: own
+                        .iter()
+                        .chain(self.action.iter())
+                        .map(|h| h.name().to_owned())
+                        .collect(),
+                }
+            })
+            .collect()
     }
 
     fn chain(&self, route_handlers: &[BoxedHandler]) -> Vec<BoxedHandler> {

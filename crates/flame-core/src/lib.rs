@@ -81,7 +81,8 @@ pub use env::{ENV_VAR, Env, UnknownEnv, env, set_env};
 pub use error::{CheckReport, HttpError, MissingDependency, ServeError};
 pub use error_format::{ErrorBody, ErrorFormat, ErrorInfo, FieldError, status_code_name};
 pub use flame::{
-    AllowedMethods, BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RoutePredicate, RouteRef,
+    AllowedMethods, BeforeHook, Combo, DEFAULT_BODY_LIMIT, Flame, METHODS, RouteInfo,
+    RoutePredicate, RouteRef,
 };
 pub use flame_inject::{Injector, Key, Slot};
 pub use flame_macros::{handler, service};

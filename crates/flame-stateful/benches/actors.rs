@@ -269,6 +269,7 @@ fn durable(c: &mut Criterion) {
         let stats = flame_stateful::CommitStats {
             transactions: after.transactions - before.transactions,
             writes: after.writes - before.writes,
+            ..flame_stateful::CommitStats::default()
         };
         println!(
             "durable/actor_increment_redb/{actors}: {} transactions, {} actor writes, {:.1} writes per transaction",

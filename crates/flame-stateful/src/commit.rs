@@ -31,19 +31,40 @@ pub(crate) enum CommitMsg {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// The upper bounds, in seconds, of the buckets of [`CommitStats::latency`]; a last bucket
+/// holds everything slower.
+pub const COMMIT_LATENCY_BOUNDS: [f64; 12] = [
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// The upper bounds of the buckets of [`CommitStats::batch_sizes`] (writes per store
+/// transaction); a last bucket holds every larger batch.
+pub const COMMIT_BATCH_BOUNDS: [f64; 10] =
+    [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
 /// Counters of the committer, to see group commit at work.
 ///
 /// ```
 /// use flame_stateful::CommitStats;
-/// let stats = CommitStats { transactions: 2, writes: 10 };
+/// let stats = CommitStats { transactions: 2, writes: 10, ..CommitStats::default() };
 /// assert_eq!(stats.writes_per_transaction(), 5.0);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CommitStats {
     /// Store transactions (each one `ActorStore::commit` call).
     pub transactions: u64,
     /// Actor writes carried by those transactions.
     pub writes: u64,
+    /// Transactions the store refused or failed (their writers got an error).
+    pub failures: u64,
+    /// How long the store took per transaction: a count per bucket of
+    /// [`COMMIT_LATENCY_BOUNDS`], plus one for everything slower (empty before any commit).
+    pub latency: Vec<u64>,
+    /// The sum of those durations, in seconds.
+    pub latency_sum_seconds: f64,
+    /// Writes per transaction: a count per bucket of [`COMMIT_BATCH_BOUNDS`], plus one for
+    /// larger batches (empty before any commit).
+    pub batch_sizes: Vec<u64>,
 }
 
 impl CommitStats {
@@ -57,10 +78,63 @@ impl CommitStats {
     }
 }
 
-#[derive(Debug, Default)]
+/// A histogram of atomics: cheap enough for the committer, which records once per
+/// transaction, not per write.
+#[derive(Debug)]
+struct Buckets<const N: usize> {
+    bounds: &'static [f64],
+    counts: [AtomicU64; N],
+}
+
+impl<const N: usize> Buckets<N> {
+    fn new(bounds: &'static [f64]) -> Self {
+        debug_assert_eq!(bounds.len() + 1, N);
+        Self {
+            bounds,
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    fn record(&self, value: f64) {
+        let i = self
+            .bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Vec<u64> {
+        self.counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
+#[derive(Debug)]
 pub(crate) struct Counters {
     transactions: AtomicU64,
     writes: AtomicU64,
+    failures: AtomicU64,
+    latency_sum_nanos: AtomicU64,
+    latency: Buckets<13>,
+    batch_sizes: Buckets<11>,
+    pub(crate) alarms_fired: AtomicU64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            transactions: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            latency_sum_nanos: AtomicU64::new(0),
+            latency: Buckets::new(&COMMIT_LATENCY_BOUNDS),
+            batch_sizes: Buckets::new(&COMMIT_BATCH_BOUNDS),
+            alarms_fired: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Counters {
@@ -68,7 +142,23 @@ impl Counters {
         CommitStats {
             transactions: self.transactions.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            latency: self.latency.snapshot(),
+            latency_sum_seconds: self.latency_sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            batch_sizes: self.batch_sizes.snapshot(),
         }
+    }
+
+    fn record(&self, writes: u64, took: Duration, failed: bool) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes, Ordering::Relaxed);
+        if failed {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.latency_sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.latency.record(took.as_secs_f64());
+        self.batch_sizes.record(writes as f64);
     }
 }
 
@@ -120,9 +210,9 @@ pub(crate) async fn run_committer(
 async fn commit_plain(store: &dyn ActorStore, batch: Vec<CommitRequest>, counters: &Counters) {
     let (writes, acks): (Vec<_>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.ack)).unzip();
     let n = writes.len() as u64;
+    let started = std::time::Instant::now();
     let result = store.commit(writes).await;
-    counters.transactions.fetch_add(1, Ordering::Relaxed);
-    counters.writes.fetch_add(n, Ordering::Relaxed);
+    counters.record(n, started.elapsed(), result.is_err());
     match &result {
         Ok(()) => tracing::trace!(writes = n, "committed"),
         Err(e) => tracing::error!(writes = n, error = %e, "a group commit failed"),
@@ -157,9 +247,11 @@ async fn commit_fenced(directory: &dyn Directory, batch: Vec<CommitRequest>, cou
     }
     while !writes.is_empty() {
         let n = writes.len() as u64;
+        let started = std::time::Instant::now();
         let result = directory.commit(&writes, &epochs).await;
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
-        counters.writes.fetch_add(n, Ordering::Relaxed);
+        // A fenced write is a refusal, not a failure of the store.
+        let failed = !matches!(result, Ok(()) | Err(StoreError::Fenced { .. }));
+        counters.record(n, started.elapsed(), failed);
         match result {
             Ok(()) => {
                 let result = if directory.may_acknowledge() {

@@ -117,7 +117,7 @@ mod system;
 mod versioned;
 
 pub use self::actor::{ConnectOptions, InitCtx, StatefulActor};
-pub use self::commit::CommitStats;
+pub use self::commit::{COMMIT_BATCH_BOUNDS, COMMIT_LATENCY_BOUNDS, CommitStats};
 pub use self::config::ActorConfig;
 pub use self::connection::{ConnId, Connection, ConnectionHandle, ConnectionSender, InboundError};
 pub use self::context::ActorCtx;
@@ -128,7 +128,7 @@ pub use self::outbound::Outbound;
 pub(crate) use self::outbound::{Outlet, Refused, Sink};
 pub use self::rpc::{Actions, Rpc};
 pub use self::schedule::SchedulerActor;
-pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder, StoredState};
+pub use self::system::{ActorRef, ActorSystem, ActorSystemBuilder, LiveKey, StoredState};
 pub use self::versioned::StateError;
 
 /// Turns an inherent impl block into the actor's [`Actions`] (its RPC dispatch table).

@@ -88,7 +88,13 @@ async fn deliver(system: Arc<SystemInner>, actor: ActorId, alarm: Alarm, attempt
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => {}
+        Ok(()) => {
+            system
+                .shared
+                .counters
+                .alarms_fired
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Err(e) if retryable(&e) => {
             let attempt = attempt + 1;
             tracing::warn!(actor = %actor, method = %alarm.method, error = %e, retry_in = ?backoff(attempt), "an alarm could not be delivered; trying again");

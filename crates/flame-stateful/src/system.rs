@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     pub(crate) committer: mpsc::UnboundedSender<CommitMsg>,
     pub(crate) scheduler: mpsc::UnboundedSender<SchedulerCmd>,
     pub(crate) scheduler_caller: Arc<dyn Actor>,
-    counters: Arc<Counters>,
+    pub(crate) counters: Arc<Counters>,
     runtime: tokio::runtime::Handle,
     /// Cluster mode: the directory and the link to the other nodes.
     pub(crate) cluster: Option<Arc<ClusterLink>>,
@@ -129,6 +129,24 @@ struct Slots {
     destroyed: HashSet<Arc<str>>,
     /// Keys an operator is writing to ([`ActorSystem::repair_state`]): no activation starts.
     held: HashSet<Arc<str>>,
+}
+
+/// One key held in memory, as [`ActorSystem::live_keys`] lists it.
+///
+/// ```
+/// fn show(k: &flame_stateful::LiveKey) -> String {
+///     format!("{} hibernating={} mailbox={}", k.key, k.hibernating, k.mailbox)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LiveKey {
+    /// The actor's key.
+    pub key: String,
+    /// Its actor is out of memory while its connections stay open.
+    pub hibernating: bool,
+    /// Messages waiting in its mailbox.
+    pub mailbox: usize,
 }
 
 struct Slot {
@@ -1154,6 +1172,97 @@ impl ActorSystem {
                     .count()
             })
             .sum()
+    }
+
+    /// Alarms delivered and handled by their actor since the system started.
+    pub fn alarms_fired(&self) -> u64 {
+        self.inner
+            .shared
+            .counters
+            .alarms_fired
+            .load(Ordering::Relaxed)
+    }
+
+    /// Messages waiting in the mailboxes of all loaded instances right now.
+    pub fn mailbox_depth(&self) -> usize {
+        self.inner
+            .kinds
+            .values()
+            .map(|k| {
+                k.slots
+                    .lock()
+                    .live
+                    .values()
+                    .map(|slot| slot.tx.max_capacity() - slot.tx.capacity())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// The keys of `name` held in memory right now (loaded or hibernating), in key order,
+    /// starting after `after` (a cursor: the last key of the previous page), at most `limit`
+    /// of them (and never more than [`MAX_INSPECT_PAGE`](Self::MAX_INSPECT_PAGE)). Empty for
+    /// an unknown kind.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use flame_stateful::{actions, ActorError, ActorSystem, InitCtx, Rpc, StatefulActor};
+    /// # use flame_stateful::store::MemoryStore;
+    /// # #[derive(Default)] struct Counter;
+    /// # impl StatefulActor for Counter {
+    /// #     type State = i64; type ConnParams = (); type ConnState = ();
+    /// #     async fn on_initialize(&self, _: &InitCtx) -> Result<i64, ActorError> { Ok(0) }
+    /// # }
+    /// # #[actions] impl Counter {
+    /// #     async fn increment(&self, rpc: &mut Rpc<Self>) -> i64 { *rpc.state_mut() += 1; *rpc.state() }
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let system = ActorSystem::builder()
+    ///     .store(MemoryStore::new())
+    ///     .register_default::<Counter>("counter")
+    ///     .build()
+    ///     .await?;
+    /// let caller = Arc::new(flame_actor::BackendActor::new("ops"));
+    /// for key in ["b", "a", "c"] {
+    ///     system.call("counter", key, "increment", vec![], caller.clone()).await?;
+    /// }
+    /// let page = system.live_keys("counter", None, 2);
+    /// assert_eq!(page.iter().map(|k| k.key.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    /// let next = system.live_keys("counter", Some("b"), 2);
+    /// assert_eq!(next[0].key, "c");
+    /// system.shutdown().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+    /// ```
+    pub fn live_keys(&self, name: &str, after: Option<&str>, limit: usize) -> Vec<LiveKey> {
+        let Some(kind) = self.inner.kinds.get(name) else {
+            return Vec::new();
+        };
+        let limit = limit.min(Self::MAX_INSPECT_PAGE);
+        let slots = kind.slots.lock();
+        // A bounded selection of the smallest keys after the cursor, without sorting the
+        // whole registry: a max-heap of at most `limit` entries.
+        let mut heap: std::collections::BinaryHeap<&Arc<str>> =
+            std::collections::BinaryHeap::with_capacity(limit + 1);
+        for key in slots.live.keys() {
+            if after.is_some_and(|after| &**key <= after) {
+                continue;
+            }
+            heap.push(key);
+            if heap.len() > limit {
+                heap.pop();
+            }
+        }
+        heap.into_sorted_vec()
+            .into_iter()
+            .filter_map(|key| {
+                let slot = slots.live.get(key)?;
+                Some(LiveKey {
+                    key: key.to_string(),
+                    hibernating: !slot.awake.load(Ordering::Acquire),
+                    mailbox: slot.tx.max_capacity() - slot.tx.capacity(),
+                })
+            })
+            .collect()
     }
 
     /// The committer's counters: with many actors writing at once, `transactions` stays
