@@ -1,7 +1,9 @@
 //! Cluster mode on PostgreSQL, with same-run baselines: durable RPC/s of one node and of
 //! three (redb on one node and PostgreSQL without cluster mode as the baselines), and the
 //! extra latency of a call that lands on a node that does not own its actor (forwarded over
-//! the internal link) against the same call sent to the owner.
+//! the internal link) against the same call sent to the owner; and failover: a node
+//! process owning `FAILOVER_ACTORS` actors is SIGKILLed, and every actor is called through a
+//! survivor until it answers again (p50/p99/max from the kill, against the lease).
 //!
 //! A load benchmark printing its figures (`cargo bench -p flame-postgres --bench cluster`);
 //! the PostgreSQL server is started from the system's binaries, as in the tests.
@@ -78,7 +80,11 @@ struct Node {
 }
 
 async fn node(url: &str, id: &str) -> Node {
-    let addr = free_addr();
+    node_at(url, id, &free_addr()).await
+}
+
+async fn node_at(url: &str, id: &str, addr: &str) -> Node {
+    let addr = addr.to_owned();
     let store = PgStore::connect(url).await.expect("connect");
     let cluster = PgCluster::join(
         store.clone(),
@@ -155,7 +161,93 @@ async fn latency(http: &reqwest::Client, url: &str, n: usize) -> (Duration, Dura
     (percentile(&times, 0.5), percentile(&times, 0.99))
 }
 
+/// Actors the killed node owns in the failover measurement.
+const FAILOVER_ACTORS: usize = 1000;
+
+/// This bench binary run again as a node of its own (for the failover measurement): serves
+/// until it is killed.
+fn node_process(url: &str, id: &str, addr: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let _node = node_at(url, id, addr).await;
+        std::future::pending::<()>().await;
+    });
+}
+
+/// Kills a node process, and the time it died; every actor it owned is then called through
+/// `survivor` until it answers: how long after the kill each came back.
+async fn failover(url: &str, survivor: &ActorSystem) -> Vec<Duration> {
+    let addr = free_addr();
+    let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env("FLAME_BENCH_NODE_DB", url)
+        .env("FLAME_BENCH_NODE_ID", "doomed")
+        .env("FLAME_BENCH_NODE_ADDR", &addr)
+        .spawn()
+        .expect("a node process");
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}/actors/counter");
+    let ready = Instant::now();
+    while http
+        .get(format!("{base}/../client.js"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(60),
+            "the node never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The doomed node activates (owns) every actor.
+    for i in 0..FAILOVER_ACTORS {
+        let response = http
+            .post(format!("{base}/x{i}/rpc/increment"))
+            .json(&json!([1]))
+            .send()
+            .await
+            .expect("send");
+        assert!(response.status().is_success());
+    }
+    let _ = child.kill();
+    let killed = Instant::now();
+    let _ = child.wait();
+    let caller: Arc<dyn Actor> = Arc::new(Bench);
+    let tasks: Vec<_> = (0..FAILOVER_ACTORS)
+        .map(|i| {
+            let (system, caller) = (survivor.clone(), caller.clone());
+            tokio::spawn(async move {
+                let key = format!("x{i}");
+                loop {
+                    let call = system.call("counter", &key, "get", vec![], caller.clone());
+                    if call.await.is_ok() {
+                        return killed.elapsed();
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        })
+        .collect();
+    let mut back = Vec::with_capacity(FAILOVER_ACTORS);
+    for task in tasks {
+        back.push(task.await.expect("caller"));
+    }
+    back.sort_unstable();
+    back
+}
+
 fn main() {
+    if let (Ok(url), Ok(id), Ok(addr)) = (
+        std::env::var("FLAME_BENCH_NODE_DB"),
+        std::env::var("FLAME_BENCH_NODE_ID"),
+        std::env::var("FLAME_BENCH_NODE_ADDR"),
+    ) {
+        node_process(&url, &id, &addr);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -240,6 +332,15 @@ fn main() {
             "HTTP RPC round trip, direct to the owner: p50 {d50:?}, p99 {d99:?}; through another node: p50 {f50:?}, p99 {f99:?}; forwarding adds p50 {:?}, p99 {:?}",
             f50.saturating_sub(d50),
             f99.saturating_sub(d99)
+        );
+        let back = failover(&pg.url(), &systems[1]).await;
+        println!(
+            "failover, SIGKILL of the owner of {FAILOVER_ACTORS} actors -> each answers again through a survivor: p50 {:?}, p99 {:?}, max {:?} (lease {:?}, margin {:?})",
+            percentile(&back, 0.5),
+            percentile(&back, 0.99),
+            back[back.len() - 1],
+            ClusterOptions::DEFAULT_TTL,
+            ClusterOptions::DEFAULT_MARGIN,
         );
         for node in nodes {
             node.system.shutdown().await;
