@@ -10,7 +10,7 @@
 //!   and the calls are forwarded there.
 //! - **Fencing.** Every write of the instance carries its epoch; the directory commits it only
 //!   while that epoch is the actor's current one and the node is alive. A refused write is
-//!   [`StoreError::Fenced`](crate::store::StoreError::Fenced): it is never acknowledged, its
+//!   [`StoreError::Fenced`]: it is never acknowledged, its
 //!   callers get `unavailable` (transient, safe to retry), and the instance deactivates.
 //! - **The lease.** After every commit the committer asks
 //!   [`may_acknowledge`](Directory::may_acknowledge); when the node can no longer vouch for
