@@ -13,6 +13,12 @@
 //! - [`sse`] (feature `sse`): server-sent events as a return value
 //!   ([`Sse`](sse::Sse) over a `Stream` of [`Event`](sse::Event)s), keep-alive comments, the
 //!   stream dropped when the client goes away.
+//! - [`rate_limit`] (feature `rate-limit`): per-key rate limiting as middleware
+//!   ([`rate_limiter`](rate_limit::rate_limiter)): a GCRA keyed by the client's IP or by any
+//!   closure over the request, `429` with `Retry-After`, a bounded table of keys.
+//! - [`template`] (feature `template`): templates on minijinja as an injected service
+//!   ([`templater`](template::templater) maps a [`Template`](template::Template) and a
+//!   per-request [`Data`](template::Data)), HTML auto-escaping, a logged 500 on failure.
 //!
 //! tower-http's layers (CORS, compression, request ids, timeouts) already work on flame
 //! through [`Flame::layer`](flame_core::Flame::layer) and
@@ -21,7 +27,11 @@
 
 #[cfg(feature = "csrf")]
 pub mod csrf;
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
 #[cfg(feature = "session")]
 pub mod session;
 #[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "template")]
+pub mod template;
