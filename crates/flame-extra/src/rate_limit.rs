@@ -18,7 +18,8 @@
 //!
 //! # Keys
 //!
-//! By default the key is the IP of the connection's peer. Behind a reverse proxy every
+//! By default the key is the IP of the connection's peer (a request whose peer is unknown,
+//! as in an in-process test without a socket, is not limited). Behind a reverse proxy every
 //! request comes from the proxy: key on [`Context::remote_addr`] instead (it reads
 //! `X-Real-IP` / `X-Forwarded-For`), but only when the proxy sets those headers, since a
 //! client can send them itself and would get a fresh allowance with each made-up address.
