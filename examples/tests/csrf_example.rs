@@ -55,7 +55,7 @@ async fn the_form_token_lets_the_post_through_and_nothing_else_does() {
         post("amount=5".into(), None).await,
         (
             403,
-            "CSRF token missing: send it in the X-CSRF-Token header or the _csrf form field"
+            r#"{"error":{"code":"forbidden","message":"CSRF token missing: send it in the X-CSRF-Token header or the _csrf form field"}}"#
                 .to_owned()
         )
     );
@@ -71,7 +71,7 @@ async fn the_form_token_lets_the_post_through_and_nothing_else_does() {
         .await,
         (
             403,
-            "cross-origin request refused: Sec-Fetch-Site is cross-site".to_owned()
+            r#"{"error":{"code":"forbidden","message":"cross-origin request refused: Sec-Fetch-Site is cross-site"}}"#.to_owned()
         )
     );
     server.stop().await;

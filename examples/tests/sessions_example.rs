@@ -42,7 +42,11 @@ async fn visits_sign_in_with_a_new_id_and_sign_out() {
     let guest_cookie = jar.clone().unwrap();
     assert_eq!(
         send(&mut jar, http.post(server.url("/login"))).await,
-        (422, "a name is required".to_owned())
+        (
+            422,
+            r#"{"error":{"code":"unprocessable_entity","message":"a name is required"}}"#
+                .to_owned()
+        )
     );
     assert_eq!(
         send(&mut jar, http.post(server.url("/login?name=ada"))).await,

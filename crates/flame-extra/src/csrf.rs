@@ -26,9 +26,9 @@
 //!    back to the handlers), must equal the session's token (compared in constant time).
 //!    Multipart forms must send the header.
 //!
-//! A refusal is a `403 Forbidden` whose plain-text body says which check failed; the chain
-//! stops there. `GET`, `HEAD`, `OPTIONS` and `TRACE` are never checked: keep them free of
-//! side effects.
+//! A refusal is a `403 Forbidden` error reply (flame's error format) whose message says which
+//! check failed; the chain stops there. `GET`, `HEAD`, `OPTIONS` and `TRACE` are never
+//! checked: keep them free of side effects.
 
 use flame_core::{BoxedHandler, Context, HttpError, Method, StatusCode};
 use rand::RngCore as _;

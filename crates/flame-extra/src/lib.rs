@@ -13,15 +13,34 @@
 //! - [`sse`] (feature `sse`): server-sent events as a return value
 //!   ([`Sse`](sse::Sse) over a `Stream` of [`Event`](sse::Event)s), keep-alive comments, the
 //!   stream dropped when the client goes away.
-//!
-//! tower-http's layers (CORS, compression, request ids, timeouts) already work on flame
-//! through [`Flame::layer`](flame_core::Flame::layer) and
-//! [`tower_layer`](flame_core::tower_layer); see the book's "tower layers" page.
+//! - [`rate_limit`] (feature `rate-limit`): per-key rate limiting as middleware
+//!   ([`rate_limiter`](rate_limit::rate_limiter)): a GCRA keyed by the client's IP or by any
+//!   closure over the request, `429` with `Retry-After`, a bounded table of keys.
+//! - [`template`] (feature `template`): templates on minijinja as an injected service
+//!   ([`templater`](template::templater) maps a [`Template`](template::Template) and a
+//!   per-request [`Data`](template::Data)), HTML auto-escaping, a logged 500 on failure.
+//! - [`cors`] (feature `cors`), [`compression`] (feature `compression`), [`request_id`]
+//!   (feature `request-id`), [`timeout`] (feature `timeout`): tower-http's layers with
+//!   Flamego's defaults, for [`Flame::layer`](flame_core::Flame::layer): `cors::permissive()`
+//!   and `cors::Options`, `compression::gzip_and_brotli()`, `request_id::x_request_id()`,
+//!   `timeout::request_timeout(d)` (408); the book's "Common layers" page.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+#[cfg(feature = "compression")]
+pub mod compression;
+#[cfg(feature = "cors")]
+pub mod cors;
 #[cfg(feature = "csrf")]
 pub mod csrf;
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
+#[cfg(feature = "request-id")]
+pub mod request_id;
 #[cfg(feature = "session")]
 pub mod session;
 #[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "template")]
+pub mod template;
+#[cfg(feature = "timeout")]
+pub mod timeout;

@@ -68,8 +68,12 @@ fn ok(body: &str) -> (u16, String) {
     (200, body.to_owned())
 }
 
-fn forbidden(body: &str) -> (u16, String) {
-    (403, body.to_owned())
+/// A 403 in flame's error format, with `message` as its reason.
+fn forbidden(message: &str) -> (u16, String) {
+    (
+        403,
+        format!(r#"{{"error":{{"code":"forbidden","message":"{message}"}}}}"#),
+    )
 }
 
 #[tokio::test]
