@@ -90,40 +90,7 @@ impl PgStore {
         address: &str,
         ttl: Duration,
     ) -> Result<Member, ClusterError> {
-        let mut client = self.pool.get().await.map_err(db)?;
-        let tx = client.transaction().await.map_err(db)?;
-        // Dead registrations of this id or address make way; live ones block.
-        tx.execute(
-            "DELETE FROM flame_nodes WHERE (id = $1 OR address = $2) AND expires_at <= now()",
-            &[&id, &address],
-        )
-        .await
-        .map_err(db)?;
-        let row = tx
-            .query_opt(
-                "INSERT INTO flame_nodes (id, address, started_at, expires_at) \
-                 SELECT $1, $2, now(), now() + $3::bigint * interval '1 millisecond' \
-                 WHERE NOT EXISTS (SELECT 1 FROM flame_nodes WHERE address = $2) \
-                 ON CONFLICT (id) DO NOTHING \
-                 RETURNING (extract(epoch FROM started_at) * 1000)::bigint, \
-                           (extract(epoch FROM expires_at) * 1000)::bigint",
-                &[&id, &address, &ttl_ms(ttl)],
-            )
-            .await
-            .map_err(db)?;
-        let Some(row) = row else {
-            return Err(ClusterError::NodeTaken {
-                id: id.into(),
-                address: address.into(),
-            });
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(Member {
-            id: id.into(),
-            address: address.into(),
-            started_at_ms: row.get(0),
-            expires_at_ms: row.get(1),
-        })
+        self.insert_node(id, address, ttl, false).await
     }
 
     /// Extends node `id`'s lease to `ttl` from the database's now, if it has not lapsed.
@@ -340,6 +307,19 @@ impl PgStore {
         address: &str,
         ttl: Duration,
     ) -> Result<Member, ClusterError> {
+        self.insert_node(id, address, ttl, true).await
+    }
+
+    /// Registers node `id` at `address` in one transaction: dead registrations of the id or
+    /// the address make way, a live one is [`ClusterError::NodeTaken`]; with `void_epochs`,
+    /// every activation an earlier registration of `id` held moves to a new epoch too.
+    async fn insert_node(
+        &self,
+        id: &str,
+        address: &str,
+        ttl: Duration,
+        void_epochs: bool,
+    ) -> Result<Member, ClusterError> {
         let mut client = self.pool.get().await.map_err(db)?;
         let tx = client.transaction().await.map_err(db)?;
         tx.execute(
@@ -366,12 +346,14 @@ impl PgStore {
                 address: address.into(),
             });
         };
-        tx.execute(
-            "UPDATE flame_actor_owners SET epoch = epoch + 1 WHERE node = $1",
-            &[&id],
-        )
-        .await
-        .map_err(db)?;
+        if void_epochs {
+            tx.execute(
+                "UPDATE flame_actor_owners SET epoch = epoch + 1 WHERE node = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(Member {
             id: id.into(),
