@@ -13,20 +13,15 @@
 //! One node by hand: `FLAME_DATABASE_URL=postgres://... FLAME_NODE_ADDR=127.0.0.1:2831
 //! FLAME_CLUSTER_SECRET=... cargo run --example cluster` (it listens on `FLAME_NODE_ADDR`).
 
-use std::path::Path;
-use std::sync::Arc;
-
-use flame_actor::ContextActorExt;
-use flame_core::{Context, Flame, StaticOptions};
+use flame_core::Flame;
 use flame_postgres::{ClusterOptions, PgCluster, PgStore};
 use flame_stateful::ActorSystem;
-use flame_stateful::transport::{self, TransportConfig};
 
 #[allow(dead_code)]
 #[path = "counter.rs"]
 mod counter;
 
-use counter::{Counter, TokenUser, validate_auth_token};
+use counter::Counter;
 
 /// One node: joins the cluster in the database at `url` with `options`, and serves the
 /// counter's page, actors and API.
@@ -39,26 +34,7 @@ pub async fn node(url: &str, options: ClusterOptions) -> anyhow::Result<(Flame, 
         .register_default::<Counter>("counter")
         .build()
         .await?;
-
-    let mut f = Flame::new();
-    f.use_(flame_core::logger());
-    f.use_(flame_core::recovery());
-    f.use_(|c: Context| {
-        let token = c
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if let Some(user_id) = token.and_then(validate_auth_token) {
-            c.set_actor(Arc::new(TokenUser { user_id }));
-        }
-    });
-    let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
-    f.use_(flame_core::static_files(StaticOptions::new(public)));
-    f.get("/", |c: Context| c.redirect("/counter.html"));
-    transport::mount(&mut f, system.clone(), TransportConfig::default());
-    counter::api(&mut f);
-    Ok((f, system))
+    Ok((counter::web(system.clone()), system))
 }
 
 #[tokio::main]

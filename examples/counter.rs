@@ -178,7 +178,13 @@ pub async fn app(data_dir: &Path) -> anyhow::Result<(Flame, ActorSystem)> {
         .register_default::<Counter>("counter")
         .build()
         .await?;
+    Ok((web(system.clone()), system))
+}
 
+/// The flame app serving `system`'s counters: the page, the actor transport and the JSON API,
+/// with `Authorization: Bearer <token>` making a request act as that user. The `cluster`
+/// example serves the same app on every node.
+pub fn web(system: ActorSystem) -> Flame {
     let mut f = Flame::new();
     f.use_(flame_core::logger());
     f.use_(flame_core::recovery());
@@ -196,9 +202,9 @@ pub async fn app(data_dir: &Path) -> anyhow::Result<(Flame, ActorSystem)> {
     let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
     f.use_(flame_core::static_files(StaticOptions::new(public)));
     f.get("/", |c: Context| c.redirect("/counter.html"));
-    transport::mount(&mut f, system.clone(), TransportConfig::default());
+    transport::mount(&mut f, system, TransportConfig::default());
     api(&mut f);
-    Ok((f, system))
+    f
 }
 // ANCHOR_END: app
 
