@@ -98,6 +98,7 @@ pub async fn app(
     let transport = transport::mount(&mut f, system.clone(), TransportConfig::default());
 
     // ANCHOR: mount
+    metrics.register_server(&f.server_stats());
     metrics.register_actors(&system, Some(&transport));
     f.get("/metrics", metrics.handler());
     // last: the inspector lists the routes registered before it

@@ -106,6 +106,12 @@ async fn a_scrape_counts_requests_by_route_pattern_and_sees_the_actors() {
     assert!(text.contains("flame_actors_loaded 2"), "{text}");
     assert!(text.contains("flame_actors_hibernating 0"), "{text}");
     assert!(text.contains("flame_actor_connections_open 0"), "{text}");
+    // the server's own counters: this scrape's connection is open
+    assert!(text.contains("flame_http_accept_errors_total 0"), "{text}");
+    assert!(
+        !text.contains("flame_http_connections_open 0\n"),
+        "the scrape's own connection is counted: {text}"
+    );
     assert!(text.contains("flame_actor_commit_writes_total"), "{text}");
     assert!(
         text.contains("flame_actor_commit_failures_total 0"),

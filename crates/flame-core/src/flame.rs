@@ -117,6 +117,7 @@ pub struct Flame {
     names: HashMap<String, usize>,
     pub(crate) layers: Vec<crate::layer::ApplyLayer>,
     pub(crate) server: crate::server::ServerConfig,
+    pub(crate) stats: crate::server::ServerStats,
 }
 
 impl fmt::Debug for Flame {
@@ -168,6 +169,7 @@ impl Flame {
             names: HashMap::new(),
             layers: Vec::new(),
             server: crate::server::ServerConfig::default(),
+            stats: crate::server::ServerStats::default(),
         }
     }
 
@@ -291,6 +293,19 @@ impl Flame {
     pub fn server_config(&mut self, config: crate::server::ServerConfig) -> &mut Self {
         self.server = config;
         self
+    }
+
+    /// The counters `serve()`/`run()` will keep for this app: open connections, accepted,
+    /// refused over the cap, accept errors, the cap and the open-files limit in force. Take
+    /// the handle before serving; `flame_metrics::Metrics::register_server` exports it.
+    ///
+    /// ```
+    /// let f = flame_core::Flame::new();
+    /// let stats = f.server_stats();
+    /// assert_eq!(stats.open_connections(), 0);
+    /// ```
+    pub fn server_stats(&self) -> crate::server::ServerStats {
+        self.stats.clone()
     }
 
     /// Sets the handlers for requests no route matches (after the global middleware). The

@@ -36,8 +36,21 @@ use axum::response::IntoResponse;
 use crate::HttpError;
 use crate::context::Context;
 
+/// The largest message (and frame) [`Context::websocket_upgrade`] accepts unless told
+/// otherwise: 64 KiB, as `flame-actor`'s endpoints. A larger one fails the read
+/// ([`WebSocket::recv`] gives an error) and the connection ends; `flame-actor`'s endpoints
+/// also send the close code 1009 first. axum's own default is 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
+
+/// The read and write buffers [`Context::websocket_upgrade`] gives a connection unless told
+/// otherwise: 4 KiB each, as `flame-actor`'s endpoints. axum's 128 KiB buffers cost about
+/// 130 KiB of memory per connection once it has exchanged a message; these cost about 10.
+pub const DEFAULT_BUFFER_SIZE: usize = 4 * 1024;
+
 impl Context {
-    /// Checks that this request is a WebSocket handshake and prepares the upgrade.
+    /// Checks that this request is a WebSocket handshake and prepares the upgrade, with
+    /// messages and frames up to [`DEFAULT_MAX_MESSAGE_SIZE`] and read and write buffers of
+    /// [`DEFAULT_BUFFER_SIZE`]; the returned [`WebSocketUpgrade`]'s methods change them.
     ///
     /// # Errors
     ///
@@ -57,11 +70,16 @@ impl Context {
             request.extensions_mut().insert(protocol.clone());
         }
         let (mut parts, ()) = request.into_parts();
-        WebSocketUpgrade::from_request_parts(&mut parts, &())
+        let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &())
             .await
             .map_err(|rejection| {
                 let body = rejection.body_text();
                 HttpError::new(rejection.into_response().status(), body)
-            })
+            })?;
+        Ok(upgrade
+            .max_message_size(DEFAULT_MAX_MESSAGE_SIZE)
+            .max_frame_size(DEFAULT_MAX_MESSAGE_SIZE)
+            .read_buffer_size(DEFAULT_BUFFER_SIZE)
+            .write_buffer_size(DEFAULT_BUFFER_SIZE))
     }
 }

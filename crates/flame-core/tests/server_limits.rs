@@ -239,7 +239,9 @@ async fn over_the_connection_cap_new_clients_get_503_at_once() {
         max_connections: 3,
         ..ServerConfig::default()
     };
-    let server = start(config, |_| {}).await;
+    let mut stats = None;
+    let server = start(config, |f| stats = Some(f.server_stats())).await;
+    let stats = stats.expect("the app's stats");
     let mut held = Vec::new();
     for _ in 0..3 {
         let (stream, answer) = open_and_request(server.addr()).await;
@@ -257,6 +259,12 @@ async fn over_the_connection_cap_new_clients_get_503_at_once() {
         "{answer:?}"
     );
     assert!(answer.contains("retry-after: 1\r\n"), "{answer:?}");
+    // the stats count what happened
+    assert_eq!(stats.connection_cap(), Some(3));
+    assert_eq!(stats.open_connections(), 3);
+    assert_eq!(stats.accepted(), 3);
+    assert_eq!(stats.refused(), 1);
+    assert_eq!(stats.accept_errors(), 0);
     // a place frees up when a connection closes
     drop(held.pop());
     let served = tokio::time::timeout(GENEROUS, async {
@@ -312,6 +320,13 @@ async fn a_websocket_holds_its_place_under_the_cap_until_it_closes() {
         .expect("write");
     let answer = until_closed(&mut refused).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    // so does a second WebSocket: refused with 503 before its upgrade, not left hanging
+    match tokio_tungstenite::connect_async(server.ws_url("/ws")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+        }
+        other => panic!("a WebSocket over the cap got {other:?}"),
+    }
     ws.close(None).await.expect("close");
     drop(ws);
     let served = tokio::time::timeout(GENEROUS, async {

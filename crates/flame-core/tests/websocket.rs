@@ -54,3 +54,42 @@ async fn a_handler_upgrades_and_echoes() {
     );
     server.stop().await;
 }
+
+/// Without settings of its own an upgrade takes messages up to 64 KiB: one byte more fails
+/// the server's read and ends the connection (axum alone would take 64 MiB).
+#[tokio::test]
+async fn messages_over_the_default_limit_end_the_connection() {
+    let mut f = Flame::new();
+    f.get("/echo", |c: Context| async move {
+        let upgrade = c.websocket_upgrade().await?;
+        Ok::<_, HttpError>(Axum(upgrade.on_upgrade(|mut socket| async move {
+            while let Some(Ok(Message::Text(text))) = socket.recv().await {
+                if socket.send(Message::Text(text)).await.is_err() {
+                    break;
+                }
+            }
+        })))
+    });
+    let server = TestServer::start(f).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(server.ws_url("/echo"))
+        .await
+        .unwrap();
+    let largest = "a".repeat(flame_core::websocket::DEFAULT_MAX_MESSAGE_SIZE);
+    socket
+        .send(tungstenite::Message::text(largest.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        tungstenite::Message::text(largest.clone())
+    );
+    socket
+        .send(tungstenite::Message::text(largest + "a"))
+        .await
+        .unwrap();
+    match socket.next().await {
+        None | Some(Err(_) | Ok(tungstenite::Message::Close(_))) => {}
+        Some(Ok(other)) => panic!("the oversized message was read: {other:?}"),
+    }
+    server.stop().await;
+}

@@ -7,57 +7,15 @@
 use flame_stateful::transport::TransportHandle;
 use flame_stateful::{ActorSystem, COMMIT_BATCH_BOUNDS, COMMIT_LATENCY_BOUNDS};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::Metrics;
+use crate::collect::{counter, gauge, histogram};
 
 #[derive(Debug)]
 struct ActorCollector {
     system: ActorSystem,
     transport: Option<TransportHandle>,
-}
-
-fn gauge(
-    encoder: &mut DescriptorEncoder<'_>,
-    name: &str,
-    help: &str,
-    value: usize,
-) -> Result<(), std::fmt::Error> {
-    let value = i64::try_from(value).unwrap_or(i64::MAX);
-    let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    ConstGauge::new(value).encode(metric)
-}
-
-fn counter(
-    encoder: &mut DescriptorEncoder<'_>,
-    name: &str,
-    help: &str,
-    value: u64,
-) -> Result<(), std::fmt::Error> {
-    let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    ConstCounter::new(value).encode(metric)
-}
-
-fn histogram(
-    encoder: &mut DescriptorEncoder<'_>,
-    name: &str,
-    help: &str,
-    bounds: &[f64],
-    counts: &[u64],
-    sum: f64,
-) -> Result<(), std::fmt::Error> {
-    let buckets: Vec<(f64, u64)> = bounds
-        .iter()
-        .copied()
-        .chain(std::iter::once(f64::MAX))
-        .zip(counts.iter().copied().chain(std::iter::repeat(0)))
-        .collect();
-    let count = counts.iter().sum();
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
-    metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(sum, count, &buckets, None)
 }
 
 impl Collector for ActorCollector {

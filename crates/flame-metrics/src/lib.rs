@@ -2,6 +2,8 @@
 //!
 //! - [`Metrics`] (`metrics.rs`): an app-owned Prometheus registry, the HTTP middleware that
 //!   counts requests by method, matched route pattern and status, and the scrape handler.
+//! - `server.rs`: the accept loop's connections, refusals and accept errors, read at scrape
+//!   time from `flame_core`'s `ServerStats` ([`Metrics::register_server`]).
 //! - `actors.rs` (feature `stateful`): the gauges and counters of an `ActorSystem`, read at
 //!   scrape time from counters the runtime keeps anyway.
 //! - [`Inspector`] (`inspector/`): the page at `/_flame` and the JSON it reads: routes,
@@ -26,8 +28,10 @@
 
 #[cfg(feature = "stateful")]
 mod actors;
+mod collect;
 mod inspector;
 mod metrics;
+mod server;
 
 pub use self::inspector::{INSPECTOR_PREFIX, Inspector, MAX_PAGE};
 pub use self::metrics::{DURATION_BUCKETS, HttpMetrics, Metrics, UNMATCHED_ROUTE};

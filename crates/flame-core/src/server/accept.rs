@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, Counted, Shared};
-use super::{FlameService, ServerConfig, file_limit};
+use super::{FlameService, ServerConfig, ServerStats, file_limit};
 
 /// How many refused connections may be in the middle of getting their 503 at once; past
 /// that, a connection over the cap is closed without an answer.
@@ -49,6 +49,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     service: FlameService,
     config: ServerConfig,
+    stats: ServerStats,
     signal: impl Future<Output = ()> + Send + 'static,
 ) {
     let config = config.bounded();
@@ -66,6 +67,7 @@ pub(crate) async fn serve(
             "the connection cap is lowered to fit the limit on open files"
         );
     }
+    stats.started(cap, file_limit);
     let shutdown = CancellationToken::new();
     let shared = Arc::new(Shared::new(service, config, shutdown.clone()));
     let permits = Arc::new(Semaphore::new(cap));
@@ -90,6 +92,7 @@ pub(crate) async fn serve(
                 continue;
             }
             Err(error) => {
+                stats.accept_failed();
                 // EMFILE, ENFILE, ENOBUFS...: retrying at once would spin; the condition
                 // passes when connections close
                 if let Some(suppressed) = accept_errors.should_log(Instant::now()) {
@@ -112,12 +115,13 @@ pub(crate) async fn serve(
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 tracker.spawn(connection::serve(
-                    Counted::new(stream, permit),
+                    Counted::new(stream, permit, stats.open()),
                     remote,
                     shared.clone(),
                 ));
             }
             Err(_) => {
+                stats.refused_one();
                 if let Some(suppressed) = over_cap.should_log(Instant::now()) {
                     tracing::warn!(
                         cap,

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::body::TimeoutBody;
+use super::stats::OpenConnection;
 use super::{FlameService, ResponseFuture, ServerConfig};
 
 /// What every connection of one `serve()` shares.
@@ -307,14 +308,20 @@ pin_project! {
         #[pin]
         stream: TcpStream,
         _permit: OwnedSemaphorePermit,
+        _open: OpenConnection,
     }
 }
 
 impl Counted {
-    pub(crate) fn new(stream: TcpStream, permit: OwnedSemaphorePermit) -> Self {
+    pub(crate) fn new(
+        stream: TcpStream,
+        permit: OwnedSemaphorePermit,
+        open: OpenConnection,
+    ) -> Self {
         Self {
             stream,
             _permit: permit,
+            _open: open,
         }
     }
 }

@@ -10,9 +10,11 @@ mod body;
 mod config;
 mod connection;
 mod file_limit;
+mod stats;
 
 pub use body::BodyReadTimeout;
 pub use config::ServerConfig;
+pub use stats::ServerStats;
 
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
@@ -403,7 +405,8 @@ impl Flame {
         tracing::info!(%addr, env = %env(), "flame listening");
         warn_if_development_in_public(&listener);
         let config = std::mem::take(&mut self.server);
-        accept::serve(listener, self.into_service(), config, signal).await;
+        let stats = self.stats.clone();
+        accept::serve(listener, self.into_service(), config, stats, signal).await;
         Ok(())
     }
 
