@@ -4,7 +4,8 @@
 //!
 //! The committer records once per transaction, never per write, and reuses the oldest
 //! record's buffers once the ring is full: past its first [`RECENT_COMMITS`] transactions it
-//! allocates only for an actor name longer than the one it overwrites, or an error's text.
+//! allocates only where a record outgrows the one it replaces (a longer actor name, more
+//! names, up to [`COMMIT_RECORD_ACTORS`]) and for an error's text.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
