@@ -3,8 +3,9 @@
 //! - every request is counted by method, matched route pattern and status
 //!   (`flame_metrics::Metrics::middleware`), scraped at `/metrics`;
 //! - a `board` actor keeps a note count as its state and the notes in its key-value space;
-//! - the inspector at `/_flame` shows the routes, the live boards and one board's state and
-//!   notes, and the metrics. In production it exists only with `FLAME_INSPECTOR_TOKEN` set.
+//! - the inspector at `/_flame` shows the routes, the mapped services, the startup check,
+//!   the live boards (with their connections), one board's state and notes, the recent
+//!   commits, and the metrics. In production it exists only with `FLAME_INSPECTOR_TOKEN` set.
 //!
 //! ```text
 //! cargo run --example inspector
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use flame_actor::BackendActor;
 use flame_core::{Context, Env, Flame, Json, StatusCode};
 use flame_metrics::{Inspector, Metrics};
-use flame_stateful::transport::{self, TransportConfig};
+use flame_stateful::transport::{self, TransportConfig, TransportHandle};
 use flame_stateful::{ActorConfig, ActorError, ActorSystem, InitCtx, Rpc, StatefulActor, actions};
 use serde_json::json;
 
@@ -51,6 +52,19 @@ impl Board {
 }
 // ANCHOR_END: board
 
+/// The app without its inspector: the board API, the WebSocket transport, metrics at
+/// `/metrics`.
+pub struct Boards {
+    /// The app.
+    pub f: Flame,
+    /// Its actor system.
+    pub system: ActorSystem,
+    /// Its metrics.
+    pub metrics: Metrics,
+    /// The WebSocket transport.
+    pub transport: TransportHandle,
+}
+
 /// The app: the board API, metrics at `/metrics`, the inspector at `/_flame`.
 ///
 /// `env` decides whether the inspector is mounted (always outside production; in
@@ -60,6 +74,13 @@ pub async fn app(
     env: Env,
     token: Option<&str>,
 ) -> anyhow::Result<(Flame, ActorSystem, Metrics)> {
+    let mut boards = boards(data_dir).await?;
+    mount_inspector(&mut boards, env, token);
+    Ok((boards.f, boards.system, boards.metrics))
+}
+
+/// Everything but the inspector.
+pub async fn boards(data_dir: &Path) -> anyhow::Result<Boards> {
     let system = ActorSystem::builder()
         .config(ActorConfig {
             data_dir: data_dir.to_path_buf(),
@@ -96,22 +117,38 @@ pub async fn app(
         }
     });
     let transport = transport::mount(&mut f, system.clone(), TransportConfig::default());
-
-    // ANCHOR: mount
+    // ANCHOR: scrape
     metrics.register_server(&f.server_stats());
     metrics.register_actors(&system, Some(&transport));
     f.get("/metrics", metrics.handler());
-    // last: the inspector lists the routes registered before it
+    // ANCHOR_END: scrape
+    Ok(Boards {
+        f,
+        system,
+        metrics,
+        transport,
+    })
+}
+
+/// Mounts the inspector, last: it shows the routes and services registered before it.
+pub fn mount_inspector(boards: &mut Boards, env: Env, token: Option<&str>) {
+    let Boards {
+        f,
+        system,
+        metrics,
+        transport,
+    } = boards;
+    // ANCHOR: mount
+    // last: the inspector lists the routes, services and check report as they are now
     let mut inspector = Inspector::new()
         .env(env)
-        .metrics(&metrics)
-        .actors(&system, Some(&transport));
+        .metrics(metrics)
+        .actors(system, Some(transport));
     if let Some(token) = token {
         inspector = inspector.token(token);
     }
-    inspector.mount(&mut f);
+    inspector.mount(f);
     // ANCHOR_END: mount
-    Ok((f, system, metrics))
 }
 
 #[tokio::main]

@@ -15,6 +15,10 @@ mod inspector;
 
 const SCRIPT_NOTE: &str = "<script>window.pwned = true</script>";
 
+/// A service the example never maps.
+#[derive(Clone)]
+struct Mailer;
+
 async fn pin(server: &TestServer, board: &str, text: &str) -> Value {
     let response = reqwest::Client::new()
         .post(server.url(&format!("/boards/{board}/notes")))
@@ -186,13 +190,48 @@ async fn the_inspector_serves_routes_actors_and_one_actors_state_in_pages() {
     let keys = json_of(&server, "/_flame/api/keys?name=board&limit=1").await;
     assert_eq!(
         keys["keys"],
-        json!([{ "key": "home", "hibernating": false, "mailbox": 0 }])
+        json!([{ "key": "home", "hibernating": false, "mailbox": 0, "connections": 0 }])
     );
     assert_eq!(keys["next"], "home");
     let rest = json_of(&server, "/_flame/api/keys?name=board&limit=1&after=home").await;
     assert_eq!(rest["keys"][0]["key"], "work");
     let (status, _) = get(&server, "/_flame/api/keys?name=nobody", None).await;
     assert_eq!(status, 404);
+
+    // the services the app maps (the transport maps the actor system), sorted
+    let services = json_of(&server, "/_flame/api/services").await;
+    let names: Vec<&str> = services["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        names.contains(&std::any::type_name::<flame_stateful::ActorSystem>()),
+        "{services}"
+    );
+    assert!(names.is_sorted(), "{services}");
+    assert_eq!(services["total"], names.len());
+    let one = json_of(&server, "/_flame/api/services?limit=1").await;
+    assert_eq!(one["services"].as_array().map(Vec::len), Some(1));
+
+    // the startup check: every handler's arguments are provided
+    let check = json_of(&server, "/_flame/api/check").await;
+    assert_eq!(
+        check,
+        json!({ "ok": true, "total": 0, "missing": [], "next": null })
+    );
+
+    // the recent commits, newest first: the four pins, one transaction each
+    let commits = json_of(&server, "/_flame/api/commits").await;
+    let commits = commits["commits"].as_array().expect("commits");
+    assert_eq!(commits.len(), 4, "{commits:?}");
+    assert_eq!(commits[0]["actors"], json!(["board/work"]));
+    assert_eq!(commits[0]["writes"], 1);
+    assert_eq!(commits[0]["ok"], true);
+    assert_eq!(commits[0]["error"], Value::Null);
+    assert_eq!(commits[3]["actors"], json!(["board/home"]));
+    assert!(commits[0]["at_unix_ms"].as_u64() >= commits[3]["at_unix_ms"].as_u64());
 
     // one actor: its committed state and its key-value entries, paged by a hex cursor
     let home = json_of(&server, "/_flame/api/actor?name=board&key=home&limit=2").await;
@@ -294,14 +333,45 @@ async fn the_page_shows_an_actors_state_in_headless_chromium() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let (f, system, _metrics) = inspector::app(dir.path(), Env::Production, Some("page-token"))
+    let mut boards = inspector::boards(dir.path()).await.expect("app");
+    // a handler whose argument nothing provides: the startup check lists it
+    boards.f.get("/mail", |_: Mailer| "sent");
+    inspector::mount_inspector(&mut boards, Env::Production, Some("page-token"));
+    let inspector::Boards { f, system, .. } = boards;
+    // TestServer refuses an app whose startup check fails; outside the test environment
+    // `serve` only warns, as a developer's app would
+    assert_ne!(
+        flame_core::env(),
+        Env::Test,
+        "the check would refuse to serve"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("app");
-    let server = TestServer::start(f).await;
-    pin(&server, "home", "milk").await;
-    pin(&server, "home", SCRIPT_NOTE).await;
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(f.serve_with_shutdown(listener, async move {
+        let _ = stopped.await;
+    }));
+    let base = format!("http://{addr}");
+    for text in ["milk", SCRIPT_NOTE] {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/boards/home/notes"))
+            .query(&[("text", text)])
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 200);
+    }
+    // a client connected to the home board, in process
+    let caller = std::sync::Arc::new(flame_actor::BackendActor::new("reader"));
+    let mut reader = system
+        .connect("board", "home", "", caller)
+        .await
+        .expect("connected");
+    assert!(reader.recv().await.is_some(), "its init");
 
-    let url = format!("http://{}/_flame?token=page-token", server.addr());
+    let url = format!("{base}/_flame?token=page-token");
     let browser = Browser::start(&binary, &url);
     let mut page = browser.page(&url).await;
     page.wait_for("document.body.dataset.ready || ''", &json!("true"))
@@ -319,6 +389,49 @@ async fn the_page_shows_an_actors_state_in_headless_chromium() {
         )
         .await,
         json!(true)
+    );
+    // the services, the check report naming the missing argument, the connection count
+    // and the recent commits
+    assert_eq!(
+        page.eval("document.querySelector('#services').textContent.includes('ActorSystem')")
+            .await,
+        json!(true)
+    );
+    assert_eq!(
+        page.eval("document.getElementById('check').className")
+            .await,
+        json!("bad")
+    );
+    assert_eq!(
+        page.eval(
+            "Array.from(document.querySelectorAll('#check-missing li')).map(li => li.textContent)"
+        )
+        .await
+        .as_array()
+        .map(|items| {
+            items.len() == 1
+                && items[0]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("GET /mail: ") && t.ends_with("::Mailer"))
+        }),
+        Some(true)
+    );
+    assert_eq!(
+        page.eval("document.querySelector('button[data-key=\"home\"]').parentElement.textContent")
+            .await,
+        json!("home loaded, mailbox 0, connections 1")
+    );
+    // the two pins at least, each its own transaction; nothing else writes in this app
+    let commits = page
+        .eval(
+            "Array.from(document.querySelectorAll('#commits tbody tr')).map(tr => tr.cells[2].textContent + ' ' + tr.cells[4].textContent)",
+        )
+        .await;
+    let commits = commits.as_array().expect("rows");
+    assert!(commits.len() >= 2, "{commits:?}");
+    assert!(
+        commits.iter().all(|row| row == "board/home ok"),
+        "{commits:?}"
     );
     page.eval("document.querySelector('button[data-key=\"home\"]').click(); true")
         .await;
@@ -341,6 +454,8 @@ async fn the_page_shows_an_actors_state_in_headless_chromium() {
     );
 
     drop(browser);
-    server.stop().await;
+    drop(reader);
+    let _ = stop.send(());
+    assert!(matches!(served.await, Ok(Ok(()))));
     system.shutdown().await;
 }

@@ -238,6 +238,32 @@ impl Flame {
         &self.injector
     }
 
+    /// The type names of the app-wide services, sorted: what [`map`](Self::map),
+    /// [`map_to`](Self::map_to) and the `#[service]` constructors put in this instance's
+    /// injector (see [`Injector::mapped_type_names`]). What an inspector shows.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// #[derive(Clone)]
+    /// struct Db;
+    /// trait Mailer: Send + Sync {}
+    /// struct Smtp;
+    /// impl Mailer for Smtp {}
+    ///
+    /// let mut f = flame_core::Flame::new();
+    /// f.map(Db).map_to::<dyn Mailer>(Arc::new(Smtp));
+    /// let services = f.services();
+    /// assert!(services.iter().any(|name| name.ends_with("::Db")));
+    /// assert!(services.iter().any(|name| name.contains("dyn") && name.contains("Mailer")));
+    /// assert!(services.is_sorted());
+    /// ```
+    pub fn services(&self) -> Vec<&'static str> {
+        let mut names = self.injector.mapped_type_names();
+        names.sort_unstable();
+        names
+    }
+
     /// Registers a `HEAD` route with the same handlers for every `GET` route registered after
     /// this call (as in Flamego, routes registered before it are unchanged).
     pub fn auto_head(&mut self, enabled: bool) -> &mut Self {

@@ -211,6 +211,31 @@ fn check_lists_each_unmet_dependency_with_route_handler_and_type() {
 }
 
 #[test]
+fn services_lists_what_the_app_maps_and_the_service_constructors_sorted() {
+    let mut f = Flame::new();
+    f.map(Db("primary"))
+        .map_to::<dyn Clock>(Arc::new(Fixed))
+        .map(Key::<Primary>::new("db://a".into()))
+        .map(Db("again"));
+    let services = f.services();
+    for name in [
+        std::any::type_name::<Db>(),
+        std::any::type_name::<Arc<dyn Clock>>(),
+        std::any::type_name::<Key<Primary>>(),
+        // a #[service] constructor, mapped by Flame::new
+        std::any::type_name::<Registered>(),
+    ] {
+        assert_eq!(
+            services.iter().filter(|s| **s == name).count(),
+            1,
+            "{name} in {services:?}"
+        );
+    }
+    assert!(services.is_sorted(), "{services:?}");
+    assert!(!services.contains(&std::any::type_name::<Missing>()));
+}
+
+#[test]
 fn the_injector_works_alone() {
     let mut f = Flame::new();
     f.map(Db("x"));

@@ -11,8 +11,13 @@
 //! - `std_siphash/parent`: the same, missing in a four-value map first, then hitting.
 //! - `anymap3/own`: `anymap3::Map<dyn Any + Send + Sync>` (identity-hashed too).
 //!
+//! And `inject/scope`, a request's own scope made, given two values, read once and dropped:
+//! `flame/map_two` (which also lists the mapped types' names beside the map) against
+//! `anymap3/map_two`.
+//!
 //! Run with `cargo bench -p flame-inject --bench inject -- --warm-up-time 1 --measurement-time 3`;
-//! `python3 benches/ratios.py inject/get flame/own` prints each figure as a ratio of `flame/own`.
+//! `python3 benches/ratios.py inject/get flame/own` prints each figure as a ratio of `flame/own`
+//! (`inject/scope anymap3/map_two` for the scopes).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -125,6 +130,26 @@ fn bench_get(c: &mut Criterion) {
     });
     group.bench_function("anymap3/own", |b| {
         b.iter(|| black_box(&any_app).get::<Service>().cloned());
+    });
+    group.finish();
+
+    // A request's own scope: made, two values mapped into it, one read back, dropped. What
+    // a middleware that maps per request pays (the map, and the list of names beside it).
+    let mut group = c.benchmark_group("inject/scope");
+    group.bench_function("flame/map_two", |b| {
+        b.iter(|| {
+            let mut scope = Injector::with_parent(app.clone());
+            scope.map(Service(7)).map(ArcService(Arc::new(7)));
+            black_box(scope.get::<Service>())
+        });
+    });
+    group.bench_function("anymap3/map_two", |b| {
+        b.iter(|| {
+            let mut scope: anymap3::Map<dyn Any + Send + Sync> = anymap3::Map::new();
+            scope.insert(Service(7));
+            scope.insert(ArcService(Arc::new(7)));
+            black_box(scope.get::<Service>().cloned())
+        });
     });
     group.finish();
 }

@@ -176,6 +176,32 @@ impl Injector {
         }
     }
 
+    /// The type names ([`std::any::type_name`]) of the values this injector maps itself,
+    /// not its parents', in the order they were first mapped; mapping a type again keeps
+    /// its place. A value given to [`map_erased`](Self::map_erased) alone, by `TypeId`, is
+    /// listed as `"(a value mapped by TypeId)"`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use flame_inject::Injector;
+    /// trait Store: Send + Sync {}
+    /// struct Memory;
+    /// impl Store for Memory {}
+    ///
+    /// let mut app = Injector::new();
+    /// app.map(42_u32).map_to::<dyn Store>(Arc::new(Memory)).map(7_u32);
+    /// let names = app.mapped_type_names();
+    /// assert_eq!(names.len(), 2);
+    /// assert_eq!(names[0], "u32");
+    /// assert!(names[1].contains("dyn") && names[1].contains("Store"));
+    ///
+    /// let request = Injector::with_parent(Arc::new(app));
+    /// assert!(request.mapped_type_names().is_empty()); // its own values only
+    /// ```
+    pub fn mapped_type_names(&self) -> Vec<&'static str> {
+        self.values.names().collect()
+    }
+
     /// Whether a value of type `T` can be resolved.
     pub fn contains<T: 'static>(&self) -> bool {
         self.contains_type(TypeId::of::<T>())

@@ -4,7 +4,7 @@
 //! [`TypeMap`] uses an identity hasher instead. `benches/inject.rs` measures the difference
 //! against SipHash and against `anymap3`.
 
-use std::any::{Any, TypeId};
+use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -38,10 +38,17 @@ impl Hasher for TypeIdHasher {
     }
 }
 
+/// What [`TypeMap::names`] says for a value stored by `TypeId` alone.
+pub(crate) const UNNAMED: &str = "(a value mapped by TypeId)";
+
 /// A map from `TypeId` to one shared value of that type.
 #[derive(Default, Clone)]
 pub(crate) struct TypeMap {
     values: HashMap<TypeId, Erased, BuildHasherDefault<TypeIdHasher>>,
+    /// The type name of each stored value, in the order first mapped. Kept beside the map,
+    /// not in it, so that a lookup reads nothing more than before: names are written when a
+    /// value is mapped and read only by whoever lists them.
+    names: Vec<(TypeId, &'static str)>,
 }
 
 impl std::fmt::Debug for TypeMap {
@@ -55,7 +62,12 @@ impl std::fmt::Debug for TypeMap {
 impl TypeMap {
     /// Stores `value` under its own type, replacing any earlier value of that type.
     pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Arc::new(value));
+        let id = TypeId::of::<T>();
+        self.values.insert(id, Arc::new(value));
+        match self.names.iter_mut().find(|(named, _)| *named == id) {
+            Some(entry) => entry.1 = type_name::<T>(),
+            None => self.names.push((id, type_name::<T>())),
+        }
     }
 
     /// Stores an already shared value under an explicit `TypeId`.
@@ -63,7 +75,15 @@ impl TypeMap {
     /// The caller promises that `value` downcasts to the type `id` names; [`TypeMap::get`]
     /// checks it again, so a wrong promise gives `None`, never a wrong value.
     pub(crate) fn insert_erased(&mut self, id: TypeId, value: Erased) {
-        self.values.insert(id, value);
+        if self.values.insert(id, value).is_none() {
+            // the name is unknown here; a typed insert of the same type names it later
+            self.names.push((id, UNNAMED));
+        }
+    }
+
+    /// The type names of the stored values, in the order first mapped.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.names.iter().map(|(_, name)| *name)
     }
 
     /// Borrows the value of type `T`, if there is one.

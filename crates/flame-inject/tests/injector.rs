@@ -184,3 +184,33 @@ fn invoke_panics_with_flamegos_words_when_a_value_is_missing() {
     injector.map(Name("flame"));
     injector.invoke(|_: Name, _: Port| ());
 }
+
+#[test]
+fn an_injector_lists_the_type_names_it_maps_itself_once_each() {
+    let mut app = Injector::new();
+    app.map(Name("app"))
+        .map_to::<dyn Store>(Arc::new(Memory))
+        .map(Name("again"))
+        .map_to::<dyn Store>(Arc::new(Disk));
+    let names = app.mapped_type_names();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[0], std::any::type_name::<Name>());
+    assert_eq!(names[1], std::any::type_name::<Arc<dyn Store>>());
+
+    let mut request = Injector::with_parent(Arc::new(app));
+    assert!(request.mapped_type_names().is_empty(), "not the parent's");
+    request.map(Port(1));
+    assert_eq!(request.mapped_type_names(), [std::any::type_name::<Port>()]);
+}
+
+#[test]
+fn a_value_mapped_by_type_id_alone_is_listed_unnamed_until_mapped_by_type() {
+    let mut injector = Injector::new();
+    injector.map_erased(TypeId::of::<Port>(), Arc::new(Port(1)));
+    assert_eq!(injector.mapped_type_names(), ["(a value mapped by TypeId)"]);
+    injector.map(Port(2));
+    assert_eq!(
+        injector.mapped_type_names(),
+        [std::any::type_name::<Port>()]
+    );
+}

@@ -7,7 +7,8 @@
 //! - `actors.rs` (feature `stateful`): the gauges and counters of an `ActorSystem`, read at
 //!   scrape time from counters the runtime keeps anyway.
 //! - [`Inspector`] (`inspector/`): the page at `/_flame` and the JSON it reads: routes,
-//!   stateful actors, one actor's state and key-value entries, the metrics.
+//!   mapped services, the startup check, stateful actors with their connections, one
+//!   actor's state and key-value entries, recent commits, the metrics.
 //!
 //! Nothing here runs unless it is mounted: an app without [`Metrics::middleware`] pays
 //! nothing per request.

@@ -66,3 +66,62 @@ async fn a_cancelled_request_leaves_the_in_flight_gauge() {
     // a request that never finished has no status to count
     assert!(!text.contains(r#"route="/hang""#), "{text}");
 }
+
+async fn json_of(service: &flame_core::FlameService, path: &str) -> serde_json::Value {
+    let response = service
+        .clone()
+        .oneshot(request(Method::GET, path))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 200, "{path}");
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .expect("a body")
+        .to_bytes();
+    serde_json::from_slice(&body).expect("json")
+}
+
+#[derive(Clone)]
+struct Db;
+
+#[derive(Clone)]
+struct Mailer;
+
+/// The inspector shows the services mapped and the startup check as they were at mount:
+/// a handler whose argument nothing provides is listed with its route and type.
+#[tokio::test]
+async fn the_inspector_shows_the_services_and_what_the_startup_check_found() {
+    let mut f = Flame::new();
+    f.map(Db);
+    f.get("/users", |_: Db| "users");
+    f.post("/mail", |_: Db, _: Mailer| "sent");
+    flame_metrics::Inspector::new()
+        .env(flame_core::Env::Development)
+        .mount(&mut f);
+    let service = f.into_service();
+
+    let services = json_of(&service, "/_flame/api/services").await;
+    assert_eq!(
+        services["services"],
+        serde_json::json!([std::any::type_name::<Db>()])
+    );
+    assert_eq!(services["next"], serde_json::Value::Null);
+
+    let check = json_of(&service, "/_flame/api/check").await;
+    assert_eq!(check["ok"], false);
+    assert_eq!(check["total"], 1);
+    let missing = &check["missing"][0];
+    assert_eq!(missing["route"], "POST /mail");
+    assert_eq!(missing["ordinal"], 0);
+    assert_eq!(missing["type"], std::any::type_name::<Mailer>());
+    assert!(
+        missing["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("which nothing provides")),
+        "{check}"
+    );
+
+    // without an actor system there are no commits to show
+    let commits = json_of(&service, "/_flame/api/commits").await;
+    assert_eq!(commits["enabled"], false);
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cluster::Directory;
+use crate::commit_record::RecentCommits;
 use crate::store::{ActorStore, ActorWrite, StoreError};
 
 /// One actor's write and whom to tell once it is durable.
@@ -121,6 +122,8 @@ pub(crate) struct Counters {
     latency: Buckets<13>,
     batch_sizes: Buckets<11>,
     pub(crate) alarms_fired: AtomicU64,
+    /// The last transactions, for `ActorSystem::recent_commits`.
+    pub(crate) recent: RecentCommits,
 }
 
 impl Default for Counters {
@@ -133,6 +136,7 @@ impl Default for Counters {
             latency: Buckets::new(&COMMIT_LATENCY_BOUNDS),
             batch_sizes: Buckets::new(&COMMIT_BATCH_BOUNDS),
             alarms_fired: AtomicU64::new(0),
+            recent: RecentCommits::default(),
         }
     }
 }
@@ -210,9 +214,12 @@ pub(crate) async fn run_committer(
 async fn commit_plain(store: &dyn ActorStore, batch: Vec<CommitRequest>, counters: &Counters) {
     let (writes, acks): (Vec<_>, Vec<_>) = batch.into_iter().map(|r| (r.write, r.ack)).unzip();
     let n = writes.len() as u64;
+    let record = counters.recent.start(&writes);
     let started = std::time::Instant::now();
     let result = store.commit(writes).await;
-    counters.record(n, started.elapsed(), result.is_err());
+    let took = started.elapsed();
+    counters.record(n, took, result.is_err());
+    counters.recent.finish(record, took, result.as_ref().err());
     match &result {
         Ok(()) => tracing::trace!(writes = n, "committed"),
         Err(e) => tracing::error!(writes = n, error = %e, "a group commit failed"),
@@ -247,14 +254,19 @@ async fn commit_fenced(directory: &dyn Directory, batch: Vec<CommitRequest>, cou
     }
     while !writes.is_empty() {
         let n = writes.len() as u64;
+        let record = counters.recent.start(&writes);
         let started = std::time::Instant::now();
         let result = directory.commit(&writes, &epochs).await;
+        let took = started.elapsed();
         // A fenced write is a refusal, not a failure of the store.
         let failed = !matches!(result, Ok(()) | Err(StoreError::Fenced { .. }));
-        counters.record(n, started.elapsed(), failed);
+        counters.record(n, took, failed);
         match result {
             Ok(()) => {
-                let result = if directory.may_acknowledge() {
+                let acknowledged = directory.may_acknowledge();
+                let told = (!acknowledged).then_some(StoreError::LeaseLost);
+                counters.recent.finish(record, took, told.as_ref());
+                let result = if acknowledged {
                     tracing::trace!(writes = n, "committed");
                     Ok(())
                 } else {
@@ -272,6 +284,13 @@ async fn commit_fenced(directory: &dyn Directory, batch: Vec<CommitRequest>, cou
                 return;
             }
             Err(StoreError::Fenced { actor }) => {
+                counters.recent.finish(
+                    record,
+                    took,
+                    Some(&StoreError::Fenced {
+                        actor: actor.clone(),
+                    }),
+                );
                 tracing::info!(actor, "a write was fenced: another node owns the actor");
                 let mut i = 0;
                 while i < writes.len() {
@@ -288,6 +307,7 @@ async fn commit_fenced(directory: &dyn Directory, batch: Vec<CommitRequest>, cou
                 }
             }
             Err(e) => {
+                counters.recent.finish(record, took, Some(&e));
                 tracing::error!(writes = n, error = %e, "a group commit failed");
                 for ack in acks {
                     let _ = ack.send(Err(e.clone()));
@@ -392,7 +412,8 @@ mod tests {
         let (a_old, a_rx) = request("a", Some(1));
         let (b, b_rx) = request("b", Some(1));
         let (c, c_rx) = request("c", None);
-        commit_fenced(&dir, vec![a_old, b, c], &Counters::default()).await;
+        let counters = Counters::default();
+        commit_fenced(&dir, vec![a_old, b, c], &counters).await;
         assert!(matches!(
             a_rx.await.unwrap(),
             Err(StoreError::Fenced { .. })
@@ -403,6 +424,69 @@ mod tests {
             Err(StoreError::Fenced { .. })
         ));
         assert_eq!(*dir.committed.lock(), vec!["counter/b".to_owned()]);
+        // two transactions: the fenced attempt, then the one without it (newest first)
+        let recent = counters.recent.snapshot();
+        assert_eq!(recent.len(), 2);
+        assert!(recent[0].is_ok());
+        assert_eq!(recent[0].actors, ["counter/b"]);
+        assert_eq!(recent[1].writes, 2);
+        assert!(
+            recent[1]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("counter/a") && e.contains("fenced"))
+        );
+    }
+
+    /// A store whose every commit fails.
+    #[derive(Debug)]
+    struct Broken;
+
+    impl ActorStore for Broken {
+        fn load<'a>(
+            &'a self,
+            _: &'a ActorId,
+        ) -> BoxFuture<'a, Result<crate::store::StoredActor, StoreError>> {
+            Box::pin(async { Ok(crate::store::StoredActor::default()) })
+        }
+        fn commit(&self, _: Vec<ActorWrite>) -> BoxFuture<'_, Result<(), StoreError>> {
+            Box::pin(async { Err(StoreError::backend(std::io::Error::other("disk full"))) })
+        }
+        fn load_alarms(&self) -> BoxFuture<'_, Result<Vec<(ActorId, Alarm)>, StoreError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn kv_get<'a>(
+            &'a self,
+            _: &'a ActorId,
+            _: &'a [u8],
+        ) -> BoxFuture<'a, Result<Option<Arc<[u8]>>, StoreError>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn kv_scan<'a>(
+            &'a self,
+            _: &'a ActorId,
+            _: &'a crate::store::KvScan,
+        ) -> BoxFuture<'a, Result<Vec<crate::store::KvEntry>, StoreError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_group_commit_is_recorded_with_the_stores_error() {
+        let counters = Counters::default();
+        let (a, a_rx) = request("a", None);
+        let (b, _b_rx) = request("b", None);
+        commit_plain(&Broken, vec![a, b], &counters).await;
+        assert!(a_rx.await.unwrap().is_err());
+        let recent = counters.recent.snapshot();
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent[0].writes, 2);
+        assert_eq!(recent[0].actors, ["counter/a", "counter/b"]);
+        assert_eq!(
+            recent[0].error.as_deref(),
+            Some("store backend error: disk full")
+        );
+        assert_eq!(counters.snapshot().failures, 1);
     }
 
     #[tokio::test]

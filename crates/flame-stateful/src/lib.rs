@@ -10,6 +10,8 @@
 //!   written by [`actions`]; a handler can return their error.
 //! - [`Connection`], [`ConnectionHandle`]: a client's connection, from both sides.
 //! - [`ActorConfig`]: every limit and timeout.
+//! - [`CommitStats`], [`CommitRecord`]: the group committer at work, counted and its last
+//!   [`RECENT_COMMITS`] transactions (`commit.rs`, `commit_record.rs`).
 //! - [`StateError`]: a stored state this code cannot read (versions and migrations:
 //!   [`StatefulActor::STATE_VERSION`], [`StatefulActor::migrate`]).
 //! - [`store`]: where the state is kept: [`store::ActorStore`], redb (the `redb` feature, on
@@ -101,6 +103,7 @@ pub mod typescript;
 
 mod actor;
 mod commit;
+mod commit_record;
 mod config;
 mod connection;
 mod context;
@@ -118,6 +121,7 @@ mod versioned;
 
 pub use self::actor::{ConnectOptions, InitCtx, StatefulActor};
 pub use self::commit::{COMMIT_BATCH_BOUNDS, COMMIT_LATENCY_BOUNDS, CommitStats};
+pub use self::commit_record::{COMMIT_RECORD_ACTORS, CommitRecord, RECENT_COMMITS};
 pub use self::config::ActorConfig;
 pub use self::connection::{ConnId, Connection, ConnectionHandle, ConnectionSender, InboundError};
 pub use self::context::ActorCtx;

@@ -19,11 +19,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::cluster::{ClusterConfig, Directory};
 use super::commit::{CommitMsg, CommitRequest, CommitStats, Counters, run_committer};
+use super::commit_record::CommitRecord;
 use super::config::ActorConfig;
 use super::connection::{ConnId, ConnectionHandle, ConnectionSender};
 use super::error::SystemError;
 use super::forward::{Forwarded, ForwardedCall, Forwarder};
-use super::instance::{self, Call, Connect, Factory, Msg, Reply, Spawn};
+use super::instance::{self, Call, Connect, Factory, Msg, Presence, Reply, Spawn};
 use super::outbound::Outlet;
 use super::rpc::Actions;
 use super::schedule::{SchedulerActor, SchedulerCmd, run_scheduler};
@@ -135,7 +136,10 @@ struct Slots {
 ///
 /// ```
 /// fn show(k: &flame_stateful::LiveKey) -> String {
-///     format!("{} hibernating={} mailbox={}", k.key, k.hibernating, k.mailbox)
+///     format!(
+///         "{} hibernating={} mailbox={} connections={}",
+///         k.key, k.hibernating, k.mailbox, k.connections
+///     )
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +151,9 @@ pub struct LiveKey {
     pub hibernating: bool,
     /// Messages waiting in its mailbox.
     pub mailbox: usize,
+    /// The client connections it holds (a hibernating actor keeps its connections, so they
+    /// count here too).
+    pub connections: usize,
 }
 
 struct Slot {
@@ -156,9 +163,9 @@ struct Slot {
     retiring: bool,
     /// Ends (with an error) when the instance's task has ended.
     gone: watch::Receiver<()>,
-    /// False while the instance hibernates: its actor is out of memory, its task and
-    /// mailbox (and connections) are not.
-    awake: Arc<AtomicBool>,
+    /// `awake` is false while the instance hibernates: its actor is out of memory, its task
+    /// and mailbox (and connections) are not. `connections`: how many it holds, either way.
+    presence: Arc<Presence>,
 }
 
 /// Cluster mode: the node that owns an actor.
@@ -328,7 +335,7 @@ impl SystemInner {
         let (alive, gone) = watch::channel(());
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let key: Arc<str> = key.into();
-        let awake = Arc::new(AtomicBool::new(true));
+        let presence = Arc::new(Presence::default());
         slots.live.insert(
             key.clone(),
             Slot {
@@ -336,7 +343,7 @@ impl SystemInner {
                 generation,
                 retiring: false,
                 gone,
-                awake: awake.clone(),
+                presence: presence.clone(),
             },
         );
         (kind.spawn)(Spawn {
@@ -346,7 +353,7 @@ impl SystemInner {
             generation,
             rx,
             alive,
-            awake,
+            presence,
         });
         Ok(Route::Live(tx))
     }
@@ -1145,7 +1152,7 @@ impl ActorSystem {
                 .lock()
                 .live
                 .get(key)
-                .is_some_and(|slot| slot.awake.load(Ordering::Acquire) == awake)
+                .is_some_and(|slot| slot.presence.awake.load(Ordering::Acquire) == awake)
         })
     }
 
@@ -1168,7 +1175,7 @@ impl ActorSystem {
                     .lock()
                     .live
                     .values()
-                    .filter(|slot| slot.awake.load(Ordering::Acquire) == awake)
+                    .filter(|slot| slot.presence.awake.load(Ordering::Acquire) == awake)
                     .count()
             })
             .sum()
@@ -1258,7 +1265,8 @@ impl ActorSystem {
                 let slot = slots.live.get(key)?;
                 Some(LiveKey {
                     key: key.to_string(),
-                    hibernating: !slot.awake.load(Ordering::Acquire),
+                    hibernating: !slot.presence.awake.load(Ordering::Acquire),
+                    connections: slot.presence.connections.load(Ordering::Relaxed),
                     mailbox: slot.tx.max_capacity() - slot.tx.capacity(),
                 })
             })
@@ -1269,6 +1277,14 @@ impl ActorSystem {
     /// well below `writes`.
     pub fn commit_stats(&self) -> CommitStats {
         self.inner.shared.counters.snapshot()
+    }
+
+    /// The committer's last store transactions, newest first: at most
+    /// [`RECENT_COMMITS`](crate::RECENT_COMMITS), each with when it started, its writes, the
+    /// actors it wrote, how long the store took and whether its writers were told "done".
+    /// See [`CommitRecord`] for an example.
+    pub fn recent_commits(&self) -> Vec<CommitRecord> {
+        self.inner.shared.counters.recent.snapshot()
     }
 
     /// Stops every instance (connections get `close` with `unavailable` and
@@ -1519,7 +1535,7 @@ mod tests {
             generation: 0,
             rx,
             alive: watch::channel(()).0,
-            awake: Arc::new(AtomicBool::new(true)),
+            presence: Arc::new(Presence::default()),
         };
         let factory: Factory<Counter> = Arc::new(|_: &ActorId| Counter);
         let task = instance::run::<Counter>(spawn, factory);

@@ -210,3 +210,47 @@ async fn a_hibernating_actors_websocket_clients_get_events_after_it_wakes() {
     system.shutdown().await;
     server.stop().await;
 }
+
+/// `live_keys` counts the connections each instance holds: real in-process connections,
+/// one of them gone, the other kept through hibernation.
+#[tokio::test]
+async fn live_keys_count_the_connections_an_actor_holds_even_while_it_hibernates() {
+    let log = Log::default();
+    let system = common::system_with(&log, MemoryStore::new(), config(true)).await;
+    let connections = |key: &str| {
+        system
+            .live_keys("counter", None, 10)
+            .into_iter()
+            .find(|k| k.key == key)
+            .map(|k| (k.connections, k.hibernating))
+    };
+    let ada = connect(&system, "room", "ada").await;
+    let grace = connect(&system, "room", "grace").await;
+    assert_eq!(connections("room").map(|(n, _)| n), Some(2));
+
+    grace.disconnect().await;
+    until("the disconnect is counted", || {
+        connections("room").map(|(n, _)| n) == Some(1)
+    })
+    .await;
+
+    hibernating(&system, "room").await;
+    assert_eq!(
+        connections("room"),
+        Some((1, true)),
+        "kept while hibernating"
+    );
+
+    // woken by a call, it still holds the one connection
+    system
+        .call("counter", "room", "increment", vec![json!(1)], caller())
+        .await
+        .expect("increment");
+    assert_eq!(connections("room").map(|(n, _)| n), Some(1));
+    ada.disconnect().await;
+    until("the last disconnect is counted", || {
+        connections("room").is_none_or(|(n, _)| n == 0)
+    })
+    .await;
+    system.shutdown().await;
+}

@@ -221,3 +221,67 @@ async fn a_loaded_actor_shows_what_is_committed() {
     assert_eq!(keys(&page.entries), vec!["e/0000", "e/0001"]);
     system.shutdown().await;
 }
+
+/// `recent_commits` lists the committer's last transactions, newest first, on a real redb
+/// file: each with its writes and the actors it wrote; a failed one with the store's error.
+#[tokio::test]
+async fn recent_commits_list_the_last_transactions_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = ActorSystem::builder()
+        .store(RedbStore::open(dir.path().join("actors.redb")).unwrap())
+        .register_default::<Log>("log")
+        .build()
+        .await
+        .unwrap();
+    assert!(system.recent_commits().is_empty());
+    for key in ["a", "b", "c"] {
+        add(&system, key, "entry").await;
+    }
+    let recent = system.recent_commits();
+    assert_eq!(recent.len(), 3);
+    let actors: Vec<&str> = recent.iter().map(|r| r.actors[0].as_str()).collect();
+    assert_eq!(actors, ["log/c", "log/b", "log/a"]);
+    assert!(recent.iter().all(|r| r.is_ok() && r.writes == 1));
+    assert!(recent[0].at_unix_ms >= recent[2].at_unix_ms);
+
+    // bounded: many more transactions than the ring holds
+    for i in 0..flame_stateful::RECENT_COMMITS + 10 {
+        add(&system, "a", &format!("more {i}")).await;
+    }
+    assert_eq!(
+        system.recent_commits().len(),
+        flame_stateful::RECENT_COMMITS
+    );
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_commit_is_listed_with_its_error() {
+    let store = ControlledStore::new();
+    let system = ActorSystem::builder()
+        .store(store.clone())
+        .register_default::<Log>("log")
+        .build()
+        .await
+        .unwrap();
+    add(&system, "a", "first").await;
+    store.fail_next(1);
+    let failed = system
+        .call("log", "a", "add", vec![json!("second")], caller())
+        .await;
+    assert!(failed.is_err());
+    let recent = system.recent_commits();
+    let failed: Vec<_> = recent.iter().filter(|r| !r.is_ok()).collect();
+    assert_eq!(failed.len(), 1, "{recent:?}");
+    assert_eq!(failed[0].actors, ["log/a"]);
+    assert!(
+        failed[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("store backend error")),
+        "{recent:?}"
+    );
+    assert!(recent.last().is_some_and(|first| first.is_ok()));
+    assert_eq!(system.commit_stats().failures, 1);
+    system.shutdown().await;
+}

@@ -1,5 +1,6 @@
-//! `/_flame/api/actors`, `/keys` and `/actor`: the stateful actors, their live keys, and one
-//! actor's committed state and key-value entries (read from the store, never activating it).
+//! `/_flame/api/actors`, `/keys`, `/actor` and `/commits`: the stateful actors, their live
+//! keys, one actor's committed state and key-value entries (read from the store, never
+//! activating it), and the committer's recent transactions.
 
 use flame_core::{Context, Flame, Json, StatusCode};
 use flame_stateful::ActorSystem;
@@ -66,6 +67,10 @@ pub(super) fn mount(g: &mut Flame, actors: Option<Actors>) {
     g.get("/api/actors", move || Json(overview(summary.as_ref())));
     let keys = actors.clone();
     g.get("/api/keys", move |c: Context| live_keys(keys.as_ref(), &c));
+    let commits = actors.clone();
+    g.get("/api/commits", move || {
+        Json(recent_commits(commits.as_ref()))
+    });
     g.get("/api/actor", move |c: Context| {
         let actors = actors.clone();
         async move { actor(actors.as_ref(), &c).await }
@@ -95,6 +100,31 @@ fn overview(actors: Option<&Actors>) -> Value {
     })
 }
 
+/// The committer's last transactions, newest first; bounded by
+/// [`flame_stateful::RECENT_COMMITS`], so never paged.
+fn recent_commits(actors: Option<&Actors>) -> Value {
+    let Some(actors) = actors else {
+        return json!({ "enabled": false, "commits": [] });
+    };
+    let commits: Vec<Value> = actors
+        .system
+        .recent_commits()
+        .iter()
+        .map(|r| {
+            json!({
+                "at_unix_ms": r.at_unix_ms,
+                "writes": r.writes,
+                "actors": r.actors,
+                "more_actors": r.more_actors,
+                "duration_ms": r.duration.as_secs_f64() * 1000.0,
+                "ok": r.is_ok(),
+                "error": r.error,
+            })
+        })
+        .collect();
+    json!({ "enabled": true, "commits": commits })
+}
+
 fn live_keys(actors: Option<&Actors>, c: &Context) -> Answer {
     let Some(actors) = actors else {
         return error(StatusCode::NOT_FOUND, "no actor system is shown");
@@ -114,7 +144,14 @@ fn live_keys(actors: Option<&Actors>, c: &Context) -> Answer {
     let next = (page.len() == limit).then(|| page.last().map(|k| k.key.clone()));
     let keys: Vec<Value> = page
         .iter()
-        .map(|k| json!({ "key": k.key, "hibernating": k.hibernating, "mailbox": k.mailbox }))
+        .map(|k| {
+            json!({
+                "key": k.key,
+                "hibernating": k.hibernating,
+                "mailbox": k.mailbox,
+                "connections": k.connections,
+            })
+        })
         .collect();
     (
         StatusCode::OK,

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "stateful")]
 mod actors;
+mod app;
 mod routes;
 
 use std::sync::Arc;
@@ -26,9 +27,11 @@ const DEFAULT_PAGE: usize = 50;
 
 const PAGE: &str = include_str!("page.html");
 
-/// The development inspector: a page at `/_flame` showing the app's routes, its stateful
-/// actors (live keys, hibernation, one actor's state and key-value entries) and its
-/// metrics, with the JSON endpoints the page reads under `/_flame/api/`.
+/// The development inspector: a page at `/_flame` showing the app's routes, its mapped
+/// services, its startup check ([`Flame::check`]), its stateful actors (live keys with their
+/// connections, hibernation, one actor's state and key-value entries, the committer's
+/// recent transactions) and its metrics, with the JSON endpoints the page reads under
+/// `/_flame/api/`.
 ///
 /// Where it is on:
 /// - in development and test ([`flame_core::env`]), always; with a [`token`](Self::token),
@@ -39,8 +42,8 @@ const PAGE: &str = include_str!("page.html");
 /// The token goes in `Authorization: Bearer <token>` or, for the page itself (a browser
 /// sends no header on navigation), in `?token=<token>`; the page passes it on to the API.
 ///
-/// Mount it after the app's routes: it lists the routes registered before
-/// [`mount`](Self::mount).
+/// Mount it after the app's routes and services: it lists the routes, the services and the
+/// check report as they are at [`mount`](Self::mount).
 ///
 /// ```
 /// use flame_metrics::{Inspector, Metrics};
@@ -136,6 +139,11 @@ impl Inspector {
             );
         }
         let routes = Arc::new(f.route_table());
+        let services = Arc::new(f.services());
+        let report = Arc::new(f.check());
+        if !report.is_ok() {
+            tracing::warn!("the startup check found unmet dependencies:\n{report}");
+        }
         let token = self.token.clone();
         let metrics = self.metrics.clone();
         #[cfg(feature = "stateful")]
@@ -152,6 +160,10 @@ impl Inspector {
                 });
                 let table = routes.clone();
                 g.get("/api/routes", move |c: Context| routes::page(&table, &c));
+                g.get("/api/services", move |c: Context| {
+                    app::services(&services, &c)
+                });
+                g.get("/api/check", move |c: Context| app::check(&report, &c));
                 g.get("/api/metrics", move || {
                     metrics
                         .as_ref()
@@ -162,6 +174,10 @@ impl Inspector {
                 #[cfg(not(feature = "stateful"))]
                 g.get("/api/actors", || {
                     flame_core::Json(serde_json::json!({ "enabled": false }))
+                });
+                #[cfg(not(feature = "stateful"))]
+                g.get("/api/commits", || {
+                    flame_core::Json(serde_json::json!({ "enabled": false, "commits": [] }))
                 });
             },
             move |c: Context| gate(token.as_deref(), &c),

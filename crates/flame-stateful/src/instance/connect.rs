@@ -3,13 +3,21 @@
 
 use super::{Connect, Instance, Release};
 use crate::actor::ConnectOptions;
-use crate::connection::Connection;
+use crate::connection::{ConnId, Connection};
 use crate::error::ActorError;
 use crate::lifecycle::{Outcome, guarded};
 use crate::protocol::{ErrorCode, WireError};
 use crate::rpc::Actions;
 
 impl<A: Actions> Instance<A> {
+    /// Takes connection `conn` out, publishing the new count to the registry.
+    pub(super) fn remove_connection(&mut self, conn: ConnId) -> Option<Connection<A>> {
+        let connection = self.rpc.ctx.remove_connection(conn)?;
+        self.presence
+            .publish_connections(self.rpc.ctx.connections.len());
+        Some(connection)
+    }
+
     pub(super) async fn on_disconnect(&mut self, conn: Connection<A>) {
         let limit = self.shared.config.hook_timeout;
         match guarded(limit, self.actor.on_disconnect(&mut self.rpc.ctx, &conn)).await {
@@ -110,6 +118,8 @@ impl<A: Actions> Instance<A> {
             None => {
                 tracing::debug!(actor = %self.id(), conn = %conn, "connected");
                 self.rpc.ctx.insert_connection(connection);
+                self.presence
+                    .publish_connections(self.rpc.ctx.connections.len());
                 // settle stages on_connect's changes before it queues `Connected`, so the
                 // answer waits for them to commit, and `init` goes out before any event
                 self.settle(Some(Release::Connected { conn, reply }), None)
@@ -127,7 +137,7 @@ impl<A: Actions> Instance<A> {
 
     pub(super) async fn disconnect_broken(&mut self) {
         while let Some(conn) = self.broken.pop() {
-            if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
+            if let Some(connection) = self.remove_connection(conn) {
                 Box::pin(self.on_disconnect(connection)).await;
                 self.settle(None, None).await;
             }

@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, watch};
 
 use super::start::load_and_start;
 use super::teardown::{Ended, Exit};
-use super::{Factory, Instance, Msg, Spawn, unavailable};
+use super::{Factory, Instance, Msg, Presence, Spawn, unavailable};
 use crate::connection::Connection;
 use crate::rpc::Actions;
 use crate::system::{Kind, Shared};
@@ -32,7 +32,7 @@ pub(super) struct Hibernated<A: Actions> {
     key: Arc<str>,
     generation: u64,
     alive: watch::Sender<()>,
-    awake: Arc<AtomicBool>,
+    presence: Arc<Presence>,
     /// A vector, not the actor's map: a map's smallest table holds four entries, and most
     /// hibernating actors have one or two connections.
     connections: Vec<Connection<A>>,
@@ -45,7 +45,7 @@ impl<A: Actions> Instance<A> {
         let this = self;
         let mut ctx = this.rpc.ctx;
         tracing::debug!(actor = %ctx.id, connections = ctx.connections.len(), "hibernating");
-        this.awake.store(false, Ordering::Release);
+        this.presence.awake.store(false, Ordering::Release);
         Hibernated {
             factory: this.factory,
             shared: this.shared,
@@ -53,7 +53,7 @@ impl<A: Actions> Instance<A> {
             key: ctx.id.key.clone(),
             generation: this.generation,
             alive: this.alive,
-            awake: this.awake,
+            presence: this.presence,
             connections: ctx.connections.drain().map(|(_, c)| c).collect(),
         }
     }
@@ -88,7 +88,7 @@ impl<A: Actions> Hibernated<A> {
             generation: this.generation,
             rx,
             alive: this.alive,
-            awake: this.awake,
+            presence: this.presence,
         };
         // Boxed, like everything awaited below: this future is what a hibernating actor
         // holds while it waits, so only what waiting needs may be inline.

@@ -24,7 +24,7 @@ mod start;
 mod teardown;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use flame_actor::Actor;
@@ -65,8 +65,36 @@ pub(crate) struct Spawn {
     /// Dropped when the instance's task ends: whoever waits for a retiring instance to be
     /// gone (a new activation of the same key, a destroy, a shutdown) is woken then.
     pub(crate) alive: watch::Sender<()>,
-    /// Shared with the registry: false while the instance hibernates.
-    pub(crate) awake: Arc<AtomicBool>,
+    /// Shared with the registry: whether the instance is awake, how many connections it holds.
+    pub(crate) presence: Arc<Presence>,
+}
+
+/// What the registry can see of an instance without asking its task: read by
+/// [`ActorSystem::live_keys`](crate::ActorSystem::live_keys) and the loaded / hibernating
+/// counts, written only by the instance.
+#[derive(Debug)]
+pub(crate) struct Presence {
+    /// False while the instance hibernates.
+    pub(crate) awake: AtomicBool,
+    /// The client connections the instance holds; a hibernating instance keeps its own.
+    pub(crate) connections: AtomicUsize,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        Self {
+            awake: AtomicBool::new(true),
+            connections: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Presence {
+    /// Publishes how many connections the instance holds now; a plain store, once per
+    /// connect or disconnect, never on the message path.
+    pub(crate) fn publish_connections(&self, count: usize) {
+        self.connections.store(count, Ordering::Relaxed);
+    }
 }
 
 /// Something to do once the changes before it are committed.
@@ -155,8 +183,8 @@ struct Instance<A: Actions> {
     quiet_ticks: u8,
     /// Held for the task's life; see [`Spawn::alive`].
     alive: watch::Sender<()>,
-    /// See [`Spawn::awake`].
-    awake: Arc<AtomicBool>,
+    /// See [`Spawn::presence`].
+    presence: Arc<Presence>,
     /// Cluster mode: the epoch of this activation, carried by every write.
     epoch: Option<u64>,
     /// Cluster mode: a write was fenced (or the lease lost): the instance deactivates, and
@@ -680,7 +708,7 @@ impl<A: Actions> Instance<A> {
             }
             Msg::Disconnect(request) => {
                 let DisconnectRequest { conn, done } = *request;
-                if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
+                if let Some(connection) = self.remove_connection(conn) {
                     Box::pin(self.on_disconnect(connection)).await;
                 }
                 self.settle(None, done.map(Release::Done)).await;

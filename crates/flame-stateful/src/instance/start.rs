@@ -83,7 +83,7 @@ pub(super) async fn load_and_start<A: Actions>(
         generation,
         mut rx,
         alive,
-        awake,
+        presence,
     } = spawn;
     let id = ActorId {
         name: kind.name.clone(),
@@ -128,7 +128,8 @@ pub(super) async fn load_and_start<A: Actions>(
         KvSpace::new(id.clone(), shared.store(), shared.config.kv_limits()),
     );
     ctx.connections = connections;
-    awake.store(true, Ordering::Release);
+    presence.publish_connections(ctx.connections.len());
+    presence.awake.store(true, Ordering::Release);
     let mut instance = Box::new(Instance {
         actor: loaded.actor,
         factory,
@@ -148,7 +149,7 @@ pub(super) async fn load_and_start<A: Actions>(
         active: true,
         quiet_ticks: 0,
         alive,
-        awake,
+        presence,
         epoch,
         fenced: false,
     });

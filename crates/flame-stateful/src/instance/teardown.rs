@@ -166,7 +166,7 @@ impl<A: Actions> Instance<A> {
     async fn close_all(&mut self, code: ErrorCode, reason: &str) {
         let conns: Vec<ConnId> = self.rpc.ctx.connections().map(|c| c.id()).collect();
         for conn in conns {
-            if let Some(connection) = self.rpc.ctx.remove_connection(conn) {
+            if let Some(connection) = self.remove_connection(conn) {
                 connection.outlet().close(code.as_str(), reason);
                 Box::pin(self.on_disconnect(connection)).await;
             }
