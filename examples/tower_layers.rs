@@ -34,6 +34,10 @@ pub fn app() -> Flame {
     f.group(
         "/api",
         |f| {
+            // Group level: inside the group's closure, `layer` wraps the group's routes
+            // registered after it (`flame_core::tower_layer(..)` in the middleware list
+            // below would do the same).
+            f.layer(CompressionLayer::new());
             f.post("/items", || (StatusCode::CREATED, "created"));
             f.get("/report", || "report ".repeat(100));
             // Route level: around this route's own handlers only.
@@ -46,8 +50,7 @@ pub fn app() -> Flame {
                 Duration::from_millis(200),
             ));
         },
-        // Group level: a layer among the group's middleware.
-        flame_core::tower_layer(CompressionLayer::new()),
+        (),
     );
     f
 }

@@ -551,6 +551,19 @@ impl Flame {
         self
     }
 
+    /// Whether routes registered now belong to a group (inside a group's closure).
+    pub(crate) fn in_group(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
+    /// Appends a handler to the innermost group's middleware, for its routes registered
+    /// from now on.
+    pub(crate) fn group_handler(&mut self, handler: BoxedHandler) {
+        if let Some(group) = self.groups.last_mut() {
+            group.handlers.push(handler);
+        }
+    }
+
     /// Lists every route whose chain needs a type that nothing provides: not the app
     /// injector, not a builtin, not a `provides` declaration earlier in the chain.
     ///

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use crate::context::Context;
 use crate::flame::Flame;
-use crate::handler::{Invocable, Invocation};
+use crate::handler::{BoxedHandler, Invocable, Invocation};
 use crate::server::App;
 
 /// The service a layer given to [`Flame::layer`] wraps: the flame app, or the next layer.
@@ -27,6 +27,10 @@ pub(crate) type ApplyLayer = Box<dyn FnOnce(LayerService) -> LayerService + Send
 impl Flame {
     /// Wraps the whole app in a tower [`Layer`]: any of tower-http's (CORS, compression,
     /// timeout, request id, trace, body limits ...) or your own.
+    ///
+    /// Inside a [group](Flame::group)'s closure, `g.layer(l)` layers that group instead: the
+    /// group's routes registered after the call run it, after the group's middleware (as
+    /// [`tower_layer`] at the end of the group's middleware list would).
     ///
     #[doc = include_str!("docs/layer_order.md")]
     ///
@@ -47,6 +51,10 @@ impl Flame {
         <L::Service as Service<http::Request<Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
     {
+        if self.in_group() {
+            self.group_handler(BoxedHandler::from_invocable(tower_layer(layer)));
+            return self;
+        }
         self.layers
             .push(Box::new(move |inner: LayerService| boxed(layer, inner)));
         self

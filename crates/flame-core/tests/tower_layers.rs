@@ -297,3 +297,45 @@ async fn a_layer_in_the_chain_keeps_request_values_and_headers_set_before_it() {
     assert_eq!(response.text().await.unwrap(), "mapped before");
     server.stop().await;
 }
+
+/// `g.layer(l)` inside a group's closure layers that group's routes, not the whole app.
+#[tokio::test]
+async fn a_layer_added_inside_a_group_layers_only_that_group() {
+    let mut f = Flame::new();
+    f.group(
+        "/api",
+        |g| {
+            g.layer(CorsLayer::new().allow_origin(HeaderValue::from_static("https://app.example")));
+            g.get("/items", || "items");
+        },
+        (),
+    );
+    f.get("/plain", || "plain");
+    let server = TestServer::start(f).await;
+    let grouped = client()
+        .get(server.url("/api/items"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        grouped.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(grouped.text().await.unwrap(), "items");
+    let outside = client()
+        .get(server.url("/plain"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        outside
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "the group's layer ran outside it"
+    );
+    assert_eq!(outside.text().await.unwrap(), "plain");
+    server.stop().await;
+}
