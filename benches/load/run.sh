@@ -22,6 +22,10 @@
 #   layers   A = flame-hello layers, B = axum-hello layers (the same tower-http stack: request
 #            id, trace, CORS, compression, timeout); wrk sends Origin and Accept-Encoding so
 #            CORS and compression have work; budget: A/B CPU per request <= 1.00
+#   noop     A = flame-hello noop (a middleware that only calls `c.next().await`), B =
+#            flame-hello; no budget (diagnostic: what any middleware costs)
+# A_CMD / B_CMD ("SERVER SCENARIO", e.g. A_CMD="flame-hello metrics" B_CMD="flame-hello noop")
+# replace a side's server, to compare any two; the scenario still sets the budget and headers.
 #
 # Settings (environment): SCENARIO (hello), ROUNDS (3), DURATION seconds per wrk run (5),
 # THREADS (2), CONNECTIONS (64), WARMUP seconds per side before the rounds (2), PORT_A (38081),
@@ -58,11 +62,25 @@ case "$SCENARIO" in
         budget=cpu; TARGET=${TARGET:-1.00}
         headers=(-H "Origin: http://$HOST" -H "Accept-Encoding: gzip, br")
         ;;
+    noop)
+        name_a=flame+noop; cmd_a=(flame-hello noop)
+        name_b=flame; cmd_b=(flame-hello hello)
+        budget=none; TARGET=${TARGET:-}
+        ;;
     *)
-        echo "unknown SCENARIO=$SCENARIO: hello, metrics or layers" >&2
+        echo "unknown SCENARIO=$SCENARIO: hello, metrics, layers or noop" >&2
         exit 2
         ;;
 esac
+
+if [[ -n "${A_CMD:-}" ]]; then
+    read -ra cmd_a <<<"$A_CMD"
+    name_a="${cmd_a[*]}"
+fi
+if [[ -n "${B_CMD:-}" ]]; then
+    read -ra cmd_b <<<"$B_CMD"
+    name_b="${cmd_b[*]}"
+fi
 
 if ! command -v wrk >/dev/null 2>&1; then
     echo "wrk is not installed; on Debian/Ubuntu: apt-get install -y wrk" >&2
@@ -193,7 +211,7 @@ if (( WARMUP > 0 )); then
 fi
 
 rps_a=(); rps_b=(); cpu_a=(); cpu_b=(); rps_ratios=(); cpu_ratios=()
-printf '%-6s %14s %14s %8s %12s %12s %8s\n' round "$name_a req/s" "$name_b req/s" ratio \
+printf '%-6s %18s %18s %8s %12s %12s %8s\n' round "$name_a req/s" "$name_b req/s" ratio \
     "A us CPU/req" "B us CPU/req" ratio
 for round in $(seq 1 "$ROUNDS"); do
     if (( round % 2 )); then
@@ -207,7 +225,7 @@ for round in $(seq 1 "$ROUNDS"); do
     cb=$(us_per_request "$nb" "$tb")
     rps_a+=("$ra"); rps_b+=("$rb"); cpu_a+=("$ca"); cpu_b+=("$cb")
     rps_ratios+=("$(div "$ra" "$rb")"); cpu_ratios+=("$(div "$ca" "$cb")")
-    printf '%-6s %14s %14s %8s %12s %12s %8s\n' "$round" "$ra" "$rb" "$(div "$ra" "$rb")" \
+    printf '%-6s %18s %18s %8s %12s %12s %8s\n' "$round" "$ra" "$rb" "$(div "$ra" "$rb")" \
         "$ca" "$cb" "$(div "$ca" "$cb")"
 done
 
@@ -217,17 +235,19 @@ m_cpu_a=$(printf '%s\n' "${cpu_a[@]}" | median)
 m_cpu_b=$(printf '%s\n' "${cpu_b[@]}" | median)
 rps_ratio=$(div "$m_rps_a" "$m_rps_b")
 cpu_ratio=$(div "$m_cpu_a" "$m_cpu_b")
-printf '%-6s %14s %14s %8s %12s %12s %8s\n' median "$m_rps_a" "$m_rps_b" "$rps_ratio" \
+printf '%-6s %18s %18s %8s %12s %12s %8s\n' median "$m_rps_a" "$m_rps_b" "$rps_ratio" \
     "$m_cpu_a" "$m_cpu_b" "$cpu_ratio"
 echo "$name_a/$name_b requests/s (ratio of medians): $rps_ratio; median of the round ratios: $(printf '%s\n' "${rps_ratios[@]}" | median)"
 echo "$name_a/$name_b CPU per request (ratio of medians): $cpu_ratio; median of the round ratios: $(printf '%s\n' "${cpu_ratios[@]}" | median)"
 
-if [[ "$SCENARIO" == metrics ]]; then
+if [[ "${cmd_a[1]}" == metrics ]]; then
     # The middleware did count: the counter of GET / as /metrics renders it.
     echo "side A's $(http_get "$PORT_A" /metrics | grep -E '^flame_http_requests_total\{.*route="/".*status="200"' || echo 'flame_http_requests_total for GET /: missing')"
 fi
 
-if [[ "$budget" == rps ]]; then
+if [[ "$budget" == none ]]; then
+    exit 0
+elif [[ "$budget" == rps ]]; then
     echo "budget: requests/s ratio >= $TARGET"
     missed=$(awk -v r="$rps_ratio" -v t="$TARGET" 'BEGIN { print (r < t) }')
 else

@@ -25,6 +25,9 @@ pub enum Scenario {
     Hello,
     /// flame only: `flame_metrics::Metrics::middleware()` first and `/metrics` mounted.
     Metrics,
+    /// flame only, to tell the metrics' recording from what any middleware costs: a
+    /// middleware that only calls `c.next().await`.
+    Noop,
     /// The handler behind tower-http's usual stack ([`trace`], [`set_request_id`],
     /// [`propagate_request_id`], [`cors`], [`compression`], [`timeout`]), the same on both
     /// servers.
@@ -32,7 +35,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    /// The scenario named by the second argument (`hello`, `metrics`, `layers`), `hello`
+    /// The scenario named by the second argument (`hello`, `metrics`, `noop`, `layers`), `hello`
     /// when there is none.
     ///
     /// # Panics
@@ -42,8 +45,9 @@ impl Scenario {
         match std::env::args().nth(2).as_deref() {
             None | Some("hello") => Self::Hello,
             Some("metrics") => Self::Metrics,
+            Some("noop") => Self::Noop,
             Some("layers") => Self::Layers,
-            Some(other) => panic!("unknown scenario {other:?}: hello, metrics or layers"),
+            Some(other) => panic!("unknown scenario {other:?}: hello, metrics, noop or layers"),
         }
     }
 }

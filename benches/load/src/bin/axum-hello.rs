@@ -2,7 +2,7 @@
 //!
 //! `axum-hello [ADDR] [SCENARIO]` (default `127.0.0.1:38082 hello`): `hello` is the handler
 //! alone, `layers` puts it behind `flame_load`'s tower-http stack with `Router::layer`
-//! (`metrics` is flame's own and has no axum side).
+//! (`metrics` and `noop` are flame's own and have no axum side).
 
 use axum::Router;
 use axum::routing::get;
@@ -14,8 +14,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut app = Router::new().route("/", get(|| async { "Hello, World!" }));
     match Scenario::from_args() {
         Scenario::Hello => {}
-        Scenario::Metrics => {
-            return Err("the metrics scenario is flame's (flame_metrics); axum has none".into());
+        Scenario::Metrics | Scenario::Noop => {
+            return Err("the metrics and noop scenarios are flame's own; axum has none".into());
         }
         Scenario::Layers => {
             // The last added is the outermost: the reverse of flame's order, the same stack.

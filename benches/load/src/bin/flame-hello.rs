@@ -1,8 +1,9 @@
 //! `GET /` -> `Hello, World!` with flame, for `benches/load/run.sh`.
 //!
 //! `flame-hello [ADDR] [SCENARIO]` (default `127.0.0.1:38081 hello`): `hello` is the handler
-//! alone, `metrics` adds `flame_metrics`' middleware first and `/metrics`, `layers` puts
-//! the handler behind `flame_load`'s tower-http stack with `f.layer`.
+//! alone, `metrics` adds `flame_metrics`' middleware first and `/metrics`, `noop` a
+//! middleware that only calls `c.next().await`, `layers` puts the handler behind
+//! `flame_load`'s tower-http stack with `f.layer`.
 
 use flame_core::Flame;
 use flame_load::Scenario;
@@ -17,6 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let metrics = flame_metrics::Metrics::new();
             f.use_(metrics.middleware());
             f.get("/metrics", metrics.handler());
+        }
+        Scenario::Noop => {
+            f.use_(|c: flame_core::Context| async move { c.next().await });
         }
         Scenario::Layers => {
             // The first added is the outermost.
