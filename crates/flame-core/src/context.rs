@@ -188,6 +188,56 @@ impl Context {
         self.run().await;
     }
 
+    /// Runs the rest of the chain as far as it goes without waiting: [`Invocation::Ready`]
+    /// when it has finished (every handler after this one completed synchronously, or one
+    /// wrote the response), or [`Invocation::Pending`] with a future that finishes it.
+    ///
+    /// For an [`Invocable`](crate::Invocable) middleware with work to do after the rest of
+    /// the chain: when the chain is synchronous (a plain `|| "text"` handler) it does that
+    /// work at once and returns `Ready`, with no future of its own, where
+    /// `c.next().await` always needs one.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use flame_core::{Context, Flame, Invocable, Invocation};
+    ///
+    /// /// Counts answered requests.
+    /// struct Count(std::sync::Arc<std::sync::atomic::AtomicU64>);
+    ///
+    /// impl Invocable for Count {
+    ///     fn name(&self) -> Cow<'static, str> { "Count".into() }
+    ///     fn call(&self, c: &Context, _ordinal: usize) -> Invocation {
+    ///         let count = self.0.clone();
+    ///         match c.next_now() {
+    ///             Invocation::Ready => {
+    ///                 count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///                 Invocation::Ready
+    ///             }
+    ///             Invocation::Pending(rest) => Invocation::Pending(Box::pin(async move {
+    ///                 rest.await;
+    ///                 count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///             })),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let mut f = Flame::new();
+    /// f.use_(Count(Default::default()));
+    /// f.get("/", || "hello");
+    /// ```
+    pub fn next_now(&self) -> Invocation {
+        let Some(pending) = self.run_until_pending() else {
+            return Invocation::Ready;
+        };
+        let ctx = self.clone();
+        Invocation::Pending(Box::pin(async move {
+            pending.await;
+            if !ctx.written() {
+                ctx.run().await;
+            }
+        }))
+    }
+
     /// Runs handlers while they complete synchronously; returns the first pending one, to be
     /// awaited before [`Context::run`] carries on with the rest.
     pub(crate) fn run_until_pending(&self) -> Option<futures_util::future::BoxFuture<'static, ()>> {

@@ -266,3 +266,73 @@ async fn redirects() {
     let answer = request(&svc, Method::GET, "/p").await;
     assert_eq!(answer.status.as_u16(), 308);
 }
+
+/// A middleware with work after the rest of the chain, written with `Context::next_now`:
+/// logs whether the rest finished at once and the status it wrote.
+struct After(Log);
+
+impl flame_core::Invocable for After {
+    fn name(&self) -> std::borrow::Cow<'static, str> {
+        "After".into()
+    }
+
+    fn call(&self, c: &Context, _ordinal: usize) -> flame_core::Invocation {
+        use flame_core::Invocation;
+        let log = self.0.clone();
+        match c.next_now() {
+            Invocation::Ready => {
+                log.push(&format!("ready {}", c.response_writer().status()));
+                Invocation::Ready
+            }
+            Invocation::Pending(rest) => {
+                let c = c.clone();
+                Invocation::Pending(Box::pin(async move {
+                    rest.await;
+                    log.push(&format!("pending {}", c.response_writer().status()));
+                }))
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn next_now_finishes_a_synchronous_chain_at_once_and_hands_back_the_rest_otherwise() {
+    let log = Log::default();
+    let mut f = Flame::new();
+    f.map(log.clone());
+    f.use_(After(log.clone()));
+    f.use_(|log: Log| log.push("plain"));
+    f.get("/sync", |log: Log| {
+        log.push("sync handler");
+        (StatusCode::CREATED, "made")
+    });
+    // an async middleware in the middle: the rest waits, and runs on after it
+    f.get(
+        "/async",
+        (
+            |c: Context, log: Log| async move {
+                tokio::task::yield_now().await;
+                log.push("async middleware");
+                c.next().await;
+            },
+            |log: Log| {
+                log.push("after it");
+                "done"
+            },
+        ),
+    );
+    let svc = service(f);
+
+    assert_eq!(get(&svc, "/sync").await, (201, "made".into()));
+    assert_eq!(log.take(), ["plain", "sync handler", "ready 201 Created"]);
+
+    assert_eq!(get(&svc, "/async").await, (200, "done".into()));
+    assert_eq!(
+        log.take(),
+        ["plain", "async middleware", "after it", "pending 200 OK"]
+    );
+
+    // nothing matched: the not-found answer is written in the chain, at once
+    assert_eq!(get(&svc, "/nope").await.0, 404);
+    assert_eq!(log.take(), ["plain", "ready 404 Not Found"]);
+}
