@@ -215,6 +215,16 @@ async fn the_inspector_serves_routes_actors_and_one_actors_state_in_pages() {
     let one = json_of(&server, "/_flame/api/services?limit=1").await;
     assert_eq!(one["services"].as_array().map(Vec::len), Some(1));
 
+    // the server's live counters: this request's own connection is open
+    let counters = json_of(&server, "/_flame/api/server").await;
+    assert!(
+        counters["open_connections"].as_u64() >= Some(1),
+        "{counters}"
+    );
+    assert!(counters["accepted"].as_u64() >= Some(1), "{counters}");
+    assert_eq!(counters["accept_errors"], 0, "{counters}");
+    assert!(counters["connection_cap"].as_u64() >= Some(1), "{counters}");
+
     // the startup check: every handler's arguments are provided
     let check = json_of(&server, "/_flame/api/check").await;
     assert_eq!(
@@ -415,6 +425,15 @@ async fn the_page_shows_an_actors_state_in_headless_chromium() {
                     .is_some_and(|t| t.starts_with("GET /mail: ") && t.ends_with("::Mailer"))
         }),
         Some(true)
+    );
+    let server_line = page
+        .eval("document.getElementById('server').textContent")
+        .await;
+    assert!(
+        server_line
+            .as_str()
+            .is_some_and(|t| t.starts_with("open connections ") && t.contains("accept errors 0")),
+        "{server_line}"
     );
     assert_eq!(
         page.eval("document.querySelector('button[data-key=\"home\"]').parentElement.textContent")

@@ -1,6 +1,8 @@
-//! `/_flame/api/services` and `/_flame/api/check`: the app's mapped services and its startup
-//! check, both taken when the inspector is mounted.
+//! `/_flame/api/services`, `/_flame/api/check` and `/_flame/api/server`: the app's mapped
+//! services and its startup check, both taken when the inspector is mounted, and the live
+//! counters of the server that serves it.
 
+use flame_core::server::ServerStats;
 use flame_core::{CheckReport, Context, Json};
 use serde_json::{Value, json};
 
@@ -29,6 +31,19 @@ pub(super) fn check(report: &CheckReport, c: &Context) -> Json<Value> {
         "total": report.missing.len(),
         "missing": missing,
         "next": next,
+    }))
+}
+
+/// The accept loop's counters, as they are now (all zero and `null` when the app is not
+/// served by `serve()`/`run()`, e.g. mounted in another server).
+pub(super) fn server(stats: &ServerStats) -> Json<Value> {
+    Json(json!({
+        "open_connections": stats.open_connections(),
+        "accepted": stats.accepted(),
+        "refused": stats.refused(),
+        "accept_errors": stats.accept_errors(),
+        "connection_cap": stats.connection_cap(),
+        "open_files_limit": stats.open_files_limit(),
     }))
 }
 

@@ -27,8 +27,8 @@ const DEFAULT_PAGE: usize = 50;
 
 const PAGE: &str = include_str!("page.html");
 
-/// The development inspector: a page at `/_flame` showing the app's routes, its mapped
-/// services, its startup check ([`Flame::check`]), its stateful actors (live keys with their
+/// The development inspector: a page at `/_flame` showing the app's routes, the server's
+/// connection counters ([`Flame::server_stats`]), its mapped services, its startup check ([`Flame::check`]), its stateful actors (live keys with their
 /// connections, hibernation, one actor's state and key-value entries, the committer's
 /// recent transactions) and its metrics, with the JSON endpoints the page reads under
 /// `/_flame/api/`.
@@ -141,6 +141,7 @@ impl Inspector {
         let routes = Arc::new(f.route_table());
         let services = Arc::new(f.services());
         let report = Arc::new(f.check());
+        let server = f.server_stats();
         if !report.is_ok() {
             tracing::warn!("the startup check found unmet dependencies:\n{report}");
         }
@@ -164,6 +165,7 @@ impl Inspector {
                     app::services(&services, &c)
                 });
                 g.get("/api/check", move |c: Context| app::check(&report, &c));
+                g.get("/api/server", move || app::server(&server));
                 g.get("/api/metrics", move || {
                     metrics
                         .as_ref()
