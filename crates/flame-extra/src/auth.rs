@@ -30,7 +30,8 @@
 //! - The scheme (`Basic`, `Bearer`) is matched without regard to case, as RFC 7235 says;
 //!   Flamego wants it capitalized.
 //! - [`basic`] decodes the header and compares `user:password`; Flamego compares the header
-//!   with the one it expects. The result is the same for every request a client sends.
+//!   with the one it expects. Apart from the scheme's case, both let in the same requests
+//!   (the base64 decoder, like Go's, takes only the canonical encoding).
 //! - A [`basic_fn`] request whose decoded credentials are not UTF-8 is refused (a Rust `&str`
 //!   must be UTF-8); Go would pass the bytes on.
 //! - Secrets are compared as SHA-256 digests (Flamego uses SHA-512), in constant time.
