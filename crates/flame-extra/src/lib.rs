@@ -24,8 +24,14 @@
 //!   Flamego's defaults, for [`Flame::layer`](flame_core::Flame::layer): `cors::permissive()`
 //!   and `cors::Options`, `compression::gzip_and_brotli()`, `request_id::x_request_id()`,
 //!   `timeout::request_timeout(d)` (408); the book's "Common layers" page.
+//! - [`auth`] (feature `auth`): HTTP basic and bearer authentication (flamego/auth):
+//!   [`basic`](auth::basic) / [`basic_fn`](auth::basic_fn) map the [`User`](auth::User),
+//!   [`bearer`](auth::bearer) / [`bearer_fn`](auth::bearer_fn) the [`Token`](auth::Token);
+//!   Flamego's 401 otherwise; secrets compared in constant time.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "compression")]
 pub mod compression;
 #[cfg(feature = "cors")]
