@@ -24,8 +24,14 @@
 //!   Flamego's defaults, for [`Flame::layer`](flame_core::Flame::layer): `cors::permissive()`
 //!   and `cors::Options`, `compression::gzip_and_brotli()`, `request_id::x_request_id()`,
 //!   `timeout::request_timeout(d)` (408); the book's "Common layers" page.
+//! - [`cache`] (feature `cache`): a Flamego-style cache: [`cacher`](cache::cacher) maps a
+//!   [`Cache`](cache::Cache) handle with typed `get`/`set` (a lifetime)/`delete`/`flush`,
+//!   bounded keys and values, a [`CacheStore`](cache::CacheStore) trait with a bounded memory
+//!   store and (feature `cache-redb`) a persistent redb store, expired entries purged by a task.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
+#[cfg(feature = "cache")]
+pub mod cache;
 #[cfg(feature = "compression")]
 pub mod compression;
 #[cfg(feature = "cors")]
