@@ -7,6 +7,10 @@
 //!   [`Session`](session::Session) with typed values through serde, rotation on sign-in, idle
 //!   and absolute expiry, bounded data, a [`SessionStore`](session::SessionStore) trait with a
 //!   memory store and (feature `session-redb`) a persistent redb store.
+//! - [`cache`] (feature `cache`): a Flamego-style cache: [`cacher`](cache::cacher) maps a
+//!   [`Cache`](cache::Cache) handle with typed `get`/`set` (a lifetime)/`delete`/`flush`,
+//!   bounded keys and values, a [`CacheStore`](cache::CacheStore) trait with a bounded memory
+//!   store and (feature `cache-redb`) a persistent redb store, expired entries purged by a task.
 //! - [`csrf`] (feature `csrf`): CSRF protection for cookie-session apps: a per-session
 //!   token ([`Csrf`](csrf::Csrf)), checked on unsafe methods from a header or a form field,
 //!   after `Sec-Fetch-Site` / `Origin` checks; 403 with the reason.
@@ -24,10 +28,6 @@
 //!   Flamego's defaults, for [`Flame::layer`](flame_core::Flame::layer): `cors::permissive()`
 //!   and `cors::Options`, `compression::gzip_and_brotli()`, `request_id::x_request_id()`,
 //!   `timeout::request_timeout(d)` (408); the book's "Common layers" page.
-//! - [`cache`] (feature `cache`): a Flamego-style cache: [`cacher`](cache::cacher) maps a
-//!   [`Cache`](cache::Cache) handle with typed `get`/`set` (a lifetime)/`delete`/`flush`,
-//!   bounded keys and values, a [`CacheStore`](cache::CacheStore) trait with a bounded memory
-//!   store and (feature `cache-redb`) a persistent redb store, expired entries purged by a task.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::print_stdout))]
 
 #[cfg(feature = "cache")]
