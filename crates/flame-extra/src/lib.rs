@@ -7,6 +7,10 @@
 //!   [`Session`](session::Session) with typed values through serde, rotation on sign-in, idle
 //!   and absolute expiry, bounded data, a [`SessionStore`](session::SessionStore) trait with a
 //!   memory store and (feature `session-redb`) a persistent redb store.
+//! - [`cache`] (feature `cache`): a Flamego-style cache: [`cacher`](cache::cacher) maps a
+//!   [`Cache`](cache::Cache) handle with typed `get`/`set` (a lifetime)/`delete`/`flush`,
+//!   bounded keys and values, a [`CacheStore`](cache::CacheStore) trait with a bounded memory
+//!   store and (feature `cache-redb`) a persistent redb store, expired entries purged by a task.
 //! - [`csrf`] (feature `csrf`): CSRF protection for cookie-session apps: a per-session
 //!   token ([`Csrf`](csrf::Csrf)), checked on unsafe methods from a header or a form field,
 //!   after `Sec-Fetch-Site` / `Origin` checks; 403 with the reason.
@@ -32,6 +36,8 @@
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(feature = "cache")]
+pub mod cache;
 #[cfg(feature = "compression")]
 pub mod compression;
 #[cfg(feature = "cors")]
