@@ -30,9 +30,10 @@ struct Counters {
     accepted: AtomicU64,
     refused: AtomicU64,
     accept_errors: AtomicU64,
-    /// The cap in force, plus one (zero: not serving yet).
+    /// The cap in force; zero until serving (a cap is at least 1).
     cap: AtomicUsize,
-    /// The soft limit on open files in force, plus one (zero: not known).
+    /// The soft limit on open files in force; zero when not known (a serving process has
+    /// at least its listener open).
     open_files_limit: AtomicU64,
 }
 
@@ -105,7 +106,7 @@ impl ServerStats {
     /// assert_eq!(stats.connection_cap(), None);
     /// ```
     pub fn connection_cap(&self) -> Option<usize> {
-        self.inner.cap.load(Ordering::Relaxed).checked_sub(1)
+        Some(self.inner.cap.load(Ordering::Relaxed)).filter(|cap| *cap > 0)
     }
 
     /// The process's soft limit on open files once serving, after `serve()` raised it;
@@ -116,20 +117,14 @@ impl ServerStats {
     /// assert_eq!(stats.open_files_limit(), None);
     /// ```
     pub fn open_files_limit(&self) -> Option<u64> {
-        self.inner
-            .open_files_limit
-            .load(Ordering::Relaxed)
-            .checked_sub(1)
+        Some(self.inner.open_files_limit.load(Ordering::Relaxed)).filter(|limit| *limit > 0)
     }
 
     pub(crate) fn started(&self, cap: usize, open_files_limit: Option<u64>) {
+        self.inner.cap.store(cap.max(1), Ordering::Relaxed);
         self.inner
-            .cap
-            .store(cap.saturating_add(1), Ordering::Relaxed);
-        self.inner.open_files_limit.store(
-            open_files_limit.map_or(0, |limit| limit.saturating_add(1)),
-            Ordering::Relaxed,
-        );
+            .open_files_limit
+            .store(open_files_limit.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Counts a connection accepted; it stays open until the guard drops.
@@ -178,9 +173,9 @@ mod tests {
     fn the_cap_and_file_limit_are_known_once_started() {
         let stats = ServerStats::default();
         assert_eq!(stats.connection_cap(), None);
-        stats.started(0, Some(0));
-        assert_eq!(stats.connection_cap(), Some(0));
-        assert_eq!(stats.open_files_limit(), Some(0));
+        stats.started(1, Some(u64::MAX));
+        assert_eq!(stats.connection_cap(), Some(1));
+        assert_eq!(stats.open_files_limit(), Some(u64::MAX));
         stats.started(922, None);
         assert_eq!(stats.connection_cap(), Some(922));
         assert_eq!(stats.open_files_limit(), None);
