@@ -551,3 +551,102 @@ async fn a_keep_alive_connection_waiting_for_its_next_request_is_closed() {
     }
     server.stop().await;
 }
+
+/// An endless response: 64 KiB chunks for as long as the client takes them.
+fn endless(f: &mut Flame) {
+    f.get("/endless", || {
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let body = axum::body::Body::from_stream(futures_util::stream::repeat_with(move || {
+            Ok::<_, std::convert::Infallible>(chunk.clone())
+        }));
+        flame_core::Reply::response(axum::response::Response::new(body))
+    });
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_after_the_send_timeout() {
+    let config = ServerConfig {
+        send_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    };
+    let mut stats = None;
+    let server = start(config, |f| {
+        stats = Some(f.server_stats());
+        endless(f);
+    })
+    .await;
+    let stats = stats.expect("the app's stats");
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream
+        .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let accepted = tokio::time::timeout(GENEROUS, async {
+        while stats.accepted() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(accepted.is_ok(), "the connection was never accepted");
+    // the client reads nothing: the socket buffers fill, the server's writes wait, and the
+    // send timeout closes the connection (without it, it would stay open for ever)
+    let closed = tokio::time::timeout(GENEROUS, async {
+        while stats.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stalled connection was never closed");
+    // what the kernel had buffered is still readable, then the connection ends
+    let mut sink = vec![0u8; 1 << 20];
+    let ended = tokio::time::timeout(GENEROUS, async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the client's side never ended");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_reads_slowly_but_steadily_is_not_cut() {
+    // the timeout is 40 times the pause between reads, and the whole read takes longer than
+    // the timeout: only a timeout between writes (not for the whole response) lets it through
+    let config = ServerConfig {
+        send_timeout: Duration::from_secs(2),
+        ..ServerConfig::default()
+    };
+    let server = start(config, |f| {
+        f.get("/big", || "x".repeat(16 << 20));
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut received = 0usize;
+    let mut chunk = vec![0u8; 256 * 1024];
+    let read_all = tokio::time::timeout(GENEROUS, async {
+        loop {
+            let n = stream.read(&mut chunk).await.expect("read");
+            if n == 0 {
+                return;
+            }
+            received += n;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(read_all.is_ok(), "the slow reader never got to the end");
+    assert!(
+        received > 16 << 20,
+        "the slow reader got {received} bytes, the whole body is {} plus the head",
+        16 << 20
+    );
+    server.stop().await;
+}

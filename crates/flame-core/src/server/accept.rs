@@ -115,7 +115,7 @@ pub(crate) async fn serve(
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 tracker.spawn(connection::serve(
-                    Counted::new(stream, permit, stats.open()),
+                    Counted::new(stream, permit, stats.open(), shared.config.send_timeout),
                     remote,
                     shared.clone(),
                 ));

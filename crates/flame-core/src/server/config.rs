@@ -50,6 +50,13 @@ pub struct ServerConfig {
     /// that does not read the last response) is dropped one more idle timeout later.
     /// Default: [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT).
     pub idle_timeout: Duration,
+    /// How long a write may wait for the client to read: a client that reads nothing of a
+    /// response (or of a WebSocket's messages) for this long has its connection closed, so
+    /// it cannot hold a place under the cap with a response it never takes (nginx's
+    /// `send_timeout`: the time between two successful writes, not for the whole response).
+    /// A client that reads slowly but steadily is never cut. Default:
+    /// [`DEFAULT_SEND_TIMEOUT`](Self::DEFAULT_SEND_TIMEOUT).
+    pub send_timeout: Duration,
     /// The most connections served at once, WebSocket connections included (a WebSocket
     /// counts until it closes). Over the cap, a new connection is accepted, answered
     /// `503 Service Unavailable` with `Retry-After: 1` and `Connection: close`, and closed:
@@ -88,6 +95,9 @@ impl ServerConfig {
     pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default idle timeout: 60 seconds (nginx's `keepalive_timeout` is 75).
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The default send timeout: 60 seconds between two writes that go through (nginx's
+    /// `send_timeout`; hyper has none).
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default connection cap: 10,000 (nginx: 512 per worker by default, 1024 in
     /// Debian's configuration).
     pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -125,6 +135,7 @@ impl ServerConfig {
             header_read_timeout: timeout(self.header_read_timeout),
             body_read_timeout: timeout(self.body_read_timeout),
             idle_timeout: timeout(self.idle_timeout),
+            send_timeout: timeout(self.send_timeout),
             max_connections: self.max_connections.max(1),
             http2: self.http2,
             http2_max_concurrent_streams: self.http2_max_concurrent_streams.max(1),
@@ -142,6 +153,7 @@ impl Default for ServerConfig {
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: Self::DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            send_timeout: Self::DEFAULT_SEND_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             http2: true,
             http2_max_concurrent_streams: Self::DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,

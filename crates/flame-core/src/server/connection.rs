@@ -303,12 +303,19 @@ impl http_body::Body for TrackedBody {
 
 pin_project! {
     /// An accepted socket holding its place under the connection cap until it closes, upgraded
-    /// (a WebSocket) or not.
+    /// (a WebSocket) or not, and failing a write that waits longer than the send timeout for
+    /// the client to read.
     pub(crate) struct Counted {
         #[pin]
         stream: TcpStream,
         _permit: OwnedSemaphorePermit,
         _open: OpenConnection,
+        send_timeout: Duration,
+        // Armed when a write first finds the socket full, disarmed when a write goes through;
+        // boxed and kept, so a client that reads slowly costs one allocation, not one per
+        // stall, and one that keeps up never arms it.
+        stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+        armed: bool,
     }
 }
 
@@ -317,11 +324,48 @@ impl Counted {
         stream: TcpStream,
         permit: OwnedSemaphorePermit,
         open: OpenConnection,
+        send_timeout: Duration,
     ) -> Self {
         Self {
             stream,
             _permit: permit,
             _open: open,
+            send_timeout,
+            stalled: None,
+            armed: false,
+        }
+    }
+
+    /// Tracks a write against the send timeout: a pending write arms the deadline (once per
+    /// stall) and fails when it passes; a write that goes through disarms it.
+    fn watch_write<T>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        write: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let this = self.project();
+        match write(this.stream, cx) {
+            Poll::Pending => {
+                let deadline = Instant::now() + *this.send_timeout;
+                let stalled = this
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if !*this.armed {
+                    stalled.as_mut().reset(deadline);
+                    *this.armed = true;
+                }
+                match stalled.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client read nothing for the send timeout",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready => {
+                *this.armed = false;
+                ready
+            }
         }
     }
 }
@@ -342,7 +386,7 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().stream.poll_write(cx, buf)
+        self.watch_write(cx, |stream, cx| stream.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -350,7 +394,7 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().stream.poll_write_vectored(cx, bufs)
+        self.watch_write(cx, |stream, cx| stream.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
