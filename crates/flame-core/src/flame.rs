@@ -551,17 +551,10 @@ impl Flame {
         self
     }
 
-    /// Whether routes registered now belong to a group (inside a group's closure).
-    pub(crate) fn in_group(&self) -> bool {
-        !self.groups.is_empty()
-    }
-
-    /// Appends a handler to the innermost group's middleware, for its routes registered
-    /// from now on.
-    pub(crate) fn group_handler(&mut self, handler: BoxedHandler) {
-        if let Some(group) = self.groups.last_mut() {
-            group.handlers.push(handler);
-        }
+    /// The middleware of the innermost group being registered (inside a group's closure):
+    /// what is pushed there runs for that group's routes registered from then on.
+    pub(crate) fn innermost_group_handlers(&mut self) -> Option<&mut Vec<BoxedHandler>> {
+        self.groups.last_mut().map(|group| &mut group.handlers)
     }
 
     /// Lists every route whose chain needs a type that nothing provides: not the app

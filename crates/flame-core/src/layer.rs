@@ -51,8 +51,8 @@ impl Flame {
         <L::Service as Service<http::Request<Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<http::Request<Body>>>::Future: Send + 'static,
     {
-        if self.in_group() {
-            self.group_handler(BoxedHandler::from_invocable(tower_layer(layer)));
+        if let Some(group) = self.innermost_group_handlers() {
+            group.push(BoxedHandler::from_invocable(tower_layer(layer)));
             return self;
         }
         self.layers
